@@ -1,0 +1,98 @@
+"""JAX-native environments with the gymnax 1.x API.
+
+`reset(key, params) -> (obs, state)` and
+`step(key, state, action, params) -> (obs, state, reward, terminated, truncated, info)`,
+with automatic reset and `info["final_observation"]` holding the true next observation.
+Learners keep `terminated` and `truncated` apart: truncation bootstraps from
+`final_observation`, termination does not.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any
+
+import gymnax
+import numpy as np
+from gymnax.environments import spaces
+
+from rlcheck.errors import RLCheckError
+
+# Gymnasium's `reward_threshold` for the classic-control tasks; None where Gymnasium sets none.
+REWARD_THRESHOLDS: dict[str, float] = {
+    "CartPole-v1": 475.0,
+    "Acrobot-v1": -100.0,
+    "MountainCar-v0": -110.0,
+    "MountainCarContinuous-v0": 90.0,
+}
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """An environment, its parameters and what learners need to know about its spaces."""
+
+    name: str
+    env: Any  # gymnax.environments.environment.Environment
+    params: Any
+    obs_shape: tuple[int, ...]
+    discrete: bool
+    num_actions: int  # discrete: number of actions; continuous: action dimension
+    action_low: np.ndarray | None
+    action_high: np.ndarray | None
+    max_episode_steps: int
+    reward_threshold: float | None
+
+    @property
+    def obs_size(self) -> int:
+        return int(np.prod(self.obs_shape))
+
+
+def registered_env_ids() -> list[str]:
+    return list(gymnax.registered_envs)
+
+
+def make_env(name: str) -> EnvSpec:
+    """Resolve a gymnax-registered name (`CartPole-v1`, `Breakout-MinAtar`, ...) to an EnvSpec."""
+    name = name.removeprefix("gymnax:")
+    known = registered_env_ids()
+    if name not in known:
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise RLCheckError(
+            f"Unknown environment {name!r}.{hint} rlcheck knows the JAX-native (gymnax) "
+            f"environments: {', '.join(known)}. Pass one of these names to --env."
+        )
+    try:
+        env, params = gymnax.make(name)
+    except Exception as exc:  # e.g. MNISTBandit downloads its data set on creation
+        raise RLCheckError(
+            f"Environment {name!r} could not be created ({type(exc).__name__}: {exc}). "
+            "It may need a download or an optional package; pick another environment."
+        ) from exc
+    action_space = env.action_space(params)
+    obs_shape = tuple(env.observation_space(params).shape)
+    if isinstance(action_space, spaces.Discrete):
+        discrete, num_actions, low, high = True, int(action_space.n), None, None
+    elif isinstance(action_space, spaces.Box):
+        shape = tuple(action_space.shape) or (1,)
+        discrete, num_actions = False, int(np.prod(shape))
+        low = np.broadcast_to(np.asarray(action_space.low, np.float32), shape).reshape(-1)
+        high = np.broadcast_to(np.asarray(action_space.high, np.float32), shape).reshape(-1)
+    else:
+        raise RLCheckError(
+            f"Environment {name!r} has a {type(action_space).__name__} action space; rlcheck's "
+            "learners support Discrete and Box action spaces."
+        )
+    return EnvSpec(
+        name=name,
+        env=env,
+        params=params,
+        obs_shape=obs_shape,
+        discrete=discrete,
+        num_actions=num_actions,
+        action_low=low,
+        action_high=high,
+        max_episode_steps=int(params.max_steps_in_episode),
+        reward_threshold=REWARD_THRESHOLDS.get(name),
+    )

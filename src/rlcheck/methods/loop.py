@@ -1,0 +1,189 @@
+"""The loop every learner shares: train in intervals of iterations, evaluate at fixed env-step
+checkpoints, return a `Trace`. Each algorithm module supplies `init`, `iterate` and `act`.
+
+A method is an object with:
+  name: str; Config: type; steps_per_iteration(config) -> int (static)
+  init(key, env, config, budget) -> state
+  iterate(state, env, config, budget) -> (state, IterationLog)      # one iteration, jittable
+  act(state, env, config, obs) -> action                           # deterministic policy
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from rlcheck.envs import vector
+from rlcheck.envs.jax_env import EnvSpec
+from rlcheck.errors import RLCheckError
+from rlcheck.trace import Trace
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Env-step budget and evaluation protocol (deterministic policy, K episodes per checkpoint)."""
+
+    env_steps: int
+    num_evals: int = 20
+    eval_episodes: int = 10
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How a budget maps to iterations: `num_intervals` intervals of `iters_per_interval`, then
+    `remainder_iters` more (evaluated too). Env steps are always a whole number of iterations."""
+
+    steps_per_iteration: int
+    iters_per_interval: int
+    num_intervals: int
+    remainder_iters: int
+
+    @property
+    def total_iterations(self) -> int:
+        return self.iters_per_interval * self.num_intervals + self.remainder_iters
+
+    @property
+    def total_env_steps(self) -> int:
+        return self.total_iterations * self.steps_per_iteration
+
+    @property
+    def checkpoint_steps(self) -> list[int]:
+        steps = [i * self.iters_per_interval * self.steps_per_iteration for i in range(self.num_intervals + 1)]
+        if self.remainder_iters:
+            steps.append(self.total_env_steps)
+        return steps
+
+
+def make_schedule(steps_per_iteration: int, budget: Budget) -> Schedule:
+    total_iters = budget.env_steps // steps_per_iteration
+    if total_iters < 1:
+        raise RLCheckError(
+            f"The budget of {budget.env_steps} env steps is smaller than one training iteration "
+            f"({steps_per_iteration} env steps). Raise --steps or lower num_envs/num_steps with --set."
+        )
+    num_evals = max(1, min(budget.num_evals, total_iters))
+    per = total_iters // num_evals
+    return Schedule(steps_per_iteration, per, num_evals, total_iters - per * num_evals)
+
+
+@struct.dataclass
+class IterationLog:
+    """What one iteration reports: finished training episodes and diagnostics."""
+
+    episode_return_sum: jax.Array
+    episodes_finished: jax.Array
+    diagnostics: dict[str, jax.Array]
+
+
+@struct.dataclass
+class Checkpoint:
+    """One row of a Trace (without the leading T axis)."""
+
+    eval_returns: jax.Array
+    train_returns: jax.Array
+    train_episodes: jax.Array
+    diagnostics: dict[str, jax.Array]
+
+
+class Method(Protocol):
+    name: str
+    Config: type
+
+    def steps_per_iteration(self, config: Any) -> int: ...
+    def init(self, key: jax.Array, env: EnvSpec, config: Any, budget: Budget) -> Any: ...
+    def iterate(self, state: Any, env: EnvSpec, config: Any, budget: Budget) -> tuple[Any, IterationLog]: ...
+    def act(self, state: Any, env: EnvSpec, config: Any, obs: jax.Array) -> jax.Array: ...
+    def eval_key(self, state: Any) -> jax.Array: ...
+
+
+def track_episodes(episode_return: jax.Array, reward: jax.Array, done: jax.Array):
+    """Running per-env returns; returns (new running returns, sum of finished returns, count finished)."""
+    episode_return = episode_return + reward
+    finished_sum = jnp.sum(jnp.where(done, episode_return, 0.0))
+    return jnp.where(done, 0.0, episode_return), finished_sum, jnp.sum(done).astype(jnp.float32)
+
+
+def evaluate(key: jax.Array, env: EnvSpec, policy, episodes: int) -> jax.Array:
+    """Undiscounted returns of `episodes` episodes of a deterministic policy, run in parallel.
+    Stops as soon as all episodes ended (or at the env's time limit)."""
+    obs, env_state = vector.reset(env, key, episodes)
+
+    def cond(carry):
+        _, _, _, done, t, _ = carry
+        return jnp.logical_and(~jnp.all(done), t < env.max_episode_steps)
+
+    def body(carry):
+        obs, env_state, returns, done, t, key = carry
+        key, step_key = jax.random.split(key)
+        action = policy(obs)
+        obs, env_state, reward, terminated, truncated, _ = vector.step(env, step_key, env_state, action)
+        returns = returns + jnp.where(done, 0.0, reward)
+        done = done | terminated | truncated
+        return obs, env_state, returns, done, t + 1, key
+
+    init = (obs, env_state, jnp.zeros(episodes), jnp.zeros(episodes, bool), 0, key)
+    return jax.lax.while_loop(cond, body, init)[2]
+
+
+def run_interval(method: Method, env: EnvSpec, config: Any, budget: Budget, state: Any, num_iters: int):
+    """`num_iters` iterations, then an evaluation checkpoint. Pure; jit/vmap it."""
+
+    def one(state, _):
+        return method.iterate(state, env, config, budget)
+
+    state, logs = jax.lax.scan(one, state, None, length=num_iters)
+    return state, _checkpoint(method, env, config, budget, state, logs)
+
+
+def initial_checkpoint(method: Method, env: EnvSpec, config: Any, budget: Budget, state: Any) -> Checkpoint:
+    """Evaluation of the untrained policy at env step 0."""
+    eval_returns = _eval(method, env, config, budget, state)
+    diag_shapes = jax.eval_shape(lambda s: method.iterate(s, env, config, budget)[1].diagnostics, state)
+    diagnostics = jax.tree.map(lambda x: jnp.full(x.shape, jnp.nan, jnp.float32), diag_shapes)
+    return Checkpoint(eval_returns, jnp.float32(jnp.nan), jnp.float32(0.0), diagnostics)
+
+
+def _eval(method, env, config, budget, state):
+    return evaluate(method.eval_key(state), env, lambda obs: method.act(state, env, config, obs), budget.eval_episodes)
+
+
+def _checkpoint(method, env, config, budget, state, logs: IterationLog) -> Checkpoint:
+    count = jnp.sum(logs.episodes_finished)
+    train_return = jnp.where(count > 0, jnp.sum(logs.episode_return_sum) / jnp.maximum(count, 1.0), jnp.nan)
+    diagnostics = jax.tree.map(lambda x: jnp.mean(x, axis=0), logs.diagnostics)
+    return Checkpoint(_eval(method, env, config, budget, state), train_return, count, diagnostics)
+
+
+def assemble_trace(schedule: Schedule, rows: Checkpoint) -> Trace:
+    """A Trace from checkpoints stacked on the time axis (the last axis of `train_returns`)."""
+    steps = jnp.broadcast_to(jnp.asarray(schedule.checkpoint_steps, jnp.int32), rows.train_returns.shape)
+    return Trace(
+        env_steps=steps,
+        model_calls=jnp.zeros_like(steps),
+        eval_returns=rows.eval_returns,
+        train_returns=rows.train_returns,
+        train_episodes=rows.train_episodes,
+        diagnostics=rows.diagnostics,
+    )
+
+
+def train(method: Method, key: jax.Array, env: EnvSpec, config: Any, budget: Budget) -> Trace:
+    """The pure contract: `train(key, env, config, budget) -> Trace`, for one run. vmap it over keys
+    and over stacked numeric config values."""
+    schedule = make_schedule(method.steps_per_iteration(config), budget)
+    state = method.init(key, env, config, budget)
+    checkpoints = [initial_checkpoint(method, env, config, budget, state)]
+
+    def interval(state, _):
+        return run_interval(method, env, config, budget, state, schedule.iters_per_interval)
+
+    state, stacked = jax.lax.scan(interval, state, None, length=schedule.num_intervals)
+    rows = jax.tree.map(lambda first, rest: jnp.concatenate([first[None], rest]), checkpoints[0], stacked)
+    if schedule.remainder_iters:
+        state, last = run_interval(method, env, config, budget, state, schedule.remainder_iters)
+        rows = jax.tree.map(lambda all_, one: jnp.concatenate([all_, one[None]]), rows, last)
+    return assemble_trace(schedule, rows)

@@ -1,0 +1,222 @@
+"""PPO (clipped objective, GAE, advantage normalisation, optional observation normalisation,
+linear learning-rate annealing) for discrete and continuous actions.
+
+One iteration = collect `num_steps` steps in each of `num_envs` envs, compute GAE, then
+`update_epochs` passes over `num_minibatches` shuffled minibatches. Truncated episodes bootstrap
+from the value of the true final observation; terminated ones do not.
+Follows PureJaxRL's `ppo.py` / CleanRL's `ppo.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from rlcheck.envs import vector
+from rlcheck.envs.jax_env import EnvSpec
+from rlcheck.methods import networks as nets
+from rlcheck.methods.config import numeric, static
+from rlcheck.methods.loop import Budget, IterationLog, make_schedule, track_episodes
+from rlcheck.methods.normalization import RunningNorm
+
+
+@struct.dataclass
+class PPOConfig:
+    learning_rate: float = numeric(2.5e-4, "Adam step size (annealed linearly to 0 if anneal_lr)")
+    gamma: float = numeric(0.99, "discount factor")
+    gae_lambda: float = numeric(0.95, "GAE lambda")
+    clip_eps: float = numeric(0.2, "policy ratio clip range (also clips the value update)")
+    ent_coef: float = numeric(0.01, "entropy bonus coefficient")
+    vf_coef: float = numeric(0.5, "value loss coefficient")
+    max_grad_norm: float = numeric(0.5, "global gradient-norm clip")
+    num_envs: int = static(4, "parallel envs per seed")
+    num_steps: int = static(128, "steps per env per rollout")
+    update_epochs: int = static(4, "passes over each rollout")
+    num_minibatches: int = static(4, "minibatches per pass")
+    hidden_sizes: tuple[int, ...] = static((64, 64), "hidden layer widths of actor and critic")
+    activation: str = static("tanh", "tanh or relu")
+    anneal_lr: bool = static(True, "anneal the learning rate linearly to 0 over the budget")
+    normalize_obs: bool = static(False, "normalise observations with running statistics")
+    normalize_advantages: bool = static(True, "normalise advantages per minibatch")
+    clip_value_loss: bool = static(True, "clip the value update to clip_eps around the old value")
+
+
+# Defaults per env and where they come from. Anything not listed uses PPOConfig's defaults
+# (PureJaxRL / CleanRL classic-control settings).
+DEFAULTS: dict[str, dict[str, Any]] = {
+    # PureJaxRL ppo.py CartPole config; CleanRL ppo.py defaults are the same.
+    "CartPole-v1": {},
+    # RL Baselines3 Zoo ppo.yml Acrobot-v1: n_envs 16, n_steps 256, gae 0.94, gamma 0.99, 4 epochs, ent 0, normalize.
+    "Acrobot-v1": dict(num_envs=16, num_steps=256, gae_lambda=0.94, ent_coef=0.0, normalize_obs=True),
+    # RL Zoo ppo.yml MountainCar-v0: n_envs 16, n_steps 16, gae 0.98, gamma 0.99, ent 0, normalize.
+    "MountainCar-v0": dict(num_envs=16, num_steps=16, gae_lambda=0.98, ent_coef=0.0, normalize_obs=True),
+    # RL Zoo ppo.yml Pendulum-v1: n_envs 4, n_steps 1024, gae 0.95, gamma 0.9, 10 epochs, lr 1e-3, clip 0.2, ent 0.
+    "Pendulum-v1": dict(
+        num_steps=1024, gamma=0.9, update_epochs=10, num_minibatches=64, learning_rate=1e-3, ent_coef=0.0,
+        anneal_lr=False, normalize_obs=True,
+    ),
+    # PureJaxRL MinAtar config (gymnax README): 64 envs x 128 steps, lr 5e-3 annealed, 4 epochs, 8 minibatches, relu.
+    "Breakout-MinAtar": dict(
+        num_envs=64, num_steps=128, learning_rate=5e-3, update_epochs=4, num_minibatches=8, activation="relu",
+    ),
+}
+
+
+@struct.dataclass
+class PPOState:
+    params: Any
+    opt_state: Any
+    obs_norm: RunningNorm
+    env_state: Any
+    obs: jax.Array
+    episode_return: jax.Array
+    key: jax.Array
+
+
+class PPO:
+    name = "ppo"
+    Config = PPOConfig
+    defaults = DEFAULTS
+
+    def steps_per_iteration(self, config: PPOConfig) -> int:
+        return config.num_envs * config.num_steps
+
+    def network(self, env: EnvSpec, config: PPOConfig) -> nets.ActorCritic:
+        return nets.ActorCritic(env.num_actions, env.discrete, config.hidden_sizes, config.activation, len(env.obs_shape))
+
+    def optimizer(self, config: PPOConfig, budget: Budget) -> optax.GradientTransformation:
+        num_iterations = make_schedule(self.steps_per_iteration(config), budget).total_iterations
+        updates_per_iteration = config.update_epochs * config.num_minibatches
+
+        def learning_rate(count):
+            if not config.anneal_lr:
+                return config.learning_rate
+            return config.learning_rate * (1.0 - (count // updates_per_iteration) / num_iterations)
+
+        return optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(learning_rate, eps=1e-5))
+
+    def init(self, key: jax.Array, env: EnvSpec, config: PPOConfig, budget: Budget) -> PPOState:
+        key, net_key, env_key = jax.random.split(key, 3)
+        params = self.network(env, config).init(net_key, jnp.zeros(env.obs_shape))
+        obs, env_state = vector.reset(env, env_key, config.num_envs)
+        return PPOState(
+            params=params,
+            opt_state=self.optimizer(config, budget).init(params),
+            obs_norm=RunningNorm.create(env.obs_shape),
+            env_state=env_state,
+            obs=obs,
+            episode_return=jnp.zeros(config.num_envs),
+            key=key,
+        )
+
+    def act(self, state: PPOState, env: EnvSpec, config: PPOConfig, obs: jax.Array) -> jax.Array:
+        out, log_std, _ = self.network(env, config).apply(state.params, state.obs_norm.normalize(obs, config.normalize_obs))
+        action = nets.deterministic_action(out, log_std)
+        return action if env.discrete else jnp.clip(action, env.action_low, env.action_high)
+
+    def eval_key(self, state: PPOState) -> jax.Array:
+        return jax.random.fold_in(state.key, 1)
+
+    def iterate(self, state: PPOState, env: EnvSpec, config: PPOConfig, budget: Budget) -> tuple[PPOState, IterationLog]:
+        network = self.network(env, config)
+        normalize = lambda obs: state.obs_norm.normalize(obs, config.normalize_obs)  # noqa: E731
+
+        # --- collect a rollout ---------------------------------------------------------------
+        def env_step(carry, _):
+            env_state, obs, episode_return, key = carry
+            key, act_key, step_key = jax.random.split(key, 3)
+            out, log_std, value = network.apply(state.params, normalize(obs))
+            action = nets.sample_action(act_key, out, log_std)
+            logp = nets.log_prob(out, log_std, action)
+            env_action = action if env.discrete else jnp.clip(action, env.action_low, env.action_high)
+            next_obs, env_state, reward, terminated, truncated, final_obs = vector.step(env, step_key, env_state, env_action)
+            episode_return, finished_sum, finished = track_episodes(episode_return, reward, terminated | truncated)
+            transition = dict(
+                obs=obs, action=action, logp=logp, value=value, reward=reward,
+                terminated=terminated, done=terminated | truncated, final_obs=final_obs,
+                finished_sum=finished_sum, finished=finished,
+            )
+            return (env_state, next_obs, episode_return, key), transition
+
+        carry = (state.env_state, state.obs, state.episode_return, state.key)
+        (env_state, obs, episode_return, key), batch = jax.lax.scan(env_step, carry, None, length=config.num_steps)
+
+        # --- advantages: GAE, bootstrapping from the true next observation unless terminated ---
+        _, _, next_value = network.apply(state.params, normalize(batch["final_obs"]))
+        not_terminated = 1.0 - batch["terminated"].astype(jnp.float32)
+        not_done = 1.0 - batch["done"].astype(jnp.float32)
+        delta = batch["reward"] + config.gamma * next_value * not_terminated - batch["value"]
+
+        def gae_step(next_advantage, xs):
+            delta_t, not_done_t = xs
+            advantage = delta_t + config.gamma * config.gae_lambda * not_done_t * next_advantage
+            return advantage, advantage
+
+        _, advantages = jax.lax.scan(gae_step, jnp.zeros(config.num_envs), (delta, not_done), reverse=True)
+        returns = advantages + batch["value"]
+
+        # --- update: epochs of shuffled minibatches ------------------------------------------
+        optimizer = self.optimizer(config, budget)
+        flat = jax.tree.map(
+            lambda x: x.reshape((-1,) + x.shape[2:]),
+            dict(obs=normalize(batch["obs"]), action=batch["action"], logp=batch["logp"],
+                 value=batch["value"], advantage=advantages, target=returns),
+        )
+
+        def loss_fn(params, mb):
+            out, log_std, value = network.apply(params, mb["obs"])
+            logp = nets.log_prob(out, log_std, mb["action"])
+            ratio = jnp.exp(logp - mb["logp"])
+            adv = mb["advantage"]
+            if config.normalize_advantages:
+                adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+            policy_loss = -jnp.minimum(ratio * adv, jnp.clip(ratio, 1 - config.clip_eps, 1 + config.clip_eps) * adv).mean()
+            value_error = (value - mb["target"]) ** 2
+            if config.clip_value_loss:
+                clipped = mb["value"] + jnp.clip(value - mb["value"], -config.clip_eps, config.clip_eps)
+                value_error = jnp.maximum(value_error, (clipped - mb["target"]) ** 2)
+            value_loss = 0.5 * value_error.mean()
+            ent = nets.entropy(out, log_std).mean()
+            total = policy_loss + config.vf_coef * value_loss - config.ent_coef * ent
+            approx_kl = ((ratio - 1) - jnp.log(ratio)).mean()
+            return total, dict(policy_loss=policy_loss, value_loss=value_loss, entropy=ent, approx_kl=approx_kl)
+
+        def minibatch_step(train, mb):
+            params, opt_state = train
+            grads, info = jax.grad(loss_fn, has_aux=True)(params, mb)
+            updates, opt_state = optimizer.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), info
+
+        def epoch(carry, _):
+            train, key = carry
+            key, perm_key = jax.random.split(key)
+            batch_size = config.num_envs * config.num_steps
+            perm = jax.random.permutation(perm_key, batch_size)
+            minibatches = jax.tree.map(
+                lambda x: x[perm].reshape((config.num_minibatches, -1) + x.shape[1:]), flat
+            )
+            train, info = jax.lax.scan(minibatch_step, train, minibatches)
+            return (train, key), info
+
+        ((params, opt_state), key), info = jax.lax.scan(
+            epoch, ((state.params, state.opt_state), key), None, length=config.update_epochs
+        )
+        new_state = PPOState(
+            params=params,
+            opt_state=opt_state,
+            obs_norm=state.obs_norm.update(batch["obs"]) if config.normalize_obs else state.obs_norm,
+            env_state=env_state,
+            obs=obs,
+            episode_return=episode_return,
+            key=key,
+        )
+        log = IterationLog(
+            episode_return_sum=batch["finished_sum"].sum(),
+            episodes_finished=batch["finished"].sum(),
+            diagnostics=jax.tree.map(jnp.mean, info),
+        )
+        return new_state, log

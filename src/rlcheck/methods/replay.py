@@ -1,0 +1,69 @@
+"""Replay buffer on device: a ring of `slots` time steps x `num_envs` envs, sampled with
+optional n-step returns that stop at episode ends (bootstrapping only past truncations)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+
+@struct.dataclass
+class Replay:
+    obs: jax.Array  # [slots, envs, *obs_shape]
+    action: jax.Array  # [slots, envs, *action_shape]
+    reward: jax.Array  # [slots, envs]
+    terminated: jax.Array  # [slots, envs]
+    done: jax.Array  # [slots, envs] terminated or truncated
+    next_obs: jax.Array  # [slots, envs, *obs_shape] true next observation (pre-reset)
+    pos: jax.Array  # next slot to write
+    size: jax.Array  # filled slots
+
+    @classmethod
+    def create(cls, slots: int, num_envs: int, obs_example: jax.Array, action_example: jax.Array) -> "Replay":
+        def zeros(x):
+            return jnp.zeros((slots, num_envs) + x.shape, x.dtype)
+
+        return cls(
+            obs=zeros(obs_example), action=zeros(action_example),
+            reward=jnp.zeros((slots, num_envs)), terminated=jnp.zeros((slots, num_envs), bool),
+            done=jnp.zeros((slots, num_envs), bool), next_obs=zeros(obs_example),
+            pos=jnp.int32(0), size=jnp.int32(0),
+        )
+
+    @property
+    def slots(self) -> int:
+        return self.reward.shape[0]
+
+    def add(self, obs, action, reward, terminated, done, next_obs) -> "Replay":
+        i = self.pos
+        return self.replace(
+            obs=self.obs.at[i].set(obs), action=self.action.at[i].set(action),
+            reward=self.reward.at[i].set(reward), terminated=self.terminated.at[i].set(terminated),
+            done=self.done.at[i].set(done), next_obs=self.next_obs.at[i].set(next_obs),
+            pos=(i + 1) % self.slots, size=jnp.minimum(self.size + 1, self.slots),
+        )
+
+    def sample(self, key: jax.Array, batch_size: int, n_step: int, gamma: jax.Array):
+        """Returns (obs, action, n-step discounted reward, bootstrap obs, bootstrap discount).
+        The bootstrap discount is gamma^k for the k steps used, and 0 after a termination."""
+        time_key, env_key = jax.random.split(key)
+        num_envs = self.reward.shape[1]
+        valid = jnp.maximum(self.size - (n_step - 1), 1)  # starts whose n steps are all written
+        oldest = (self.pos - self.size) % self.slots
+        start = (oldest + jax.random.randint(time_key, (batch_size,), 0, valid)) % self.slots
+        env = jax.random.randint(env_key, (batch_size,), 0, num_envs)
+        steps = (start[:, None] + jnp.arange(n_step)[None, :]) % self.slots  # [B, n]
+        reward = self.reward[steps, env[:, None]]
+        done = self.done[steps, env[:, None]]
+        # step k counts only if no episode ended before it
+        alive = jnp.cumprod(jnp.concatenate([jnp.ones((batch_size, 1)), 1.0 - done[:, :-1]], axis=1), axis=1)
+        discounts = gamma ** jnp.arange(n_step)
+        n_step_reward = jnp.sum(alive * discounts * reward, axis=1)
+        used = jnp.sum(alive, axis=1).astype(jnp.int32)  # steps used, 1..n
+        last = steps[jnp.arange(batch_size), used - 1]
+        not_terminated = 1.0 - self.terminated[last, env].astype(jnp.float32)
+        return (
+            self.obs[start, env], self.action[start, env], n_step_reward,
+            self.next_obs[last, env], gamma**used * not_terminated,
+        )
