@@ -1,5 +1,5 @@
 """Resolve an environment name to a JAX-native environment."""
 
-from rlcheck.envs.jax_env import EnvSpec, make_env, registered_env_ids
+from rlcheck.envs.jax_env import EnvSpec, make_env, registered_env_ids, spec_from_gymnax
 
-__all__ = ["EnvSpec", "make_env", "registered_env_ids"]
+__all__ = ["EnvSpec", "make_env", "registered_env_ids", "spec_from_gymnax"]

@@ -70,6 +70,11 @@ def make_env(name: str) -> EnvSpec:
             f"Environment {name!r} could not be created ({type(exc).__name__}: {exc}). "
             "It may need a download or an optional package; pick another environment."
         ) from exc
+    return spec_from_gymnax(name, env, params, REWARD_THRESHOLDS.get(name))
+
+
+def spec_from_gymnax(name: str, env: Any, params: Any, reward_threshold: float | None = None) -> EnvSpec:
+    """Wrap any environment object with the gymnax 1.x API (yours included) as an EnvSpec."""
     action_space = env.action_space(params)
     obs_shape = tuple(env.observation_space(params).shape)
     if isinstance(action_space, spaces.Discrete):
@@ -94,5 +99,5 @@ def make_env(name: str) -> EnvSpec:
         action_low=low,
         action_high=high,
         max_episode_steps=int(params.max_steps_in_episode),
-        reward_threshold=REWARD_THRESHOLDS.get(name),
+        reward_threshold=reward_threshold,
     )

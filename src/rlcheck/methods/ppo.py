@@ -77,6 +77,21 @@ class PPOState:
     key: jax.Array
 
 
+def gae(reward, value, next_value, terminated, done, gamma, gae_lambda) -> jax.Array:
+    """Generalised advantage estimates over a [time, env] rollout. `next_value` is the value of the
+    true next observation (the final observation where an episode ended): it is used unless the
+    episode terminated; the GAE trace is cut at any episode end (termination or truncation)."""
+    delta = reward + gamma * next_value * (1.0 - terminated.astype(jnp.float32)) - value
+    not_done = 1.0 - done.astype(jnp.float32)
+
+    def step(next_advantage, xs):
+        delta_t, not_done_t = xs
+        advantage = delta_t + gamma * gae_lambda * not_done_t * next_advantage
+        return advantage, advantage
+
+    return jax.lax.scan(step, jnp.zeros_like(delta[0]), (delta, not_done), reverse=True)[1]
+
+
 class PPO:
     name = "ppo"
     Config = PPOConfig
@@ -147,16 +162,9 @@ class PPO:
 
         # --- advantages: GAE, bootstrapping from the true next observation unless terminated ---
         _, _, next_value = network.apply(state.params, normalize(batch["final_obs"]))
-        not_terminated = 1.0 - batch["terminated"].astype(jnp.float32)
-        not_done = 1.0 - batch["done"].astype(jnp.float32)
-        delta = batch["reward"] + config.gamma * next_value * not_terminated - batch["value"]
-
-        def gae_step(next_advantage, xs):
-            delta_t, not_done_t = xs
-            advantage = delta_t + config.gamma * config.gae_lambda * not_done_t * next_advantage
-            return advantage, advantage
-
-        _, advantages = jax.lax.scan(gae_step, jnp.zeros(config.num_envs), (delta, not_done), reverse=True)
+        advantages = gae(
+            batch["reward"], batch["value"], next_value, batch["terminated"], batch["done"], config.gamma, config.gae_lambda
+        )
         returns = advantages + batch["value"]
 
         # --- update: epochs of shuffled minibatches ------------------------------------------

@@ -1,0 +1,84 @@
+"""A study directory: `traces.parquet` (long format) and `summary.json`, each written atomically
+(temp file + rename), so a kill never leaves a half-written file.
+
+traces.parquet columns: method (str), config_id (int), seed (int), env_steps (int),
+model_calls (int), metric (str), value (float). Metrics per checkpoint: `eval_return` (mean of the
+K deterministic episodes), `eval_return_std`, `eval_return_min`, `train_return` (mean over training
+episodes finished in the interval; NaN if none), `train_episodes`, and `diag/<name>` diagnostics.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from rlcheck.engine.runner import RunResult
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def trace_table(results: Sequence[RunResult]) -> pa.Table:
+    """Long-format table of every checkpoint metric of every run."""
+    columns: dict[str, list[Any]] = {k: [] for k in ("method", "config_id", "seed", "env_steps", "model_calls", "metric", "value")}
+    for result in results:
+        tr = result.trace
+        metrics = {
+            "eval_return": tr.eval_returns.mean(-1),
+            "eval_return_std": tr.eval_returns.std(-1),
+            "eval_return_min": tr.eval_returns.min(-1),
+            "train_return": tr.train_returns,
+            "train_episodes": tr.train_episodes,
+            **{f"diag/{k}": v for k, v in tr.diagnostics.items()},
+        }
+        runs, checkpoints = tr.env_steps.shape
+        for metric, values in metrics.items():
+            n = runs * checkpoints
+            columns["method"] += [result.method] * n
+            columns["config_id"] += np.repeat(result.config_ids, checkpoints).tolist()
+            columns["seed"] += np.repeat(result.seeds, checkpoints).tolist()
+            columns["env_steps"] += tr.env_steps.reshape(-1).tolist()
+            columns["model_calls"] += tr.model_calls.reshape(-1).tolist()
+            columns["metric"] += [metric] * n
+            columns["value"] += np.asarray(values, np.float64).reshape(-1).tolist()
+    schema = pa.schema([
+        ("method", pa.string()), ("config_id", pa.int32()), ("seed", pa.int64()), ("env_steps", pa.int64()),
+        ("model_calls", pa.int64()), ("metric", pa.string()), ("value", pa.float64()),
+    ])
+    return pa.table(columns, schema=schema)
+
+
+def write_traces(out_dir: Path, results: Sequence[RunResult]) -> Path:
+    sink = pa.BufferOutputStream()
+    pq.write_table(trace_table(results), sink)
+    path = Path(out_dir) / "traces.parquet"
+    atomic_write_bytes(path, sink.getvalue().to_pybytes())
+    return path
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> Path:
+    atomic_write_bytes(Path(path), (json.dumps(payload, indent=2, allow_nan=True) + "\n").encode())
+    return Path(path)
+
+
+def read_traces(out_dir: Path) -> pa.Table:
+    return pq.read_table(Path(out_dir) / "traces.parquet")
