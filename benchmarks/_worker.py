@@ -1,0 +1,63 @@
+"""One measured run in its own process (so peak memory is its own). Prints one JSON line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+
+
+def rlcheck_run(env: str, algo: str, seeds: int, steps: int) -> dict:
+    from rlcheck.engine import run_method
+    from rlcheck.envs import make_env
+    from rlcheck.methods import Budget, default_config, get_method
+
+    spec, method = make_env(env), get_method(algo)
+    config = default_config(method, spec)
+    start = time.perf_counter()
+    result = run_method(method, spec, [config], list(range(seeds)), Budget(steps, 20, 10))
+    wall = time.perf_counter() - start
+    env_steps = int(result.trace.env_steps[:, -1].sum())
+    final = result.trace.eval_returns[:, -1].mean(-1)
+    return {
+        "impl": "rlcheck", "env": env, "algo": algo, "seeds": seeds, "steps_per_seed": int(result.trace.env_steps[0, -1]),
+        "wall_s": wall, "compile_s": result.compile_seconds, "run_s": wall - result.compile_seconds,
+        "steps_per_s": env_steps / (wall - result.compile_seconds), "final_returns": final.tolist(),
+    }
+
+
+def sb3_run(env: str, algo: str, steps: int) -> dict:
+    import torch
+    from stable_baselines3 import DQN, PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    torch.set_num_threads(1)
+    if algo == "ppo":  # same rollout and update sizes as rlcheck's CartPole default (PureJaxRL/CleanRL)
+        vec = make_vec_env(env, n_envs=4, seed=0)
+        model = PPO("MlpPolicy", vec, n_steps=128, batch_size=128, n_epochs=4, learning_rate=2.5e-4, gamma=0.99,
+                    gae_lambda=0.95, clip_range=0.2, ent_coef=0.01, vf_coef=0.5, max_grad_norm=0.5,
+                    policy_kwargs=dict(net_arch=[64, 64]), device="cpu", seed=0)
+    else:
+        vec = make_vec_env(env, n_envs=1, seed=0)
+        model = DQN("MlpPolicy", vec, learning_rate=2.5e-4, buffer_size=10_000, learning_starts=10_000, batch_size=128,
+                    train_freq=10, target_update_interval=500, exploration_fraction=0.5, exploration_final_eps=0.05,
+                    policy_kwargs=dict(net_arch=[120, 84]), device="cpu", seed=0)
+    start = time.perf_counter()
+    model.learn(total_timesteps=steps)
+    wall = time.perf_counter() - start
+    return {"impl": "sb3", "env": env, "algo": algo, "seeds": 1, "steps_per_seed": steps, "wall_s": wall,
+            "compile_s": 0.0, "run_s": wall, "steps_per_s": steps / wall, "final_returns": []}
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser()
+    p.add_argument("impl", choices=["rlcheck", "sb3"])
+    p.add_argument("--env", default="CartPole-v1")
+    p.add_argument("--algo", default="ppo")
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--steps", type=int, default=500_000)
+    a = p.parse_args()
+    out = rlcheck_run(a.env, a.algo, a.seeds, a.steps) if a.impl == "rlcheck" else sb3_run(a.env, a.algo, a.steps)
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(out))
