@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train one algorithm over many seeds in one compiled program")
     train.add_argument("--env", required=True, help="environment name, e.g. CartPole-v1 (see `rlcheck envs`)")
-    train.add_argument("--algo", required=True, help="ppo or dqn")
+    train.add_argument("--algo", required=True, help="ppo, dqn, sac, td3, ddpg or naf")
     train.add_argument("--seeds", type=_positive_int("--seeds"), default=10, help="number of seeds (0..N-1)")
     train.add_argument("--seed-start", type=int, default=0, help="first seed")
     train.add_argument("--steps", type=_positive_int("--steps"), required=True, help="env-step budget per seed")

@@ -46,6 +46,8 @@ def run_method(
     run_configs = [c for c in configs for _ in seeds]
     config_ids = [i for i in range(len(configs)) for _ in seeds]
     run_seeds = [s for _ in configs for s in seeds]
+    if hasattr(method, "check_resources"):  # e.g. replay memory against the cap, before allocating
+        method.check_resources(env, configs[0], budget, len(run_configs))
     batch_config = stack_configs(run_configs)
     keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray(run_seeds, jnp.uint32))
     schedule = make_schedule(method.steps_per_iteration(configs[0]), budget)

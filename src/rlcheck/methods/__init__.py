@@ -9,11 +9,15 @@ from typing import Any
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.errors import RLCheckError
 from rlcheck.methods.config import apply_overrides
+from rlcheck.methods.ddpg import DDPG
 from rlcheck.methods.dqn import DQN
 from rlcheck.methods.loop import Budget, Method, train
+from rlcheck.methods.naf import NAF
 from rlcheck.methods.ppo import PPO
+from rlcheck.methods.sac import SAC
+from rlcheck.methods.td3 import TD3
 
-METHODS: dict[str, Method] = {m.name: m for m in (PPO(), DQN())}
+METHODS: dict[str, Method] = {m.name: m for m in (PPO(), DQN(), SAC(), TD3(), DDPG(), NAF())}
 
 __all__ = ["METHODS", "Budget", "Method", "default_config", "get_method", "train"]
 

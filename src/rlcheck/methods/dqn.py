@@ -19,6 +19,7 @@ from rlcheck.errors import RLCheckError
 from rlcheck.methods import networks as nets
 from rlcheck.methods.config import numeric, static
 from rlcheck.methods.loop import Budget, IterationLog, track_episodes
+from rlcheck.methods.offpolicy import memory_check_for, replay_slots
 from rlcheck.methods.replay import Replay
 
 
@@ -88,6 +89,9 @@ class DQN:
                 "learner (SAC, TD3, DDPG) for this environment."
             )
 
+    def check_resources(self, env: EnvSpec, config: DQNConfig, budget: Budget, runs: int) -> None:
+        memory_check_for(env, config.buffer_size, config.num_envs, budget, runs, self.name)
+
     def steps_per_iteration(self, config: DQNConfig) -> int:
         return config.num_envs
 
@@ -103,7 +107,7 @@ class DQN:
         params = self.network(env, config).init(net_key, jnp.zeros(env.obs_shape))
         obs, env_state = vector.reset(env, env_key, config.num_envs)
         # Sized by the budget: no point holding more transitions than the run will ever collect.
-        slots = max(1, min(config.buffer_size, budget.env_steps) // config.num_envs)
+        slots = replay_slots(config.buffer_size, budget, config.num_envs)
         replay = Replay.create(slots, config.num_envs, obs[0], jnp.int32(0))
         return DQNState(
             params=params, target_params=params, opt_state=self.optimizer(config).init(params), replay=replay,

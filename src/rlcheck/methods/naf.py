@@ -1,0 +1,170 @@
+"""NAF (Gu et al. 2016, "Continuous Deep Q-Learning with Model-based Acceleration"):
+Q(s, a) = V(s) + A(s, a), with A(s, a) = -1/2 (a - mu(s))^T P(s) (a - mu(s)) and P = L L^T, L lower
+triangular with a positive (exponentiated) diagonal. The greedy action is mu(s); the TD target uses
+V of a Polyak-averaged target network. Exploration adds Gaussian or Ornstein-Uhlenbeck noise to mu.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from rlcheck.envs.jax_env import EnvSpec
+from rlcheck.methods import networks as nets
+from rlcheck.methods.config import numeric, static
+from rlcheck.methods.loop import Budget, IterationLog
+from rlcheck.methods.offpolicy import Collector, check_continuous, keep_if, memory_check_for, polyak, to_env_action
+
+
+@struct.dataclass
+class NAFConfig:
+    learning_rate: float = numeric(1e-3, "Adam step size")
+    gamma: float = numeric(0.99, "discount factor")
+    tau: float = numeric(0.001, "target Polyak rate per update (the paper's 0.001)")
+    exploration_noise: float = numeric(0.3, "noise std (normal) or OU sigma, in [-1, 1] action units")
+    ou_theta: float = numeric(0.15, "Ornstein-Uhlenbeck mean reversion (noise_type=ou)")
+    ou_dt: float = numeric(1.0, "Ornstein-Uhlenbeck time step (noise_type=ou)")
+    num_envs: int = static(1, "parallel envs per seed (env steps per iteration)")
+    buffer_size: int = static(1_000_000, "replay capacity in transitions (capped at the budget)")
+    batch_size: int = static(100, "minibatch size")
+    learning_starts: int = static(1_000, "env steps of uniform random actions before learning")
+    gradient_steps: int = static(1, "updates per iteration")
+    noise_type: str = static("ou", "exploration noise: normal or ou")
+    hidden_sizes: tuple[int, ...] = static((200, 200), "hidden widths (the paper's 200x200)")
+    activation: str = static("relu", "tanh or relu")
+
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    # The NAF paper's low-dimensional settings (200x200 ReLU, batch 100, tau 0.001, lr 1e-3, OU noise).
+    "Pendulum-v1": {},
+}
+
+
+def tril_size(n: int) -> int:
+    return n * (n + 1) // 2
+
+
+class NAFNet(nn.Module):
+    action_dim: int
+    hidden_sizes: tuple[int, ...]
+    activation: str = "relu"
+
+    @nn.compact
+    def __call__(self, obs):
+        n = self.action_dim
+        h = nets.MLP(self.hidden_sizes[:-1], self.hidden_sizes[-1], self.activation)(obs)
+        h = nets.ACTIVATIONS[self.activation](h)
+        value = nn.Dense(1)(h)[..., 0]
+        mu = jnp.tanh(nn.Dense(n)(h))
+        entries = nn.Dense(tril_size(n), kernel_init=nn.initializers.variance_scaling(0.01, "fan_in", "uniform"))(h)
+        return value, mu, lower_triangular(entries, n)
+
+
+def lower_triangular(entries: jax.Array, n: int) -> jax.Array:
+    """[..., n(n+1)/2] -> [..., n, n] lower-triangular L with exp() on the diagonal (so P = L L^T > 0)."""
+    rows, cols = jnp.tril_indices(n)
+    L = jnp.zeros(entries.shape[:-1] + (n, n)).at[..., rows, cols].set(entries)
+    diag = jnp.arange(n)
+    return L.at[..., diag, diag].set(jnp.exp(L[..., diag, diag]))
+
+
+def advantage(mu: jax.Array, L: jax.Array, action: jax.Array) -> jax.Array:
+    """A(s, a) = -1/2 ||L^T (a - mu)||^2 = -1/2 (a - mu)^T L L^T (a - mu); maximal (zero) at a = mu."""
+    v = jnp.einsum("...ji,...j->...i", L, action - mu)
+    return -0.5 * jnp.sum(v**2, axis=-1)
+
+
+@struct.dataclass
+class NAFState:
+    params: Any
+    target_params: Any
+    opt_state: Any
+    noise: jax.Array
+    collector: Collector
+    key: jax.Array
+
+
+class NAF:
+    name = "naf"
+    Config = NAFConfig
+    defaults = DEFAULTS
+
+    def check(self, env: EnvSpec) -> None:
+        check_continuous(env, self.name)
+
+    def check_resources(self, env: EnvSpec, config: NAFConfig, budget: Budget, runs: int) -> None:
+        memory_check_for(env, config.buffer_size, config.num_envs, budget, runs, self.name)
+
+    def steps_per_iteration(self, config: NAFConfig) -> int:
+        return config.num_envs
+
+    def network(self, env: EnvSpec, config: NAFConfig) -> NAFNet:
+        return NAFNet(env.num_actions, config.hidden_sizes, config.activation)
+
+    def init(self, key: jax.Array, env: EnvSpec, config: NAFConfig, budget: Budget) -> NAFState:
+        self.check(env)
+        key, net_key, env_key = jax.random.split(key, 3)
+        params = self.network(env, config).init(net_key, jnp.zeros((1,) + env.obs_shape))
+        return NAFState(
+            params=params, target_params=params, opt_state=optax.adam(config.learning_rate).init(params),
+            noise=jnp.zeros((config.num_envs, env.num_actions)),
+            collector=Collector.create(env_key, env, config.num_envs, config.buffer_size, budget), key=key,
+        )
+
+    def act(self, state: NAFState, env: EnvSpec, config: NAFConfig, obs: jax.Array) -> jax.Array:
+        return to_env_action(env, self.network(env, config).apply(state.params, obs)[1])
+
+    def eval_key(self, state: NAFState) -> jax.Array:
+        return jax.random.fold_in(state.key, 1)
+
+    def iterate(self, state: NAFState, env: EnvSpec, config: NAFConfig, budget: Budget) -> tuple[NAFState, IterationLog]:
+        net = self.network(env, config)
+        opt = optax.adam(config.learning_rate)
+        key, noise_key, random_key, step_key, update_key = jax.random.split(state.key, 5)
+
+        # --- act: mu(s) + exploration noise (uniform random until learning_starts) ------------
+        col = state.collector
+        white = jax.random.normal(noise_key, state.noise.shape)
+        if config.noise_type == "ou":
+            noise = state.noise - config.ou_theta * state.noise * config.ou_dt + config.exploration_noise * jnp.sqrt(config.ou_dt) * white
+        else:
+            noise = config.exploration_noise * white
+        _, mu, _ = net.apply(state.params, col.obs)
+        random_action = jax.random.uniform(random_key, mu.shape, minval=-1.0, maxval=1.0)
+        action = jnp.where(col.env_steps < config.learning_starts, random_action, jnp.clip(mu + noise, -1.0, 1.0))
+        col, done, finished_sum, finished = col.step(step_key, env, action)
+        noise = jnp.where(done[:, None], 0.0, noise)
+
+        # --- learn: TD regression of Q = V + A toward r + gamma V_target(s') -----------------
+        def update(carry, key):
+            params, target_params, opt_state = carry
+            obs, action, reward, next_obs, discount = col.replay.sample(key, config.batch_size, 1, config.gamma)
+            next_value, _, _ = net.apply(target_params, next_obs)
+            target = jax.lax.stop_gradient(reward + discount * next_value)
+
+            def loss_fn(p):
+                value, mu, L = net.apply(p, obs)
+                q = value + advantage(mu, L, action)
+                return jnp.mean((q - target) ** 2), q.mean()
+
+            (loss, q_mean), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
+            updates, opt_state = opt.update(grads, opt_state, params)
+            params = optax.apply_updates(params, updates)
+            return (params, polyak(target_params, params, config.tau), opt_state), dict(td_loss=loss, q_mean=q_mean)
+
+        old = (state.params, state.target_params, state.opt_state)
+        new, info = jax.lax.scan(update, old, jax.random.split(update_key, config.gradient_steps))
+        learning = col.env_steps >= config.learning_starts
+        params, target_params, opt_state = keep_if(learning, new, old)
+
+        nan = jnp.float32(jnp.nan)
+        log = IterationLog(
+            episode_return_sum=finished_sum, episodes_finished=finished,
+            diagnostics={k: jnp.where(learning, v.mean(), nan) for k, v in info.items()},
+        )
+        return NAFState(params, target_params, opt_state, noise, col, key), log

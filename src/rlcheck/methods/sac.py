@@ -1,0 +1,193 @@
+"""SAC: twin critics with Polyak-averaged targets, a tanh-squashed Gaussian actor, and automatic
+entropy tuning toward a target entropy of -action_dim. Uniform random actions until
+`learning_starts`; `gradient_steps` updates per iteration. Follows CleanRL's `sac_continuous_action.py`
+and Stable-Baselines3's SAC.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from rlcheck.envs.jax_env import EnvSpec
+from rlcheck.methods import networks as nets
+from rlcheck.methods.config import numeric, static
+from rlcheck.methods.loop import Budget, IterationLog
+from rlcheck.methods.offpolicy import (
+    Collector, TwinQ, check_continuous, keep_if, memory_check_for, polyak, to_env_action,
+)
+
+LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
+
+
+@struct.dataclass
+class SACConfig:
+    learning_rate: float = numeric(3e-4, "Adam step size of actor, critics and temperature")
+    gamma: float = numeric(0.99, "discount factor")
+    tau: float = numeric(0.005, "target-critic Polyak rate per update")
+    init_alpha: float = numeric(1.0, "initial entropy temperature (the fixed one if autotune is off)")
+    target_entropy_scale: float = numeric(1.0, "target entropy = -scale * action_dim")
+    num_envs: int = static(1, "parallel envs per seed (env steps per iteration)")
+    buffer_size: int = static(1_000_000, "replay capacity in transitions (capped at the budget)")
+    batch_size: int = static(256, "minibatch size")
+    learning_starts: int = static(100, "env steps of uniform random actions before learning")
+    gradient_steps: int = static(1, "updates per iteration")
+    autotune: bool = static(True, "learn the entropy temperature")
+    hidden_sizes: tuple[int, ...] = static((256, 256), "hidden widths of actor and critics")
+    activation: str = static("relu", "tanh or relu")
+
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    # RL Baselines3 Zoo sac.yml Pendulum-v1: 20k steps, learning_rate 1e-3, otherwise SB3 defaults.
+    "Pendulum-v1": dict(learning_rate=1e-3),
+    # RL Zoo sac.yml MountainCarContinuous-v0 (without gSDE, which rlcheck does not implement):
+    # lr 3e-4, buffer 50k, batch 512, ent_coef 0.1 fixed, 32 updates every 32 steps, gamma 0.9999,
+    # tau 0.01, learning_starts 0, net 64x64.
+    "MountainCarContinuous-v0": dict(
+        buffer_size=50_000, batch_size=512, init_alpha=0.1, autotune=False, num_envs=1, gradient_steps=1,
+        gamma=0.9999, tau=0.01, learning_starts=0, hidden_sizes=(64, 64),
+    ),
+}
+
+
+class Actor(nn.Module):
+    action_dim: int
+    hidden_sizes: tuple[int, ...]
+    activation: str = "relu"
+
+    @nn.compact
+    def __call__(self, obs):
+        out = nets.MLP(self.hidden_sizes, 2 * self.action_dim, self.activation)(obs)
+        mean, log_std = jnp.split(out, 2, axis=-1)
+        return mean, jnp.clip(log_std, LOG_STD_MIN, LOG_STD_MAX)
+
+
+def squashed_sample(key, mean, log_std):
+    """tanh(Gaussian) action in [-1, 1] and its log-probability (with the tanh Jacobian)."""
+    pre = mean + jnp.exp(log_std) * jax.random.normal(key, mean.shape)
+    action = jnp.tanh(pre)
+    logp = nets.log_prob(mean, log_std, pre) - jnp.sum(jnp.log(1.0 - action**2 + 1e-6), axis=-1)
+    return action, logp
+
+
+@struct.dataclass
+class SACState:
+    actor: Any
+    critic: Any
+    target_critic: Any
+    log_alpha: jax.Array
+    actor_opt: Any
+    critic_opt: Any
+    alpha_opt: Any
+    collector: Collector
+    key: jax.Array
+
+
+class SAC:
+    name = "sac"
+    Config = SACConfig
+    defaults = DEFAULTS
+
+    def check(self, env: EnvSpec) -> None:
+        check_continuous(env, self.name)
+
+    def check_resources(self, env: EnvSpec, config: SACConfig, budget: Budget, runs: int) -> None:
+        memory_check_for(env, config.buffer_size, config.num_envs, budget, runs, self.name)
+
+    def steps_per_iteration(self, config: SACConfig) -> int:
+        return config.num_envs
+
+    def networks(self, env: EnvSpec, config: SACConfig):
+        return Actor(env.num_actions, config.hidden_sizes, config.activation), TwinQ(config.hidden_sizes, config.activation)
+
+    def init(self, key: jax.Array, env: EnvSpec, config: SACConfig, budget: Budget) -> SACState:
+        self.check(env)
+        key, actor_key, critic_key, env_key = jax.random.split(key, 4)
+        actor_net, critic_net = self.networks(env, config)
+        obs = jnp.zeros((1,) + env.obs_shape)
+        actor = actor_net.init(actor_key, obs)
+        critic = critic_net.init(critic_key, obs, jnp.zeros((1, env.num_actions)))
+        log_alpha = jnp.log(jnp.asarray(config.init_alpha, jnp.float32))
+        opt = optax.adam(config.learning_rate)
+        return SACState(
+            actor=actor, critic=critic, target_critic=critic, log_alpha=log_alpha,
+            actor_opt=opt.init(actor), critic_opt=opt.init(critic), alpha_opt=opt.init(log_alpha),
+            collector=Collector.create(env_key, env, config.num_envs, config.buffer_size, budget), key=key,
+        )
+
+    def act(self, state: SACState, env: EnvSpec, config: SACConfig, obs: jax.Array) -> jax.Array:
+        mean, _ = self.networks(env, config)[0].apply(state.actor, obs)
+        return to_env_action(env, jnp.tanh(mean))
+
+    def eval_key(self, state: SACState) -> jax.Array:
+        return jax.random.fold_in(state.key, 1)
+
+    def iterate(self, state: SACState, env: EnvSpec, config: SACConfig, budget: Budget) -> tuple[SACState, IterationLog]:
+        actor_net, critic_net = self.networks(env, config)
+        opt = optax.adam(config.learning_rate)
+        target_entropy = -config.target_entropy_scale * env.num_actions
+        key, act_key, random_key, step_key, update_key = jax.random.split(state.key, 5)
+
+        # --- act: uniform random until learning_starts, then sample the policy ---------------
+        col = state.collector
+        mean, log_std = actor_net.apply(state.actor, col.obs)
+        policy_action, _ = squashed_sample(act_key, mean, log_std)
+        random_action = jax.random.uniform(random_key, policy_action.shape, minval=-1.0, maxval=1.0)
+        action = jnp.where(col.env_steps < config.learning_starts, random_action, policy_action)
+        col, _, finished_sum, finished = col.step(step_key, env, action)
+
+        # --- learn ----------------------------------------------------------------------------
+        def update(carry, key):
+            actor, critic, target_critic, log_alpha, actor_opt, critic_opt, alpha_opt = carry
+            sample_key, next_key, pi_key = jax.random.split(key, 3)
+            obs, action, reward, next_obs, discount = col.replay.sample(sample_key, config.batch_size, 1, config.gamma)
+            alpha = jnp.exp(log_alpha)
+
+            next_action, next_logp = squashed_sample(next_key, *actor_net.apply(actor, next_obs))
+            next_q = jnp.min(critic_net.apply(target_critic, next_obs, next_action), axis=0) - alpha * next_logp
+            target = jax.lax.stop_gradient(reward + discount * next_q)
+
+            def critic_loss(params):
+                q = critic_net.apply(params, obs, action)
+                return 0.5 * jnp.sum(jnp.mean((q - target) ** 2, axis=-1)), q.mean()
+
+            (c_loss, q_mean), grads = jax.value_and_grad(critic_loss, has_aux=True)(critic)
+            updates, critic_opt = opt.update(grads, critic_opt, critic)
+            critic = optax.apply_updates(critic, updates)
+
+            def actor_loss(params):
+                pi_action, logp = squashed_sample(pi_key, *actor_net.apply(params, obs))
+                q = jnp.min(critic_net.apply(critic, obs, pi_action), axis=0)
+                return jnp.mean(alpha * logp - q), logp
+
+            (a_loss, logp), grads = jax.value_and_grad(actor_loss, has_aux=True)(actor)
+            updates, actor_opt = opt.update(grads, actor_opt, actor)
+            actor = optax.apply_updates(actor, updates)
+
+            if config.autotune:
+                entropy_gap = jax.lax.stop_gradient(logp + target_entropy).mean()
+                grad = -entropy_gap  # d/d(log_alpha) of -log_alpha * (logp + target_entropy)
+                updates, alpha_opt = opt.update(grad, alpha_opt, log_alpha)
+                log_alpha = optax.apply_updates(log_alpha, updates)
+
+            target_critic = polyak(target_critic, critic, config.tau)
+            info = dict(critic_loss=c_loss, actor_loss=a_loss, q_mean=q_mean, alpha=jnp.exp(log_alpha), entropy=-logp.mean())
+            return (actor, critic, target_critic, log_alpha, actor_opt, critic_opt, alpha_opt), info
+
+        old = (state.actor, state.critic, state.target_critic, state.log_alpha, state.actor_opt, state.critic_opt, state.alpha_opt)
+        new, info = jax.lax.scan(update, old, jax.random.split(update_key, config.gradient_steps))
+        learning = col.env_steps >= config.learning_starts
+        actor, critic, target_critic, log_alpha, actor_opt, critic_opt, alpha_opt = keep_if(learning, new, old)
+
+        new_state = SACState(actor, critic, target_critic, log_alpha, actor_opt, critic_opt, alpha_opt, col, key)
+        nan = jnp.float32(jnp.nan)
+        log = IterationLog(
+            episode_return_sum=finished_sum, episodes_finished=finished,
+            diagnostics={k: jnp.where(learning, v.mean(), nan) for k, v in info.items()},
+        )
+        return new_state, log

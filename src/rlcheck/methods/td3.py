@@ -1,0 +1,185 @@
+"""TD3: a deterministic tanh actor, twin critics (the smaller target is used), target policy
+smoothing, and actor and target updates every `policy_delay` critic updates. Exploration adds
+Gaussian or Ornstein-Uhlenbeck noise. DDPG is the same loop with one critic, no smoothing and no
+delay (see `ddpg.py`), as in Stable-Baselines3. Follows CleanRL's `td3_continuous_action.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from rlcheck.envs.jax_env import EnvSpec
+from rlcheck.methods import networks as nets
+from rlcheck.methods.config import numeric, static
+from rlcheck.methods.loop import Budget, IterationLog
+from rlcheck.methods.offpolicy import (
+    Collector, TwinQ, check_continuous, keep_if, memory_check_for, polyak, to_env_action,
+)
+
+
+@struct.dataclass
+class TD3Config:
+    learning_rate: float = numeric(1e-3, "Adam step size of actor and critics")
+    gamma: float = numeric(0.99, "discount factor")
+    tau: float = numeric(0.005, "target Polyak rate per target update")
+    exploration_noise: float = numeric(0.1, "std of exploration noise, in [-1, 1] action units")
+    target_policy_noise: float = numeric(0.2, "std of target policy smoothing noise (0 = none)")
+    target_noise_clip: float = numeric(0.5, "clip of the smoothing noise")
+    ou_theta: float = numeric(0.15, "Ornstein-Uhlenbeck mean reversion (noise_type=ou)")
+    ou_dt: float = numeric(1e-2, "Ornstein-Uhlenbeck time step (noise_type=ou)")
+    num_envs: int = static(1, "parallel envs per seed (env steps per iteration)")
+    buffer_size: int = static(1_000_000, "replay capacity in transitions (capped at the budget)")
+    batch_size: int = static(256, "minibatch size")
+    learning_starts: int = static(100, "env steps of uniform random actions before learning")
+    gradient_steps: int = static(1, "critic updates per iteration")
+    policy_delay: int = static(2, "critic updates per actor and target update")
+    num_critics: int = static(2, "2 = clipped double-Q (TD3); 1 = DDPG")
+    noise_type: str = static("normal", "exploration noise: normal or ou")
+    hidden_sizes: tuple[int, ...] = static((256, 256), "hidden widths of actor and critics")
+    activation: str = static("relu", "tanh or relu")
+
+
+# RL Baselines3 Zoo td3.yml Pendulum-v1: 20k steps, gamma 0.98, buffer 200k, learning_starts 10k,
+# normal noise 0.1, lr 1e-3, net 400x300, one update per step.
+ZOO_PENDULUM = dict(gamma=0.98, buffer_size=200_000, learning_starts=10_000, exploration_noise=0.1,
+                    learning_rate=1e-3, hidden_sizes=(400, 300))
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "Pendulum-v1": ZOO_PENDULUM,
+    # RL Zoo td3.yml MountainCarContinuous-v0: 300k steps, OU noise 0.5.
+    "MountainCarContinuous-v0": dict(noise_type="ou", exploration_noise=0.5),
+}
+
+
+class Actor(nn.Module):
+    action_dim: int
+    hidden_sizes: tuple[int, ...]
+    activation: str = "relu"
+
+    @nn.compact
+    def __call__(self, obs):
+        return jnp.tanh(nets.MLP(self.hidden_sizes, self.action_dim, self.activation)(obs))
+
+
+@struct.dataclass
+class TD3State:
+    actor: Any
+    target_actor: Any
+    critic: Any
+    target_critic: Any
+    actor_opt: Any
+    critic_opt: Any
+    noise: jax.Array  # OU noise state per env
+    updates: jax.Array  # critic updates so far (for the policy delay)
+    collector: Collector
+    key: jax.Array
+
+
+class TD3:
+    name = "td3"
+    Config = TD3Config
+    defaults = DEFAULTS
+
+    def check(self, env: EnvSpec) -> None:
+        check_continuous(env, self.name)
+
+    def check_resources(self, env: EnvSpec, config: TD3Config, budget: Budget, runs: int) -> None:
+        memory_check_for(env, config.buffer_size, config.num_envs, budget, runs, self.name)
+
+    def steps_per_iteration(self, config: TD3Config) -> int:
+        return config.num_envs
+
+    def networks(self, env: EnvSpec, config: TD3Config):
+        return (Actor(env.num_actions, config.hidden_sizes, config.activation),
+                TwinQ(config.hidden_sizes, config.activation, config.num_critics))
+
+    def init(self, key: jax.Array, env: EnvSpec, config: TD3Config, budget: Budget) -> TD3State:
+        self.check(env)
+        key, actor_key, critic_key, env_key = jax.random.split(key, 4)
+        actor_net, critic_net = self.networks(env, config)
+        obs = jnp.zeros((1,) + env.obs_shape)
+        actor = actor_net.init(actor_key, obs)
+        critic = critic_net.init(critic_key, obs, jnp.zeros((1, env.num_actions)))
+        opt = optax.adam(config.learning_rate)
+        return TD3State(
+            actor=actor, target_actor=actor, critic=critic, target_critic=critic,
+            actor_opt=opt.init(actor), critic_opt=opt.init(critic),
+            noise=jnp.zeros((config.num_envs, env.num_actions)), updates=jnp.int32(0),
+            collector=Collector.create(env_key, env, config.num_envs, config.buffer_size, budget), key=key,
+        )
+
+    def act(self, state: TD3State, env: EnvSpec, config: TD3Config, obs: jax.Array) -> jax.Array:
+        return to_env_action(env, self.networks(env, config)[0].apply(state.actor, obs))
+
+    def eval_key(self, state: TD3State) -> jax.Array:
+        return jax.random.fold_in(state.key, 1)
+
+    def iterate(self, state: TD3State, env: EnvSpec, config: TD3Config, budget: Budget) -> tuple[TD3State, IterationLog]:
+        actor_net, critic_net = self.networks(env, config)
+        opt = optax.adam(config.learning_rate)
+        key, noise_key, random_key, step_key, update_key = jax.random.split(state.key, 5)
+
+        # --- act: uniform random until learning_starts, then actor + exploration noise --------
+        col = state.collector
+        white = jax.random.normal(noise_key, state.noise.shape)
+        if config.noise_type == "ou":  # dx = theta * (0 - x) dt + sigma sqrt(dt) dW
+            noise = state.noise - config.ou_theta * state.noise * config.ou_dt + config.exploration_noise * jnp.sqrt(config.ou_dt) * white
+        else:
+            noise = config.exploration_noise * white
+        policy_action = jnp.clip(actor_net.apply(state.actor, col.obs) + noise, -1.0, 1.0)
+        random_action = jax.random.uniform(random_key, policy_action.shape, minval=-1.0, maxval=1.0)
+        action = jnp.where(col.env_steps < config.learning_starts, random_action, policy_action)
+        col, done, finished_sum, finished = col.step(step_key, env, action)
+        noise = jnp.where(done[:, None], 0.0, noise)  # OU noise restarts with each episode
+
+        # --- learn ----------------------------------------------------------------------------
+        def update(carry, key):
+            actor, target_actor, critic, target_critic, actor_opt, critic_opt, updates = carry
+            sample_key, smooth_key = jax.random.split(key)
+            obs, action, reward, next_obs, discount = col.replay.sample(sample_key, config.batch_size, 1, config.gamma)
+
+            smoothing = jnp.clip(config.target_policy_noise * jax.random.normal(smooth_key, action.shape),
+                                 -config.target_noise_clip, config.target_noise_clip)
+            next_action = jnp.clip(actor_net.apply(target_actor, next_obs) + smoothing, -1.0, 1.0)
+            next_q = jnp.min(critic_net.apply(target_critic, next_obs, next_action), axis=0)
+            target = jax.lax.stop_gradient(reward + discount * next_q)
+
+            def critic_loss(params):
+                q = critic_net.apply(params, obs, action)
+                return jnp.sum(jnp.mean((q - target) ** 2, axis=-1)), q.mean()
+
+            (c_loss, q_mean), grads = jax.value_and_grad(critic_loss, has_aux=True)(critic)
+            new_updates, critic_opt = opt.update(grads, critic_opt, critic)
+            critic = optax.apply_updates(critic, new_updates)
+            updates = updates + 1
+
+            # delayed actor and target updates (computed every step, kept every policy_delay-th)
+            def actor_loss(params):
+                return -critic_net.apply(critic, obs, actor_net.apply(params, obs))[0].mean()
+
+            a_loss, grads = jax.value_and_grad(actor_loss)(actor)
+            actor_updates, new_actor_opt = opt.update(grads, actor_opt, actor)
+            delayed = (updates % config.policy_delay) == 0
+            actor, actor_opt = keep_if(delayed, (optax.apply_updates(actor, actor_updates), new_actor_opt), (actor, actor_opt))
+            target_actor = keep_if(delayed, polyak(target_actor, actor, config.tau), target_actor)
+            target_critic = keep_if(delayed, polyak(target_critic, critic, config.tau), target_critic)
+            info = dict(critic_loss=c_loss, actor_loss=a_loss, q_mean=q_mean)
+            return (actor, target_actor, critic, target_critic, actor_opt, critic_opt, updates), info
+
+        old = (state.actor, state.target_actor, state.critic, state.target_critic, state.actor_opt, state.critic_opt, state.updates)
+        new, info = jax.lax.scan(update, old, jax.random.split(update_key, config.gradient_steps))
+        learning = col.env_steps >= config.learning_starts
+        actor, target_actor, critic, target_critic, actor_opt, critic_opt, updates = keep_if(learning, new, old)
+
+        new_state = TD3State(actor, target_actor, critic, target_critic, actor_opt, critic_opt, noise, updates, col, key)
+        nan = jnp.float32(jnp.nan)
+        log = IterationLog(
+            episode_return_sum=finished_sum, episodes_finished=finished,
+            diagnostics={k: jnp.where(learning, v.mean(), nan) for k, v in info.items()},
+        )
+        return new_state, log
