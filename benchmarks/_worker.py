@@ -29,7 +29,7 @@ def rlcheck_run(env: str, algo: str, seeds: int, steps: int) -> dict:
 
 def sb3_run(env: str, algo: str, steps: int) -> dict:
     import torch
-    from stable_baselines3 import DQN, PPO
+    from stable_baselines3 import DQN, PPO, SAC
     from stable_baselines3.common.env_util import make_vec_env
 
     torch.set_num_threads(1)
@@ -38,6 +38,8 @@ def sb3_run(env: str, algo: str, steps: int) -> dict:
         model = PPO("MlpPolicy", vec, n_steps=128, batch_size=128, n_epochs=4, learning_rate=2.5e-4, gamma=0.99,
                     gae_lambda=0.95, clip_range=0.2, ent_coef=0.01, vf_coef=0.5, max_grad_norm=0.5,
                     policy_kwargs=dict(net_arch=[64, 64]), device="cpu", seed=0)
+    elif algo == "sac":  # RL Zoo Pendulum-v1 SAC: lr 1e-3, SB3 defaults (batch 256, 256x256, learning_starts 100)
+        model = SAC("MlpPolicy", env, learning_rate=1e-3, device="cpu", seed=0)
     else:
         vec = make_vec_env(env, n_envs=1, seed=0)
         model = DQN("MlpPolicy", vec, learning_rate=2.5e-4, buffer_size=10_000, learning_starts=10_000, batch_size=128,

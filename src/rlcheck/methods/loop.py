@@ -2,10 +2,13 @@
 checkpoints, return a `Trace`. Each algorithm module supplies `init`, `iterate` and `act`.
 
 A method is an object with:
-  name: str; Config: type; steps_per_iteration(config) -> int (static)
+  name: str; Config: type; defaults: {env name: overrides}; steps_per_iteration(config) -> int (static)
   init(key, env, config, budget) -> state
   iterate(state, env, config, budget) -> (state, IterationLog)      # one iteration, jittable
   act(state, env, config, obs) -> action                           # deterministic policy
+  eval_key(state) -> key
+and optionally check(env) (refuse an env it cannot handle) and check_resources(env, config, budget,
+runs) (refuse a batch that would not fit in memory, before allocating it).
 """
 
 from __future__ import annotations
@@ -154,7 +157,7 @@ def _eval(method, env, config, budget, state):
 def _checkpoint(method, env, config, budget, state, logs: IterationLog) -> Checkpoint:
     count = jnp.sum(logs.episodes_finished)
     train_return = jnp.where(count > 0, jnp.sum(logs.episode_return_sum) / jnp.maximum(count, 1.0), jnp.nan)
-    diagnostics = jax.tree.map(lambda x: jnp.mean(x, axis=0), logs.diagnostics)
+    diagnostics = jax.tree.map(lambda x: jnp.nanmean(x, axis=0), logs.diagnostics)  # NaN = not learning yet
     return Checkpoint(_eval(method, env, config, budget, state), train_return, count, diagnostics)
 
 
