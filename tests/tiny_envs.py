@@ -1,6 +1,5 @@
 """Tiny gymnax-API environments with values known in closed form."""
 
-import jax
 import jax.numpy as jnp
 from flax import struct
 from gymnax.environments import environment, spaces

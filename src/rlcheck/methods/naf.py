@@ -18,7 +18,7 @@ from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods import networks as nets
 from rlcheck.methods.config import numeric, static
 from rlcheck.methods.loop import Budget, IterationLog
-from rlcheck.methods.offpolicy import Collector, check_continuous, keep_if, memory_check_for, polyak, to_env_action
+from rlcheck.methods.offpolicy import Collector, ContinuousOffPolicy, exploration_noise, keep_if, polyak, to_env_action
 
 
 @struct.dataclass
@@ -89,19 +89,10 @@ class NAFState:
     key: jax.Array
 
 
-class NAF:
+class NAF(ContinuousOffPolicy):
     name = "naf"
     Config = NAFConfig
     defaults = DEFAULTS
-
-    def check(self, env: EnvSpec) -> None:
-        check_continuous(env, self.name)
-
-    def check_resources(self, env: EnvSpec, config: NAFConfig, budget: Budget, runs: int) -> None:
-        memory_check_for(env, config.buffer_size, config.num_envs, budget, runs, self.name)
-
-    def steps_per_iteration(self, config: NAFConfig) -> int:
-        return config.num_envs
 
     def network(self, env: EnvSpec, config: NAFConfig) -> NAFNet:
         return NAFNet(env.num_actions, config.hidden_sizes, config.activation)
@@ -119,9 +110,6 @@ class NAF:
     def act(self, state: NAFState, env: EnvSpec, config: NAFConfig, obs: jax.Array) -> jax.Array:
         return to_env_action(env, self.network(env, config).apply(state.params, obs)[1])
 
-    def eval_key(self, state: NAFState) -> jax.Array:
-        return jax.random.fold_in(state.key, 1)
-
     def iterate(self, state: NAFState, env: EnvSpec, config: NAFConfig, budget: Budget) -> tuple[NAFState, IterationLog]:
         net = self.network(env, config)
         opt = optax.adam(config.learning_rate)
@@ -129,11 +117,7 @@ class NAF:
 
         # --- act: mu(s) + exploration noise (uniform random until learning_starts) ------------
         col = state.collector
-        white = jax.random.normal(noise_key, state.noise.shape)
-        if config.noise_type == "ou":
-            noise = state.noise - config.ou_theta * state.noise * config.ou_dt + config.exploration_noise * jnp.sqrt(config.ou_dt) * white
-        else:
-            noise = config.exploration_noise * white
+        noise = exploration_noise(noise_key, state.noise, config)
         _, mu, _ = net.apply(state.params, col.obs)
         random_action = jax.random.uniform(random_key, mu.shape, minval=-1.0, maxval=1.0)
         action = jnp.where(col.env_steps < config.learning_starts, random_action, jnp.clip(mu + noise, -1.0, 1.0))

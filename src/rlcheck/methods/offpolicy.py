@@ -117,4 +117,33 @@ class Collector:
 
 def memory_check_for(env: EnvSpec, buffer_size: int, num_envs: int, budget: Budget, runs: int, algo: str) -> None:
     slots = replay_slots(buffer_size, budget, num_envs)
-    check_memory(runs * replay_bytes(env, slots, num_envs, env.num_actions), runs, f"{algo.upper()} on {env.name}")
+    action_size = 1 if env.discrete else env.num_actions
+    check_memory(runs * replay_bytes(env, slots, num_envs, action_size), runs, f"{algo.upper()} on {env.name}")
+
+
+def exploration_noise(key: jax.Array, previous: jax.Array, config: Any) -> jax.Array:
+    """Gaussian noise, or Ornstein-Uhlenbeck noise (dx = -theta x dt + sigma sqrt(dt) dW) if
+    `config.noise_type == "ou"`; std/sigma is `config.exploration_noise`, in [-1, 1] action units."""
+    white = jax.random.normal(key, previous.shape)
+    if config.noise_type == "ou":
+        return previous - config.ou_theta * previous * config.ou_dt + config.exploration_noise * jnp.sqrt(config.ou_dt) * white
+    return config.exploration_noise * white
+
+
+class ContinuousOffPolicy:
+    """What SAC, TD3/DDPG and NAF share as methods: input checks, replay memory check, iteration size.
+    Configs have `num_envs` and `buffer_size`; states have `key`."""
+
+    name: str
+
+    def check(self, env: EnvSpec) -> None:
+        check_continuous(env, self.name)
+
+    def check_resources(self, env: EnvSpec, config: Any, budget: Budget, runs: int) -> None:
+        memory_check_for(env, config.buffer_size, config.num_envs, budget, runs, self.name)
+
+    def steps_per_iteration(self, config: Any) -> int:
+        return config.num_envs
+
+    def eval_key(self, state: Any) -> jax.Array:
+        return jax.random.fold_in(state.key, 1)

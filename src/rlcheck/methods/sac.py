@@ -18,9 +18,7 @@ from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods import networks as nets
 from rlcheck.methods.config import numeric, static
 from rlcheck.methods.loop import Budget, IterationLog
-from rlcheck.methods.offpolicy import (
-    Collector, TwinQ, check_continuous, keep_if, memory_check_for, polyak, to_env_action,
-)
+from rlcheck.methods.offpolicy import Collector, ContinuousOffPolicy, TwinQ, keep_if, polyak, to_env_action
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
 
@@ -88,19 +86,10 @@ class SACState:
     key: jax.Array
 
 
-class SAC:
+class SAC(ContinuousOffPolicy):
     name = "sac"
     Config = SACConfig
     defaults = DEFAULTS
-
-    def check(self, env: EnvSpec) -> None:
-        check_continuous(env, self.name)
-
-    def check_resources(self, env: EnvSpec, config: SACConfig, budget: Budget, runs: int) -> None:
-        memory_check_for(env, config.buffer_size, config.num_envs, budget, runs, self.name)
-
-    def steps_per_iteration(self, config: SACConfig) -> int:
-        return config.num_envs
 
     def networks(self, env: EnvSpec, config: SACConfig):
         return Actor(env.num_actions, config.hidden_sizes, config.activation), TwinQ(config.hidden_sizes, config.activation)
@@ -123,9 +112,6 @@ class SAC:
     def act(self, state: SACState, env: EnvSpec, config: SACConfig, obs: jax.Array) -> jax.Array:
         mean, _ = self.networks(env, config)[0].apply(state.actor, obs)
         return to_env_action(env, jnp.tanh(mean))
-
-    def eval_key(self, state: SACState) -> jax.Array:
-        return jax.random.fold_in(state.key, 1)
 
     def iterate(self, state: SACState, env: EnvSpec, config: SACConfig, budget: Budget) -> tuple[SACState, IterationLog]:
         actor_net, critic_net = self.networks(env, config)

@@ -19,7 +19,7 @@ from rlcheck.methods import networks as nets
 from rlcheck.methods.config import numeric, static
 from rlcheck.methods.loop import Budget, IterationLog
 from rlcheck.methods.offpolicy import (
-    Collector, TwinQ, check_continuous, keep_if, memory_check_for, polyak, to_env_action,
+    Collector, ContinuousOffPolicy, TwinQ, exploration_noise, keep_if, polyak, to_env_action,
 )
 
 
@@ -80,19 +80,10 @@ class TD3State:
     key: jax.Array
 
 
-class TD3:
+class TD3(ContinuousOffPolicy):
     name = "td3"
     Config = TD3Config
     defaults = DEFAULTS
-
-    def check(self, env: EnvSpec) -> None:
-        check_continuous(env, self.name)
-
-    def check_resources(self, env: EnvSpec, config: TD3Config, budget: Budget, runs: int) -> None:
-        memory_check_for(env, config.buffer_size, config.num_envs, budget, runs, self.name)
-
-    def steps_per_iteration(self, config: TD3Config) -> int:
-        return config.num_envs
 
     def networks(self, env: EnvSpec, config: TD3Config):
         return (Actor(env.num_actions, config.hidden_sizes, config.activation),
@@ -116,9 +107,6 @@ class TD3:
     def act(self, state: TD3State, env: EnvSpec, config: TD3Config, obs: jax.Array) -> jax.Array:
         return to_env_action(env, self.networks(env, config)[0].apply(state.actor, obs))
 
-    def eval_key(self, state: TD3State) -> jax.Array:
-        return jax.random.fold_in(state.key, 1)
-
     def iterate(self, state: TD3State, env: EnvSpec, config: TD3Config, budget: Budget) -> tuple[TD3State, IterationLog]:
         actor_net, critic_net = self.networks(env, config)
         opt = optax.adam(config.learning_rate)
@@ -126,11 +114,7 @@ class TD3:
 
         # --- act: uniform random until learning_starts, then actor + exploration noise --------
         col = state.collector
-        white = jax.random.normal(noise_key, state.noise.shape)
-        if config.noise_type == "ou":  # dx = theta * (0 - x) dt + sigma sqrt(dt) dW
-            noise = state.noise - config.ou_theta * state.noise * config.ou_dt + config.exploration_noise * jnp.sqrt(config.ou_dt) * white
-        else:
-            noise = config.exploration_noise * white
+        noise = exploration_noise(noise_key, state.noise, config)
         policy_action = jnp.clip(actor_net.apply(state.actor, col.obs) + noise, -1.0, 1.0)
         random_action = jax.random.uniform(random_key, policy_action.shape, minval=-1.0, maxval=1.0)
         action = jnp.where(col.env_steps < config.learning_starts, random_action, policy_action)
