@@ -8,7 +8,7 @@ import resource
 import time
 
 
-def rlcheck_run(env: str, algo: str, seeds: int, steps: int) -> dict:
+def rlcheck_run(env: str, algo: str, seeds: int, steps: int, num_evals: int = 20) -> dict:
     from rlcheck.engine import run_method
     from rlcheck.envs import make_env
     from rlcheck.methods import Budget, default_config, get_method
@@ -16,7 +16,7 @@ def rlcheck_run(env: str, algo: str, seeds: int, steps: int) -> dict:
     spec, method = make_env(env), get_method(algo)
     config = default_config(method, spec)
     start = time.perf_counter()
-    result = run_method(method, spec, [config], list(range(seeds)), Budget(steps, 20, 10))
+    result = run_method(method, spec, [config], list(range(seeds)), Budget(steps, num_evals, 10))
     wall = time.perf_counter() - start
     env_steps = int(result.trace.env_steps[:, -1].sum())
     final = result.trace.eval_returns[:, -1].mean(-1)
@@ -59,7 +59,8 @@ if __name__ == "__main__":
     p.add_argument("--algo", default="ppo")
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--steps", type=int, default=500_000)
+    p.add_argument("--num-evals", type=int, default=20)
     a = p.parse_args()
-    out = rlcheck_run(a.env, a.algo, a.seeds, a.steps) if a.impl == "rlcheck" else sb3_run(a.env, a.algo, a.steps)
+    out = rlcheck_run(a.env, a.algo, a.seeds, a.steps, a.num_evals) if a.impl == "rlcheck" else sb3_run(a.env, a.algo, a.steps)
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(out))

@@ -52,17 +52,26 @@ def train(
 
 @contextlib.contextmanager
 def progress_bar(enabled: bool = True) -> Iterator[ProgressFn | None]:
-    """A rich progress bar over the env steps of all seeds, with ETA."""
+    """A rich progress bar over the env steps of all seeds, with ETA. It appears on the first update,
+    so input errors found before training print alone."""
     if not enabled:
         yield None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     columns = (TextColumn("env steps (all seeds)"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
-    with Progress(*columns, transient=False) as bar:
-        task = bar.add_task("train", total=None)
+    bar = Progress(*columns)
+    task = None
 
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+    def update(done: int, total: int) -> None:
+        nonlocal task
+        if task is None:
+            bar.start()
+            task = bar.add_task("train", total=total)
+        bar.update(task, completed=done, total=total)
 
+    try:
         yield update
+    finally:
+        if task is not None:
+            bar.stop()
