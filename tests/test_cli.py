@@ -37,6 +37,7 @@ BAD_INPUTS = [
     (["--env", "CartPole-v1", "--algo", "ppo", "--set", "learning_rate=fast"], "expects a float"),
     (["--env", "CartPole-v1", "--algo", "ppo", "--sweep", "num_envs=4,8"], "cannot be swept"),
     (["--env", "CartPole-v1", "--algo", "ppg"], "Did you mean 'ppo'"),
+    (["--env", "CartPole-v1", "--algo", "ppo", "--set", "num_minibatches=3"], "splits evenly"),
 ]
 
 

@@ -11,14 +11,18 @@ from rlcheck.errors import RLCheckError
 
 
 def _positive_int(name: str):
+    """Parse a positive whole number; accepts 500000, 500_000 and 5e5."""
+
     def parse(raw: str) -> int:
         try:
-            value = int(float(raw)) if raw.replace("_", "").replace(".", "", 1).replace("e", "", 1).isdigit() else int(raw)
+            number = float(raw.replace("_", ""))
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a positive whole number, got {raw!r} (e.g. {name} 500000)") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{name} must be positive, got {value}")
-        return value
+            number = float("nan")
+        if not number.is_integer():
+            raise argparse.ArgumentTypeError(f"{name} must be a positive whole number, got {raw!r} (e.g. {name} 500000)")
+        if number <= 0:
+            raise argparse.ArgumentTypeError(f"{name} must be positive, got {int(number)}")
+        return int(number)
 
     return parse
 

@@ -35,4 +35,7 @@ def default_config(method: Method, env: EnvSpec, overrides: dict[str, Any] | Non
     if hasattr(method, "check"):
         method.check(env)
     config = apply_overrides(method.Config(), method.defaults.get(env.name, {}))
-    return apply_overrides(config, overrides or {})
+    config = apply_overrides(config, overrides or {})
+    if hasattr(method, "validate"):
+        method.validate(config)
+    return config

@@ -18,6 +18,7 @@ from flax import struct
 
 from rlcheck.envs import vector
 from rlcheck.envs.jax_env import EnvSpec
+from rlcheck.errors import RLCheckError
 from rlcheck.methods import networks as nets
 from rlcheck.methods.config import numeric, static
 from rlcheck.methods.loop import Budget, IterationLog, make_schedule, track_episodes
@@ -102,6 +103,15 @@ class PPO:
 
     def steps_per_iteration(self, config: PPOConfig) -> int:
         return config.num_envs * config.num_steps
+
+    def validate(self, config: PPOConfig) -> None:
+        batch = config.num_envs * config.num_steps
+        if min(config.num_envs, config.num_steps, config.num_minibatches, config.update_epochs) < 1 or batch % config.num_minibatches:
+            raise RLCheckError(
+                f"PPO needs positive num_envs, num_steps, num_minibatches and update_epochs, and a rollout of "
+                f"num_envs x num_steps = {batch} that splits evenly into num_minibatches = {config.num_minibatches}. "
+                "Change one of them with --set."
+            )
 
     def network(self, env: EnvSpec, config: PPOConfig) -> nets.ActorCritic:
         return nets.ActorCritic(env.num_actions, env.discrete, config.hidden_sizes, config.activation, len(env.obs_shape))
