@@ -33,8 +33,7 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=HERE / "out" / "speed.json")
     a = p.parse_args()
     rows = []
-    for algo, impl_args in [("ppo", None), ("dqn", None)]:
-        del impl_args
+    for algo in ("ppo", "dqn"):
         sb3 = measure("sb3", "--algo", algo, "--steps", str(a.sb3_steps))
         rows.append(sb3)
         print(json.dumps(sb3), flush=True)
