@@ -11,6 +11,7 @@ from typing import Any
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from flax import struct
 
@@ -66,11 +67,13 @@ class NAFNet(nn.Module):
 
 
 def lower_triangular(entries: jax.Array, n: int) -> jax.Array:
-    """[..., n(n+1)/2] -> [..., n, n] lower-triangular L with exp() on the diagonal (so P = L L^T > 0)."""
-    rows, cols = jnp.tril_indices(n)
-    L = jnp.zeros(entries.shape[:-1] + (n, n)).at[..., rows, cols].set(entries)
-    diag = jnp.arange(n)
-    return L.at[..., diag, diag].set(jnp.exp(L[..., diag, diag]))
+    """[..., n(n+1)/2] -> [..., n, n] lower-triangular L with exp() on the diagonal (so P = L L^T > 0).
+    Built with a constant 0/1 placement matrix, not a scatter: a matmul is cheap under vmap."""
+    rows, cols = np.tril_indices(n)
+    entries = jnp.where(jnp.asarray(rows == cols), jnp.exp(entries), entries)
+    placement = np.zeros((len(rows), n * n), np.float32)
+    placement[np.arange(len(rows)), rows * n + cols] = 1.0
+    return (entries @ placement).reshape(entries.shape[:-1] + (n, n))
 
 
 def advantage(mu: jax.Array, L: jax.Array, action: jax.Array) -> jax.Array:
