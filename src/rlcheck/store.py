@@ -4,14 +4,13 @@
 traces.parquet columns: method (str), config_id (int), seed (int), env_steps (int),
 model_calls (int), metric (str), value (float). Metrics per checkpoint: `eval_return` (mean of the
 K deterministic episodes), `eval_return_std`, `eval_return_min`, `train_return` (mean over training
-episodes finished in the interval; NaN if none), `train_episodes`, and `diag/<name>` diagnostics.
+episodes finished in the interval; NaN if none), `train_episodes`, `diverged` (1 from the first checkpoint at which the run's weights or returns
+were NaN/inf) and `diag/<name>` diagnostics.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,21 +19,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from rlcheck.atomic import atomic_write_bytes
 from rlcheck.engine.runner import RunResult
 
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+__all__ = ["atomic_write_bytes", "read_traces", "trace_table", "write_json", "write_traces"]
 
 
 def trace_table(results: Sequence[RunResult]) -> pa.Table:
@@ -50,6 +38,9 @@ def trace_table(results: Sequence[RunResult]) -> pa.Table:
             "train_episodes": tr.train_episodes,
             **{f"diag/{k}": v for k, v in tr.diagnostics.items()},
         }
+        if result.diverged_at:  # 1 from the first checkpoint whose weights or returns were NaN/inf
+            at = np.array([np.inf if d is None else d for d in result.diverged_at])[:, None]
+            metrics["diverged"] = (tr.env_steps >= at).astype(np.float64)
         runs, checkpoints = tr.env_steps.shape
         for metric, values in metrics.items():
             n = runs * checkpoints

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from rlcheck.engine import checkpoint
+from rlcheck.engine.checkpoint import Progress
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods.config import stack_configs
 from rlcheck.methods.loop import Budget, Method, assemble_trace, initial_checkpoint, make_schedule, run_interval
@@ -30,6 +33,13 @@ class RunResult:
     trace: Trace  # numpy leaves with a leading run axis
     wall_seconds: float
     compile_seconds: float
+    diverged_at: list[int | None] = field(default_factory=list)  # per run: env steps where it went non-finite
+
+
+def all_finite(tree: Any) -> jax.Array:
+    """True if every floating-point leaf is finite (NaN/inf in the weights or returns = diverged)."""
+    leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree) if jnp.issubdtype(x.dtype, jnp.floating)]
+    return jnp.all(jnp.stack(leaves)) if leaves else jnp.bool_(True)
 
 
 def run_method(
@@ -39,9 +49,12 @@ def run_method(
     seeds: Sequence[int],
     budget: Budget,
     progress: ProgressFn | None = None,
+    checkpoint_path: Path | None = None,
 ) -> RunResult:
     """Train every (config, seed) pair in one vmapped program. Seed s uses `PRNGKey(s)` whatever
-    else is in the batch, so a run is reproducible alone or in any batch."""
+    else is in the batch, so a run is reproducible alone or in any batch. With `checkpoint_path`,
+    the state is saved after every chunk and a run found there is continued, not restarted;
+    the result is identical to an uninterrupted run's."""
     start = time.perf_counter()
     run_configs = [c for c in configs for _ in seeds]
     config_ids = [i for i in range(len(configs)) for _ in seeds]
@@ -52,13 +65,19 @@ def run_method(
     keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray(run_seeds, jnp.uint32))
     schedule = make_schedule(method.steps_per_iteration(configs[0]), budget)
     total = schedule.total_env_steps * len(run_seeds)
+    steps_per_chunk = schedule.iters_per_interval * schedule.steps_per_iteration
 
     def init(key, config):
         state = method.init(key, env, config, budget)
-        return state, initial_checkpoint(method, env, config, budget, state)
+        first = initial_checkpoint(method, env, config, budget, state)
+        return state, first, all_finite(first)
 
     def chunk(num_iters):
-        return jax.jit(jax.vmap(lambda state, config: run_interval(method, env, config, budget, state, num_iters)))
+        def one(state, config):
+            state, row = run_interval(method, env, config, budget, state, num_iters)
+            return state, row, all_finite((state, row.eval_returns))
+
+        return jax.jit(jax.vmap(one))
 
     compile_seconds = 0.0
 
@@ -70,24 +89,37 @@ def run_method(
         return exe
 
     init_exe = compiled(jax.jit(jax.vmap(init)), keys, batch_config)
-    state, first = init_exe(keys, batch_config)
-    rows = [jax.device_get(first)]
+    state, first, finite = init_exe(keys, batch_config)
+    done = Progress(0, [jax.device_get(first)], [None if f else 0 for f in np.asarray(finite)], 0.0, 0.0)
+    if checkpoint_path is not None:
+        restored = checkpoint.load(checkpoint_path, jax.device_get(state), done.rows[0])
+        if restored is not None:
+            state, done = restored
+    elapsed_before, compile_before = done.wall_seconds, done.compile_seconds
+
+    def record(state, row, finite, chunks_done, env_steps):
+        done.rows.append(jax.device_get(row))
+        done.chunks_done = chunks_done
+        done.diverged_at = [d if d is not None or f else env_steps for d, f in zip(done.diverged_at, np.asarray(finite), strict=True)]
+        done.wall_seconds = elapsed_before + time.perf_counter() - start
+        done.compile_seconds = compile_before + compile_seconds
+        if checkpoint_path is not None:
+            checkpoint.save(checkpoint_path, state, done)
+        if progress:
+            progress(min(env_steps * len(run_seeds), total), total)
+
     if progress:
-        progress(0, total)
+        progress(done.chunks_done * steps_per_chunk * len(run_seeds), total)
     interval_exe = None
-    for i in range(schedule.num_intervals):
+    for i in range(done.chunks_done, schedule.num_intervals):
         if interval_exe is None:
             interval_exe = compiled(chunk(schedule.iters_per_interval), state, batch_config)
-        state, row = interval_exe(state, batch_config)
-        rows.append(jax.device_get(row))
-        if progress:
-            progress((i + 1) * schedule.iters_per_interval * schedule.steps_per_iteration * len(run_seeds), total)
-    if schedule.remainder_iters:
-        state, row = compiled(chunk(schedule.remainder_iters), state, batch_config)(state, batch_config)
-        rows.append(jax.device_get(row))
-        if progress:
-            progress(total, total)
-    stacked = jax.tree.map(lambda *xs: np.stack(xs, axis=1), *rows)
+        state, row, finite = interval_exe(state, batch_config)
+        record(state, row, finite, i + 1, (i + 1) * steps_per_chunk)
+    if schedule.remainder_iters and done.chunks_done == schedule.num_intervals:
+        state, row, finite = compiled(chunk(schedule.remainder_iters), state, batch_config)(state, batch_config)
+        record(state, row, finite, schedule.num_intervals + 1, schedule.total_env_steps)
+    stacked = jax.tree.map(lambda *xs: np.stack(xs, axis=1), *done.rows)
     trace = jax.tree.map(np.asarray, assemble_trace(schedule, stacked))
     return RunResult(
         method=method.name,
@@ -95,6 +127,7 @@ def run_method(
         config_ids=config_ids,
         seeds=run_seeds,
         trace=trace,
-        wall_seconds=time.perf_counter() - start,
-        compile_seconds=compile_seconds,
+        wall_seconds=elapsed_before + time.perf_counter() - start,
+        compile_seconds=compile_before + compile_seconds,
+        diverged_at=done.diverged_at,
     )

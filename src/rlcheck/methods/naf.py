@@ -105,7 +105,7 @@ class NAF(ContinuousOffPolicy):
         key, net_key, env_key = jax.random.split(key, 3)
         params = self.network(env, config).init(net_key, jnp.zeros((1,) + env.obs_shape))
         return NAFState(
-            params=params, target_params=params, opt_state=optax.adam(config.learning_rate).init(params),
+            params=params, target_params=params, opt_state=optax.flatten(optax.adam(config.learning_rate)).init(params),
             noise=jnp.zeros((config.num_envs, env.num_actions)),
             collector=Collector.create(env_key, env, config.num_envs, config.buffer_size, budget), key=key,
         )
@@ -115,7 +115,7 @@ class NAF(ContinuousOffPolicy):
 
     def iterate(self, state: NAFState, env: EnvSpec, config: NAFConfig, budget: Budget) -> tuple[NAFState, IterationLog]:
         net = self.network(env, config)
-        opt = optax.adam(config.learning_rate)
+        opt = optax.flatten(optax.adam(config.learning_rate))  # one fused Adam loop, not one per layer
         key, noise_key, random_key, step_key, update_key = jax.random.split(state.key, 5)
 
         # --- act: mu(s) + exploration noise (uniform random until learning_starts) ------------

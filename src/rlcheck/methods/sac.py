@@ -102,7 +102,7 @@ class SAC(ContinuousOffPolicy):
         actor = actor_net.init(actor_key, obs)
         critic = critic_net.init(critic_key, obs, jnp.zeros((1, env.num_actions)))
         log_alpha = jnp.log(jnp.asarray(config.init_alpha, jnp.float32))
-        opt = optax.adam(config.learning_rate)
+        opt = optax.flatten(optax.adam(config.learning_rate))  # one fused Adam loop, not one per layer
         return SACState(
             actor=actor, critic=critic, target_critic=critic, log_alpha=log_alpha,
             actor_opt=opt.init(actor), critic_opt=opt.init(critic), alpha_opt=opt.init(log_alpha),
@@ -115,7 +115,7 @@ class SAC(ContinuousOffPolicy):
 
     def iterate(self, state: SACState, env: EnvSpec, config: SACConfig, budget: Budget) -> tuple[SACState, IterationLog]:
         actor_net, critic_net = self.networks(env, config)
-        opt = optax.adam(config.learning_rate)
+        opt = optax.flatten(optax.adam(config.learning_rate))  # one fused Adam loop, not one per layer
         target_entropy = -config.target_entropy_scale * env.num_actions
         key, act_key, random_key, step_key, update_key = jax.random.split(state.key, 5)
 

@@ -96,7 +96,7 @@ class TD3(ContinuousOffPolicy):
         obs = jnp.zeros((1,) + env.obs_shape)
         actor = actor_net.init(actor_key, obs)
         critic = critic_net.init(critic_key, obs, jnp.zeros((1, env.num_actions)))
-        opt = optax.adam(config.learning_rate)
+        opt = optax.flatten(optax.adam(config.learning_rate))  # one fused Adam loop, not one per layer
         return TD3State(
             actor=actor, target_actor=actor, critic=critic, target_critic=critic,
             actor_opt=opt.init(actor), critic_opt=opt.init(critic),
@@ -109,7 +109,7 @@ class TD3(ContinuousOffPolicy):
 
     def iterate(self, state: TD3State, env: EnvSpec, config: TD3Config, budget: Budget) -> tuple[TD3State, IterationLog]:
         actor_net, critic_net = self.networks(env, config)
-        opt = optax.adam(config.learning_rate)
+        opt = optax.flatten(optax.adam(config.learning_rate))  # one fused Adam loop, not one per layer
         key, noise_key, random_key, step_key, update_key = jax.random.split(state.key, 5)
 
         # --- act: uniform random until learning_starts, then actor + exploration noise --------

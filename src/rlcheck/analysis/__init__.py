@@ -1,0 +1,1 @@
+"""Pure functions of stored traces: per-seed outcomes, statistics across seeds, verdicts."""

@@ -1,0 +1,223 @@
+"""Statistics across seeds, on numpy/scipy. Every estimator here is tested on synthetic data with a
+known answer (tests/test_stats.py) and cross-checked against rliable where rliable has one.
+
+Conventions: `x` is one value per seed (e.g. final eval return). Intervals are two-sided, 95% by
+default, and repeatable: every bootstrap takes an explicit seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import stats
+
+CONFIDENCE = 0.95
+RESAMPLES = 2000
+
+
+@dataclass(frozen=True)
+class Estimate:
+    value: float
+    low: float
+    high: float
+
+    def as_dict(self) -> dict[str, float | None]:
+        return {k: (float(v) if np.isfinite(v) else None) for k, v in asdict(self).items()}
+
+
+def success_rate(successes: int, n: int, confidence: float = CONFIDENCE) -> Estimate:
+    """k/n with a Wilson score interval (good coverage at small n, unlike the normal approximation)."""
+    if n <= 0:
+        raise ValueError("success_rate needs at least one seed")
+    ci = stats.binomtest(int(successes), int(n)).proportion_ci(confidence, method="wilson")
+    return Estimate(successes / n, ci.low, ci.high)
+
+
+def iqm(x: np.ndarray, axis: int | None = None) -> np.ndarray:
+    """Interquartile mean: the mean of the middle 50% (rliable's definition, scipy's trim_mean)."""
+    return stats.trim_mean(x, 0.25, axis=axis)
+
+
+def cvar(x: np.ndarray, alpha: float = 0.25, axis: int = -1) -> np.ndarray:
+    """Conditional value at risk: the mean of the worst `alpha` of the probability mass of the
+    empirical distribution (each seed weighs 1/n; the boundary seed counts fractionally)."""
+    x = np.sort(np.asarray(x, np.float64), axis=axis)
+    n = x.shape[axis]
+    cumulative = np.arange(1, n + 1) / n
+    weights = np.clip(alpha - (cumulative - 1 / n), 0.0, 1 / n)
+    shape = [1] * x.ndim
+    shape[axis] = n
+    return np.sum(x * weights.reshape(shape), axis=axis) / alpha
+
+
+def _statistic(fn: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
+    """A one-sample statistic applied to strata concatenated along the last axis (for scipy's bootstrap)."""
+    return lambda *strata, axis=-1: fn(np.concatenate(strata, axis=axis), axis=axis)
+
+
+def bootstrap(
+    strata: Sequence[np.ndarray] | np.ndarray,
+    fn: Callable[..., np.ndarray],
+    seed: int = 0,
+    confidence: float = CONFIDENCE,
+    resamples: int = RESAMPLES,
+) -> Estimate:
+    """Point estimate of `fn(values, axis)` with a stratified bootstrap interval (BCa): seeds are
+    resampled within each stratum (e.g. each env), as rliable does. A single array is one stratum.
+    Fewer than 3 values, or all equal: no interval (nan bounds) rather than a misleadingly thin one."""
+    strata = [np.asarray(strata, np.float64)] if isinstance(strata, np.ndarray) or np.isscalar(strata[0]) else [
+        np.asarray(s, np.float64) for s in strata]
+    every = np.concatenate(strata)
+    value = float(fn(every, axis=-1))
+    if len(every) < 3 or np.ptp(every) == 0 or any(len(s) < 2 for s in strata):
+        return Estimate(value, np.nan, np.nan)
+    res = stats.bootstrap(tuple(strata), _statistic(fn), n_resamples=resamples, confidence_level=confidence,
+                          method="BCa", vectorized=True, rng=np.random.default_rng(seed))
+    low, high = res.confidence_interval
+    return Estimate(value, float(low), float(high))
+
+
+def mean(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.mean(x, axis=axis)
+
+
+def median(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.median(x, axis=axis)
+
+
+def cvar25(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    return cvar(x, 0.25, axis=axis)
+
+
+# --- time to threshold: Kaplan-Meier with seeds that never reach it censored at the budget ------
+
+
+@dataclass(frozen=True)
+class Survival:
+    """Fraction of seeds that reached the threshold by env step t, with a pointwise band."""
+
+    steps: np.ndarray  # event/censoring times, ascending, starting at 0
+    solved: np.ndarray  # 1 - S(t) at each of `steps`
+    low: np.ndarray
+    high: np.ndarray
+    median: Estimate  # env steps at which half the seeds have reached it (nan where never)
+
+
+def kaplan_meier(first_reached: Sequence[float | None], budget: Sequence[float] | float,
+                 confidence: float = CONFIDENCE) -> Survival:
+    """`first_reached[i]`: env steps at which seed i first reached the threshold, or None (censored
+    at `budget[i]`, its last checkpoint). The median's interval inverts the log-log band
+    (Brookmeyer-Crowley style): bounds are where the band's edges cross one half."""
+    n = len(first_reached)
+    budgets = np.broadcast_to(np.asarray(budget, np.float64), (n,))
+    reached = np.array([t is not None for t in first_reached])
+    times = np.array([t if t is not None else b for t, b in zip(first_reached, budgets, strict=True)], np.float64)
+    grid = np.unique(np.concatenate([[0.0], times]))
+    if not reached.any():
+        zeros = np.zeros_like(grid)
+        ones_if_n = np.full_like(grid, np.nan)
+        return Survival(grid, zeros, zeros, ones_if_n, Estimate(np.nan, np.nan, np.nan))
+    data = stats.CensoredData(uncensored=times[reached], right=times[~reached])
+    sf = stats.ecdf(data).sf
+    solved = 1.0 - sf.evaluate(grid)
+    band = sf.confidence_interval(confidence, method="log-log")
+    with np.errstate(invalid="ignore"):
+        upper_sf, lower_sf = band.high.evaluate(grid), band.low.evaluate(grid)
+    low, high = 1.0 - np.nan_to_num(upper_sf, nan=1.0), 1.0 - np.nan_to_num(lower_sf, nan=0.0)
+    low, high = np.minimum(low, solved), np.maximum(high, solved)
+
+    def crossing(curve: np.ndarray) -> float:
+        hit = np.nonzero(curve >= 0.5)[0]
+        return float(grid[hit[0]]) if len(hit) else np.nan
+
+    return Survival(grid, solved, low, high, Estimate(crossing(solved), crossing(high), crossing(low)))
+
+
+# --- comparing two methods ------------------------------------------------------------------
+
+
+def probability_of_improvement(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
+    """P(A > B) + P(A = B) / 2 for one random seed of each: the Mann-Whitney U of A over n_a n_b."""
+    a, b = np.asarray(a), np.asarray(b)
+    greater = (a[..., :, None] > b[..., None, :]).mean(axis=(-2, -1))
+    ties = (a[..., :, None] == b[..., None, :]).mean(axis=(-2, -1))
+    return greater + 0.5 * ties
+
+
+def hedges_g(a: np.ndarray, b: np.ndarray) -> float:
+    """Standardised mean difference with the small-sample correction."""
+    na, nb = len(a), len(b)
+    pooled = np.sqrt(((na - 1) * np.var(a, ddof=1) + (nb - 1) * np.var(b, ddof=1)) / (na + nb - 2))
+    if pooled == 0:
+        return float("nan") if np.mean(a) == np.mean(b) else float(np.sign(np.mean(a) - np.mean(b)) * np.inf)
+    return float((np.mean(a) - np.mean(b)) / pooled * (1 - 3 / (4 * (na + nb) - 9)))
+
+
+def compare(a: Sequence[float], b: Sequence[float], seed: int = 0) -> dict[str, object]:
+    """A vs B on per-seed values: probability of improvement (bootstrap interval), Welch's t-test,
+    the Mann-Whitney U test, mean difference and Hedges' g."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if len(a) < 2 or len(b) < 2:
+        raise ValueError("comparing two methods needs at least 2 seeds of each")
+    poi = probability_of_improvement(a, b)
+    if np.ptp(np.concatenate([a, b])) == 0:
+        poi_ci = (np.nan, np.nan)
+    else:
+        res = stats.bootstrap((a, b), lambda x, y, axis=-1: probability_of_improvement(
+            np.moveaxis(x, axis, -1), np.moveaxis(y, axis, -1)), n_resamples=RESAMPLES, method="percentile",
+            vectorized=True, rng=np.random.default_rng(seed))
+        poi_ci = tuple(res.confidence_interval)
+    welch = stats.ttest_ind(a, b, equal_var=False)
+    mwu = stats.mannwhitneyu(a, b, alternative="two-sided")
+    return {
+        "probability_of_improvement": Estimate(float(poi), *poi_ci).as_dict(),
+        "mean_difference": float(np.mean(a) - np.mean(b)),
+        "hedges_g": hedges_g(a, b),
+        "welch_t": float(welch.statistic), "welch_p": float(welch.pvalue),
+        "mann_whitney_u": float(mwu.statistic), "mann_whitney_p": float(mwu.pvalue),
+    }
+
+
+def noise_floor(x: Sequence[float], seed: int = 0) -> dict[str, object] | None:
+    """The same comparison between two random halves of ONE method's seeds: what 'a difference'
+    looks like when there is none. None with fewer than 4 seeds."""
+    x = np.asarray(x, np.float64)
+    if len(x) < 4:
+        return None
+    order = np.random.default_rng(seed).permutation(len(x))
+    half = len(x) // 2
+    return compare(x[order[:half]], x[order[half:]], seed)
+
+
+# --- how many seeds -------------------------------------------------------------------------
+
+
+def power(n: int, sd_a: float, sd_b: float, effect: float, alpha: float = 0.05) -> float:
+    """Power of a two-sided Welch t-test with n seeds per method to detect a true mean difference
+    `effect`, given per-seed standard deviations (noncentral t, Welch-Satterthwaite df)."""
+    va, vb = sd_a**2 / n, sd_b**2 / n
+    se = np.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va**2 / (n - 1) + vb**2 / (n - 1))
+    nc = abs(effect) / se
+    crit = stats.t.ppf(1 - alpha / 2, df)
+    return float(stats.nct.sf(crit, df, nc) + stats.nct.cdf(-crit, df, nc))
+
+
+def seeds_needed(sd_a: float, sd_b: float, effect: float, target_power: float = 0.8, alpha: float = 0.05,
+                 max_seeds: int = 100_000) -> int | None:
+    """Smallest number of seeds per method reaching `target_power`; None if above `max_seeds`."""
+    if effect == 0:
+        raise ValueError("the effect to detect must be non-zero")
+    if sd_a == 0 and sd_b == 0:
+        return 2
+    lo, hi = 2, 2
+    while power(hi, sd_a, sd_b, effect, alpha) < target_power:
+        lo, hi = hi, hi * 2
+        if hi > max_seeds:
+            return None
+    while lo < hi:  # power grows with n: bisect for the first n that reaches the target
+        mid = (lo + hi) // 2
+        lo, hi = (mid + 1, hi) if power(mid, sd_a, sd_b, effect, alpha) < target_power else (lo, mid)
+    return lo

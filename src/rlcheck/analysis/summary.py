@@ -1,0 +1,89 @@
+"""The study's `summary.json`: per method, every seed and the statistics across seeds, pairwise
+comparisons, and the verdict. A pure function of the stored traces and the manifest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rlcheck.analysis import stats
+from rlcheck.analysis.outcomes import Outcome
+from rlcheck.analysis.verdict import method_label, method_text, rank_key, study_verdict
+
+
+def _num(x: float) -> float | None:
+    return float(x) if x is not None and np.isfinite(x) else None
+
+
+def method_summary(o: Outcome, threshold: float, budget: int, seed: int = 0) -> dict[str, Any]:
+    final = o.final
+    finite = final[np.isfinite(final)]
+    succeeded = o.succeeded(threshold)
+    first = o.first_reached(threshold)
+    survival = stats.kaplan_meier(first, float(o.steps[-1]))
+    returns = {name: (stats.bootstrap(finite, fn, seed) if len(finite) else stats.Estimate(np.nan, np.nan, np.nan)).as_dict()
+               for name, fn in (("iqm", stats.iqm), ("median", stats.median), ("mean", stats.mean))}
+    cvar = stats.bootstrap(finite, stats.cvar25, seed) if len(finite) else stats.Estimate(np.nan, np.nan, np.nan)
+    k = int(succeeded.sum())
+    return {
+        "name": o.method,
+        "config_id": o.config_id,
+        "label_name": o.label,
+        "seeds": [
+            {"seed": int(s), "final_return": _num(f), "env_steps": int(o.steps[-1]), "model_calls": int(c),
+             "solved": bool(ok), "first_reached": r, "diverged": bool(d)}
+            for s, f, c, ok, r, d in zip(o.seeds, final, o.model_calls, succeeded, first, o.diverged, strict=True)
+        ],
+        "successes": k,
+        "success_rate": stats.success_rate(k, len(o.seeds)).as_dict(),
+        "steps_to_threshold": {"median": _num(survival.median.value), "low": _num(survival.median.low),
+                               "high": _num(survival.median.high)},
+        "final_return": returns,
+        "cvar25": cvar.as_dict(),
+        "diverged_seeds": [int(s) for s in o.seeds[o.diverged]],
+        "collapsed_seeds": [int(s) for s in o.seeds[o.collapsed(threshold)]],
+        "noise_floor": stats.noise_floor(finite, seed),
+        "survival": {"steps": survival.steps.tolist(), "solved": survival.solved.tolist(),
+                     "low": survival.low.tolist(), "high": survival.high.tolist()},
+        "label": method_label(k, len(o.seeds)),
+    }
+
+
+def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int = 0) -> dict[str, Any]:
+    spec = manifest["spec"]
+    threshold, budget = float(spec["threshold"]), int(spec["budget"])
+    jobs = manifest.get("jobs", {})
+    methods = []
+    for o in outcomes:
+        m = method_summary(o, threshold, budget, seed)
+        m["config"] = manifest.get("configs", {}).get(o.method, [{}])[o.config_id] if o.method in manifest.get("configs", {}) else {}
+        mine = [j for j in jobs.values() if j.get("method") == o.method and j.get("status") == "done"]
+        m["wall_seconds"] = sum(j.get("wall_seconds", 0.0) for j in mine)
+        m["compile_seconds"] = sum(j.get("compile_seconds", 0.0) for j in mine)
+        m["verdict_text"] = method_text(m, spec["env"], threshold, budget)
+        methods.append(m)
+    ranked = sorted(methods, key=rank_key)
+    comparisons = []
+    if ranked:
+        best = ranked[0]
+        best_final = np.array([s["final_return"] for s in best["seeds"] if s["final_return"] is not None])
+        for other in ranked[1:]:
+            other_final = np.array([s["final_return"] for s in other["seeds"] if s["final_return"] is not None])
+            if len(best_final) >= 2 and len(other_final) >= 2:
+                comparisons.append({"a": best["label_name"], "b": other["label_name"], "metric": "final_return",
+                                    **stats.compare(best_final, other_final, seed)})
+    return {
+        "env": spec["env"],
+        "budget": {"env_steps": budget, "num_evals": spec["evaluation"]["checkpoints"],
+                   "eval_episodes": spec["evaluation"]["episodes"]},
+        "reward_threshold": manifest.get("reward_threshold"),
+        "threshold": threshold,
+        "verdict": study_verdict(methods, spec["env"], threshold, budget),
+        "methods": methods,
+        "comparisons": comparisons,
+        "failed_jobs": [{"job": k, "method": j.get("method"), "error": j["error"]} for k, j in jobs.items() if j.get("status") == "failed"],
+        "wall_seconds": manifest.get("wall_seconds"),
+        "rlcheck_version": manifest.get("rlcheck_version"),
+        "fingerprint": manifest.get("fingerprint"),
+    }

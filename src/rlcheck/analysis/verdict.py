@@ -1,0 +1,73 @@
+"""Verdicts in plain words, from the statistics. The rules (also in the README):
+
+Per method, with k of N seeds whose final policy reaches the threshold within the budget:
+- "reliable": k >= 90% of N (every seed when N < 10);
+- "unstable": 0 < k below that: "unstable: k/N seeds reach the threshold within the budget";
+- "not solved within the budget": k = 0.
+A diverged seed (NaN/inf weights or returns) counts as a failure and is named in the text.
+
+The study's verdict is the best method's: highest success rate, then fewest median steps to the
+threshold, then highest IQM final return. Later analyses (simpler baselines, reward audit) append
+findings to it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+RELIABLE_FRACTION = 0.9
+
+
+def method_label(successes: int, n: int) -> str:
+    if successes == 0:
+        return "not solved within the budget"
+    if successes >= (RELIABLE_FRACTION * n if n >= 10 else n):
+        return "reliable"
+    return "unstable"
+
+
+def _pct(x: float | None) -> str:
+    return "?" if x is None else f"{100 * x:.0f}%"
+
+
+def method_text(m: dict[str, Any], env: str, threshold: float, budget: int) -> str:
+    sr = m["success_rate"]
+    k, n = m["successes"], len(m["seeds"])
+    ci = f"95% CI {_pct(sr['low'])}-{_pct(sr['high'])}"
+    if m["label"] == "reliable":
+        text = f"{m['label_name']} reliably solves {env}: {k}/{n} seeds end at or above {threshold:g} within {budget:,} env steps ({ci})"
+    elif m["label"] == "unstable":
+        text = f"{m['label_name']} is unstable on {env}: {k}/{n} seeds reach the threshold within the budget ({ci})"
+    else:
+        iqm = m["final_return"]["iqm"]["value"]
+        best = "n/a" if iqm is None else f"{iqm:.1f}"
+        text = f"{m['label_name']} does not solve {env} within {budget:,} env steps: 0/{n} seeds reach {threshold:g} (IQM final return {best})"
+    median = m["steps_to_threshold"]["median"]
+    if median is not None:
+        text += f"; half the seeds reach it by {median:,.0f} steps"
+    if m["diverged_seeds"]:
+        text += f"; seeds {', '.join(map(str, m['diverged_seeds']))} diverged (NaN/inf)"
+    if m.get("collapsed_seeds"):
+        text += f"; seeds {', '.join(map(str, m['collapsed_seeds']))} reached it and then fell below"
+    return text + "."
+
+
+def rank_key(m: dict[str, Any]) -> tuple[float, float, float]:
+    median = m["steps_to_threshold"]["median"]
+    iqm = m["final_return"]["iqm"]["value"]
+    return (-m["success_rate"]["value"], np.inf if median is None else median, -np.inf if iqm is None else -iqm)
+
+
+def study_verdict(methods: list[dict[str, Any]], env: str, threshold: float, budget: int) -> dict[str, str]:
+    if not methods:
+        return {"label": "no results", "text": "No method produced results; see the failed jobs."}
+    ranked = sorted(methods, key=rank_key)
+    best = ranked[0]
+    lines = [method_text(best, env, threshold, budget)]
+    lines += [method_text(m, env, threshold, budget) for m in ranked[1:]]
+    label = best["label"]
+    if label == "unstable":
+        label = f"unstable: {best['successes']}/{len(best['seeds'])} seeds reach the threshold within the budget"
+    return {"label": label, "text": " ".join(lines), "best_method": best["label_name"]}

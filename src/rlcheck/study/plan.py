@@ -1,0 +1,82 @@
+"""The job matrix of a study (method x config x seed block) and a rough estimate of its cost."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rlcheck.methods.config import describe
+from rlcheck.study.spec import StudySpec
+
+# Aggregate env steps/s at 10 seeds on the project's 2-core CPU with each method's default settings
+# (benchmarks/RESULTS.md). Only a rough guide: rates depend on networks, batch sizes and machine.
+REFERENCE_RATES: dict[str, float] = {"ppo": 2.0e5, "dqn": 5.6e4, "sac": 230.0, "td3": 120.0, "ddpg": 150.0, "naf": 3.4e3}
+COMPILE_SECONDS = 12.0  # per job, typical
+
+
+@dataclass(frozen=True)
+class Job:
+    job_id: str
+    method: str
+    configs: tuple[Any, ...]  # concrete configs (a sweep gives several); vmapped together
+    seeds: tuple[int, ...]
+
+    @property
+    def runs(self) -> int:
+        return len(self.configs) * len(self.seeds)
+
+
+def jobs(spec: StudySpec) -> list[Job]:
+    from rlcheck.envs import make_env
+    from rlcheck.methods import METHODS, default_config
+    from rlcheck.methods.config import expand_sweep
+
+    env = make_env(spec.env)
+    block = spec.seed_block or len(spec.seeds)
+    out = []
+    for m in spec.methods:
+        base = default_config(METHODS[m.name], env, {k: _text(v) for k, v in m.overrides.items()})
+        configs = tuple(expand_sweep(base, {k: [str(x) for x in v] for k, v in m.sweep.items()}))
+        for b in range(0, len(spec.seeds), block):
+            out.append(Job(f"{m.name}-{b // block}", m.name, configs, spec.seeds[b:b + block]))
+    return out
+
+
+def _text(value: Any) -> str:
+    return ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+def estimate_seconds(job: Job, budget: int) -> float:
+    return COMPILE_SECONDS + job.runs * budget / REFERENCE_RATES.get(job.method, 1e3)
+
+
+def describe_plan(spec: StudySpec) -> str:
+    """A table of the jobs, their env steps, and a rough wall-time estimate."""
+    rows = [f"Study on {spec.env}: {len(spec.seeds)} seeds x {spec.budget:,} env steps, success = final eval "
+            f"return >= {spec.threshold:g} ({spec.eval_episodes} episodes at each of {spec.num_evals} checkpoints).",
+            "", f"{'job':<12} {'method':<6} {'configs':>7} {'seeds':>5} {'env steps':>14} {'rough time':>11}"]
+    total_steps, total_seconds = 0, 0.0
+    plan = jobs(spec)
+    for job in plan:
+        steps = job.runs * spec.budget
+        seconds = estimate_seconds(job, spec.budget)
+        total_steps += steps
+        total_seconds += seconds
+        rows.append(f"{job.job_id:<12} {job.method:<6} {len(job.configs):>7} {len(job.seeds):>5} {steps:>14,} {_duration(seconds):>11}")
+    rows.append(f"{'total':<12} {'':<6} {'':>7} {'':>5} {total_steps:>14,} {_duration(total_seconds):>11}")
+    rows.append("")
+    rows.append("Times are rough: from this project's 2-core CPU benchmarks at 10 seeds with default settings.")
+    for job in plan:
+        swept = {k: [describe(c)[k] for c in job.configs] for k in describe(job.configs[0])
+                 if len({str(describe(c)[k]) for c in job.configs}) > 1}
+        if swept:
+            rows.append(f"{job.job_id}: sweeps {swept}")
+    return "\n".join(rows)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -1,0 +1,187 @@
+"""Run a study into its store directory, job by job, resumable:
+
+    DIR/manifest.json        spec, fingerprint, versions, machine, job status
+    DIR/checkpoints/JOB.npz  the state of an unfinished job after its last chunk
+    DIR/jobs/JOB.npz         a finished job's traces
+    DIR/traces.parquet       every run's checkpoints, long format (see rlcheck.store)
+    DIR/summary.json, DIR/report.html, DIR/report.md
+
+A job that fails is recorded with its error and the others go on; `--resume` redoes only
+unfinished jobs and refuses a store made from a different spec, saying what differs."""
+
+from __future__ import annotations
+
+import io
+import json
+import platform
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+
+from rlcheck import __version__
+from rlcheck.atomic import atomic_write_bytes
+from rlcheck.engine.runner import ProgressFn, RunResult, run_method
+from rlcheck.errors import RLCheckError
+from rlcheck.methods.config import describe
+from rlcheck.study import plan as planning
+from rlcheck.study.spec import StudySpec, diff
+from rlcheck.trace import Trace
+
+LIBRARIES = ("jax", "jaxlib", "flax", "optax", "gymnax", "numpy", "scipy", "pyarrow")
+
+
+def machine() -> dict[str, Any]:
+    import os
+
+    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(), "python": platform.python_version(),
+            "jax_backend": jax.default_backend(), "devices": [str(d) for d in jax.devices()]}
+
+
+def versions() -> dict[str, str | None]:
+    found = {}
+    for name in LIBRARIES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def read_manifest(out: Path) -> dict[str, Any] | None:
+    path = Path(out) / "manifest.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def write_manifest(out: Path, manifest: dict[str, Any]) -> None:
+    atomic_write_bytes(Path(out) / "manifest.json", (json.dumps(manifest, indent=2, default=str) + "\n").encode())
+
+
+def _save_result(path: Path, result: RunResult) -> None:
+    leaves, _ = jax.tree.flatten(result.trace)
+    meta = {"config_ids": result.config_ids, "seeds": result.seeds, "diverged_at": result.diverged_at,
+            "wall_seconds": result.wall_seconds, "compile_seconds": result.compile_seconds,
+            "diagnostics": sorted(result.trace.diagnostics)}
+    buffer = io.BytesIO()
+    np.savez(buffer, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **{f"leaf_{i}": x for i, x in enumerate(leaves)})
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def _load_result(path: Path, job: planning.Job) -> RunResult:
+    with np.load(path) as data:
+        meta = json.loads(bytes(data["meta"]).decode())
+        template = Trace(0, 0, 0, 0, 0, {k: 0 for k in meta["diagnostics"]})
+        treedef = jax.tree.structure(template)
+        trace = jax.tree.unflatten(treedef, [data[f"leaf_{i}"] for i in range(treedef.num_leaves)])
+    configs = [job.configs[i] for i in meta["config_ids"]]
+    return RunResult(job.method, configs, meta["config_ids"], meta["seeds"], trace, meta["wall_seconds"],
+                     meta["compile_seconds"], meta["diverged_at"])
+
+
+def prepare(spec: StudySpec, out: Path, resume: bool) -> dict[str, Any]:
+    """The manifest to run with: a fresh one, or the stored one if resuming the same spec."""
+    old = read_manifest(out)
+    if old is not None:
+        if not resume:
+            raise RLCheckError(
+                f"{out} already holds a study ({old['spec']['env']}, fingerprint {old['fingerprint']}). Pass "
+                "--resume to continue it, or choose another --out directory."
+            )
+        if old["fingerprint"] != spec.fingerprint():
+            changes = "; ".join(diff(old["spec"], spec.as_dict())) or "the spec"
+            raise RLCheckError(
+                f"Refusing to --resume: the study in {out} was made with a different spec ({changes}). Resume with "
+                "the original settings, or write the new study to another --out directory."
+            )
+        return old
+    from rlcheck.envs import make_env
+
+    return {
+        "fingerprint": spec.fingerprint(),
+        "spec": spec.as_dict(),
+        "reward_threshold": make_env(spec.env).reward_threshold,
+        "rlcheck_version": __version__,
+        "libraries": versions(),
+        "machine": machine(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "configs": {},
+        "jobs": {},
+    }
+
+
+def run_study(spec: StudySpec, out: Path, resume: bool = False, progress: ProgressFn | None = None,
+              report: bool = True) -> dict[str, Any]:
+    from rlcheck.envs import make_env
+    from rlcheck.methods import Budget, get_method
+    from rlcheck.store import write_json, write_traces
+
+    out = Path(out)
+    manifest = prepare(spec, out, resume)
+    start = time.perf_counter()
+    env = make_env(spec.env)
+    budget = Budget(spec.budget, spec.num_evals, spec.eval_episodes)
+    jobs = planning.jobs(spec)
+    for job in jobs:
+        manifest["configs"][job.method] = [describe(c) for c in job.configs]
+        manifest["jobs"].setdefault(job.job_id, {"method": job.method, "seeds": list(job.seeds), "status": "pending"})
+    write_manifest(out, manifest)
+
+    total_runs = sum(j.runs for j in jobs)
+    finished_steps = 0
+    results = []
+    for job in jobs:
+        record = manifest["jobs"][job.job_id]
+        done_path = out / "jobs" / f"{job.job_id}.npz"
+        if record["status"] == "done" and done_path.exists():
+            results.append(_load_result(done_path, job))
+            finished_steps += job.runs * spec.budget
+            continue
+
+        def job_progress(done: int, _total: int, base: int = finished_steps) -> None:
+            if progress:
+                progress(base + done, total_runs * spec.budget)
+
+        try:
+            result = run_method(get_method(job.method), env, list(job.configs), list(job.seeds), budget,
+                                job_progress, checkpoint_path=out / "checkpoints" / f"{job.job_id}.npz")
+        except Exception as exc:  # one failed job must not lose the others' results
+            record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+            write_manifest(out, manifest)
+            finished_steps += job.runs * spec.budget
+            continue
+        _save_result(done_path, result)
+        (out / "checkpoints" / f"{job.job_id}.npz").unlink(missing_ok=True)
+        record.update(status="done", wall_seconds=result.wall_seconds, compile_seconds=result.compile_seconds,
+                      diverged_seeds=[s for s, d in zip(result.seeds, result.diverged_at, strict=True) if d is not None])
+        record.pop("error", None)
+        write_manifest(out, manifest)
+        results.append(result)
+        finished_steps += job.runs * spec.budget
+
+    manifest["wall_seconds"] = manifest.get("wall_seconds_before", 0.0) + time.perf_counter() - start
+    write_manifest(out, manifest)
+    if results:
+        write_traces(out, results)
+    summary = analyse(out, manifest)
+    write_json(out / "summary.json", summary)
+    if report:
+        from rlcheck.report import write_report
+
+        write_report(out, summary)
+    return summary
+
+
+def analyse(out: Path, manifest: dict[str, Any] | None = None) -> dict[str, Any]:
+    """summary.json's content, from the store alone."""
+    from rlcheck.analysis.outcomes import read
+    from rlcheck.analysis.summary import summarize_study
+
+    manifest = manifest or read_manifest(out)
+    if manifest is None:
+        raise RLCheckError(f"{out} holds no study (no manifest.json). Point at a directory written by `rlcheck check` or `rlcheck run`.")
+    outcomes = read(out) if (Path(out) / "traces.parquet").exists() else []
+    return summarize_study(outcomes, manifest)

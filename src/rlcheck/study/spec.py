@@ -1,0 +1,221 @@
+"""The study spec: what to run and how success is judged. Built from CLI flags or a YAML file,
+validated with errors that name the field and the fix.
+
+YAML form (every field but `env` optional for envs rlcheck knows):
+
+    env: CartPole-v1
+    methods:                 # a list of names, or name -> hyper-parameter overrides
+      ppo: {}
+      dqn: {learning_rate: 2.5e-4, sweep: {gamma: [0.99, 0.995]}}
+    seeds: 10                # a count (seeds 0..N-1) or an explicit list
+    budget: 500000           # env steps per seed
+    threshold: 475           # success: final eval return >= threshold
+    evaluation: {checkpoints: 20, episodes: 10}
+    seed_block: null         # seeds per job (null: all seeds of a config in one vmapped job)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from rlcheck.errors import RLCheckError
+from rlcheck.envs.jax_env import REWARD_THRESHOLDS
+
+# Default budgets (env steps per seed) for `rlcheck check`, from the sources of each env's defaults.
+DEFAULT_BUDGETS: dict[str, int] = {
+    "CartPole-v1": 500_000,  # CleanRL PPO/DQN
+    "Acrobot-v1": 500_000,  # CleanRL
+    "MountainCar-v0": 1_000_000,  # RL Zoo PPO/DQN
+    "Pendulum-v1": 20_000,  # RL Zoo SAC/TD3
+    "MountainCarContinuous-v0": 50_000,  # RL Zoo SAC
+    "Breakout-MinAtar": 10_000_000,  # gymnax-blines PPO
+}
+DEFAULT_SEEDS = 10
+FIELDS = ("env", "methods", "seeds", "budget", "threshold", "evaluation", "seed_block")
+EVALUATION_FIELDS = ("checkpoints", "episodes")
+
+
+@dataclasses.dataclass(frozen=True)
+class MethodSpec:
+    name: str
+    overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
+    sweep: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class StudySpec:
+    env: str
+    methods: tuple[MethodSpec, ...]
+    seeds: tuple[int, ...]
+    budget: int
+    threshold: float
+    num_evals: int = 20
+    eval_episodes: int = 10
+    seed_block: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "env": self.env,
+            "methods": {m.name: {**m.overrides, **({"sweep": m.sweep} if m.sweep else {})} for m in self.methods},
+            "seeds": list(self.seeds),
+            "budget": self.budget,
+            "threshold": self.threshold,
+            "evaluation": {"checkpoints": self.num_evals, "episodes": self.eval_episodes},
+            "seed_block": self.seed_block,
+        }
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(json.dumps(self.as_dict(), sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _fail(field: str, problem: str, fix: str) -> RLCheckError:
+    return RLCheckError(f"Study field {field!r}: {problem}. {fix}")
+
+
+def _whole(field: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or float(value) != int(value):
+        raise _fail(field, f"expected a whole number, got {value!r}", f"Write e.g. {field}: {max(minimum, 10)}.")
+    if int(value) < minimum:
+        raise _fail(field, f"must be at least {minimum}, got {int(value)}", f"Give a value >= {minimum}.")
+    return int(value)
+
+
+def _methods(raw: Any, env: Any) -> tuple[MethodSpec, ...]:
+    from rlcheck.methods import METHODS, default_config, get_method
+    from rlcheck.methods.config import expand_sweep
+
+    if raw is None:  # every method that applies to this env's action space
+        applicable = []
+        for name, method in METHODS.items():
+            try:
+                method.check(env) if hasattr(method, "check") else None
+            except RLCheckError:
+                continue
+            applicable.append(name)
+        raw = applicable
+    if isinstance(raw, str):
+        raw = [m.strip() for m in raw.split(",") if m.strip()]
+    if isinstance(raw, Sequence):
+        raw = {name: {} for name in raw}
+    if not isinstance(raw, Mapping) or not raw:
+        raise _fail("methods", f"expected a list of names or a mapping name -> settings, got {raw!r}",
+                    "Write e.g. methods: [ppo, dqn].")
+    specs = []
+    for name, settings in raw.items():
+        get_method(str(name))  # unknown name -> error listing the available ones
+        settings = dict(settings or {})
+        sweep = settings.pop("sweep", {}) or {}
+        if not isinstance(sweep, Mapping) or not all(isinstance(v, list) and v for v in sweep.values()):
+            raise _fail(f"methods.{name}.sweep", f"expected key -> non-empty list of values, got {sweep!r}",
+                        "Write e.g. sweep: {learning_rate: [1e-3, 3e-4]}.")
+        try:
+            config = default_config(METHODS[name], env, {k: _str_if_list(v) for k, v in settings.items()})
+            expand_sweep(config, {k: [str(x) for x in v] for k, v in sweep.items()})
+        except RLCheckError as exc:
+            raise RLCheckError(f"Study field 'methods.{name}': {exc}") from None
+        specs.append(MethodSpec(str(name), settings, {k: list(v) for k, v in sweep.items()}))
+    return tuple(specs)
+
+
+def _str_if_list(value: Any) -> str:
+    """YAML values as `--set` strings, so the config's own parser checks their types."""
+    return ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+def build(raw: Mapping[str, Any]) -> StudySpec:
+    """Validate a study mapping (from YAML or CLI flags) into a StudySpec."""
+    from rlcheck.envs import make_env
+
+    if not isinstance(raw, Mapping):
+        raise RLCheckError(f"A study file must be a mapping of fields ({', '.join(FIELDS)}), got {type(raw).__name__}.")
+    for key in raw:
+        if key not in FIELDS:
+            close = difflib.get_close_matches(str(key), FIELDS, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise RLCheckError(f"Unknown study field {key!r}.{hint} Valid fields: {', '.join(FIELDS)}.")
+    if "env" not in raw or not raw["env"]:
+        raise _fail("env", "missing", "Name the environment, e.g. env: CartPole-v1 (see `rlcheck envs`).")
+    env_name = str(raw["env"])
+    env = make_env(env_name)
+
+    seeds_raw = raw.get("seeds", DEFAULT_SEEDS)
+    if isinstance(seeds_raw, list):
+        seeds = tuple(_whole("seeds", s, 0) for s in seeds_raw)
+        if not seeds or len(set(seeds)) != len(seeds):
+            raise _fail("seeds", f"expected a non-empty list of distinct seeds, got {seeds_raw!r}", "Write e.g. seeds: 10.")
+    else:
+        seeds = tuple(range(_whole("seeds", seeds_raw, 1)))
+
+    if raw.get("budget") is None and env_name not in DEFAULT_BUDGETS:
+        raise _fail("budget", f"no default budget is known for {env_name}", "Give env steps per seed, e.g. --budget 100000.")
+    budget = _whole("budget", raw.get("budget", DEFAULT_BUDGETS.get(env_name)), 1)
+
+    threshold = raw.get("threshold", REWARD_THRESHOLDS.get(env_name, env.reward_threshold))
+    if threshold is None:
+        raise _fail("threshold", f"{env_name} has no known reward threshold", "Say what return counts as success, e.g. --threshold -150.")
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+        raise _fail("threshold", f"expected a number, got {threshold!r}", "Write e.g. threshold: 475.")
+
+    evaluation = raw.get("evaluation") or {}
+    if not isinstance(evaluation, Mapping):
+        raise _fail("evaluation", f"expected a mapping, got {evaluation!r}", "Write e.g. evaluation: {checkpoints: 20, episodes: 10}.")
+    for key in evaluation:
+        if key not in EVALUATION_FIELDS:
+            raise _fail(f"evaluation.{key}", "unknown field", f"Valid: {', '.join(EVALUATION_FIELDS)}.")
+    num_evals = _whole("evaluation.checkpoints", evaluation.get("checkpoints", 20), 1)
+    episodes = _whole("evaluation.episodes", evaluation.get("episodes", 10), 1)
+    block = raw.get("seed_block")
+    block = None if block is None else _whole("seed_block", block, 1)
+    return StudySpec(env_name, _methods(raw.get("methods"), env), seeds, budget, float(threshold), num_evals, episodes, block)
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise RLCheckError(f"Cannot read the study file {path}: {exc.strerror}. Check the path.") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        raise RLCheckError(f"{path} is not valid YAML{at}: {getattr(exc, 'problem', exc)}. Fix the syntax there.") from None
+    return data if data is not None else {}
+
+
+def apply_sets(raw: dict[str, Any], sets: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """`--set a.b=c` on the raw study mapping; values are read as YAML scalars (3e-4, true, [1, 2])."""
+    import yaml
+
+    raw = json.loads(json.dumps(raw, default=str))  # deep copy
+    for path, value in sets:
+        keys = path.split(".")
+        node = raw
+        for key in keys[:-1]:
+            if key == "methods" and isinstance(node.get(key), list):
+                node[key] = {m: {} for m in node[key]}
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                raise RLCheckError(f"--set {path}: {key!r} is not a mapping in this study, so it has no sub-field. Check the path.")
+        node[keys[-1]] = yaml.safe_load(value)
+    return raw
+
+
+def diff(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """Field paths whose values differ, each as 'path: old -> new'."""
+    lines = []
+    for key in sorted(set(old) | set(new), key=str):
+        a, b = old.get(key, "<absent>"), new.get(key, "<absent>")
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            lines += diff(a, b, f"{prefix}{key}.")
+        elif a != b:
+            lines.append(f"{prefix}{key}: {a!r} -> {b!r}")
+    return lines
