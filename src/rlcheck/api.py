@@ -57,7 +57,14 @@ def progress_bar(enabled: bool = True) -> Iterator[ProgressFn | None]:
     if not enabled:
         yield None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     columns = (TextColumn("env steps (all seeds)"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
     bar = Progress(*columns)
@@ -75,3 +82,78 @@ def progress_bar(enabled: bool = True) -> Iterator[ProgressFn | None]:
     finally:
         if task is not None:
             bar.stop()
+
+
+def study_spec(env: str, seeds: int | Sequence[int] | None = None, budget: int | None = None,
+               threshold: float | None = None, methods: Sequence[str] | str | None = None,
+               num_evals: int | None = None, eval_episodes: int | None = None):
+    """A validated StudySpec from `rlcheck check`-style arguments (None = the default)."""
+    from rlcheck.study.spec import build
+
+    raw: dict[str, Any] = {"env": env}
+    if seeds is not None:
+        raw["seeds"] = list(seeds) if not isinstance(seeds, int) else seeds
+    if budget is not None:
+        raw["budget"] = budget
+    if threshold is not None:
+        raw["threshold"] = threshold
+    if methods is not None:
+        raw["methods"] = methods
+    evaluation = {k: v for k, v in (("checkpoints", num_evals), ("episodes", eval_episodes)) if v is not None}
+    if evaluation:
+        raw["evaluation"] = evaluation
+    return build(raw)
+
+
+def check(env: str, out: Path | str, seeds: int | Sequence[int] | None = None, budget: int | None = None,
+          threshold: float | None = None, methods: Sequence[str] | str | None = None, resume: bool = False,
+          progress: ProgressFn | None = None, **evaluation: int | None) -> dict[str, Any]:
+    """Run every applicable method (or `methods`) on `env` over many seeds; write the store and the
+    report to `out`; return the summary (with its verdict)."""
+    from rlcheck.study.run import run_study
+
+    spec = study_spec(env, seeds, budget, threshold, methods, **evaluation)
+    return run_study(spec, Path(out), resume=resume, progress=progress)
+
+
+def run_file(path: Path | str, out: Path | str, sets: Sequence[tuple[str, str]] = (), resume: bool = False,
+             progress: ProgressFn | None = None) -> dict[str, Any]:
+    """Run the study described by a YAML file (with `--set a.b=c` overrides)."""
+    from rlcheck.study.run import run_study
+    from rlcheck.study.spec import apply_sets, build, load_yaml
+
+    spec = build(apply_sets(load_yaml(Path(path)), sets))
+    return run_study(spec, Path(out), resume=resume, progress=progress)
+
+
+def report(out: Path | str) -> dict[str, Any]:
+    """Rebuild summary.json, report.html and report.md from a study's store."""
+    from rlcheck.report import write_report
+    from rlcheck.study.run import analyse
+
+    summary = analyse(Path(out))
+    write_json(Path(out) / "summary.json", summary)
+    write_report(Path(out), summary)
+    return summary
+
+
+def seeds_needed(pilot: Path | str, effect: float, power: float = 0.8, alpha: float = 0.05) -> list[dict[str, Any]]:
+    """Seeds per method needed to detect a difference `effect` in mean final return with the given
+    power, from the per-seed spread in a pilot study. One row per pair of methods in the pilot, and
+    one per method against a hypothetical variant of itself (same spread)."""
+    import numpy as np
+
+    from rlcheck.analysis.stats import seeds_needed as needed
+    from rlcheck.study.run import analyse
+
+    summary = analyse(Path(pilot))
+    spreads = {}
+    for m in summary["methods"]:
+        finals = np.array([s["final_return"] for s in m["seeds"] if s["final_return"] is not None])
+        if len(finals) < 2:
+            raise RLCheckError(f"The pilot's {m['label_name']} has fewer than 2 usable seeds, so its spread is unknown. Run a pilot with more seeds.")
+        spreads[m["label_name"]] = float(np.std(finals, ddof=1))
+    names = list(spreads)
+    pairs = [(a, a) for a in names] + [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
+    return [{"a": a, "b": b, "sd_a": spreads[a], "sd_b": spreads[b], "effect": effect, "power": power,
+             "seeds_per_method": needed(spreads[a], spreads[b], effect, power, alpha)} for a, b in pairs]

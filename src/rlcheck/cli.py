@@ -58,9 +58,59 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, required=True, help="output directory")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    check = sub.add_parser("check", help="can RL solve ENV, and how reliably? every applicable method, many seeds, a report")
+    check.add_argument("env", help="environment name, e.g. CartPole-v1 (see `rlcheck envs`)")
+    check.add_argument("--seeds", type=_positive_int("--seeds"), help="number of seeds (default 10)")
+    check.add_argument("--budget", type=_positive_int("--budget"), help="env steps per seed (default: per env)")
+    check.add_argument("--threshold", type=_number("--threshold"), help="success: final eval return >= this (default: the env's)")
+    check.add_argument("--methods", help="comma-separated, e.g. ppo,dqn (default: every method that applies)")
+    check.add_argument("--num-evals", type=_positive_int("--num-evals"), help="evaluation checkpoints (default 20)")
+    check.add_argument("--eval-episodes", type=_positive_int("--eval-episodes"), help="episodes per evaluation (default 10)")
+    _study_options(check)
+
+    run = sub.add_parser("run", help="run a study from a YAML file")
+    run.add_argument("study", type=Path, help="study file (YAML; see the README)")
+    run.add_argument("--set", dest="sets", action="append", type=_key_value, default=[], metavar="A.B=VALUE",
+                     help="override a field, e.g. --set budget=100000 or --set methods.ppo.learning_rate=3e-4")
+    _study_options(run)
+
+    plan = sub.add_parser("plan", help="print a study's job matrix and a rough cost, without running it")
+    plan.add_argument("target", help="a study YAML file or an env name")
+    plan.add_argument("--set", dest="sets", action="append", type=_key_value, default=[], metavar="A.B=VALUE")
+    plan.add_argument("--seeds", type=_positive_int("--seeds"))
+    plan.add_argument("--budget", type=_positive_int("--budget"))
+    plan.add_argument("--threshold", type=_number("--threshold"))
+    plan.add_argument("--methods")
+
+    report = sub.add_parser("report", help="rebuild summary.json, report.html and report.md from a study directory")
+    report.add_argument("dir", type=Path)
+
+    seeds = sub.add_parser("seeds", help="how many seeds to detect a difference, from a pilot study's spread")
+    seeds.add_argument("--pilot", type=Path, required=True, help="a study directory")
+    seeds.add_argument("--effect", type=_number("--effect"), required=True, help="difference in mean final return to detect")
+    seeds.add_argument("--power", type=_number("--power"), default=0.8)
+    seeds.add_argument("--alpha", type=_number("--alpha"), default=0.05)
+
     envs = sub.add_parser("envs", help="list the environments rlcheck can resolve")
     envs.set_defaults(command="envs")
     return parser
+
+
+def _study_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, required=True, help="study directory (store, checkpoints, report)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted study in --out")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _number(name: str):
+    def parse(raw: str) -> float:
+        try:
+            return float(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, got {raw!r} (e.g. {name} 475)") from None
+
+    return parse
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
 
             print("\n".join(registered_env_ids()))
             return 0
-        return _train(args)
+        return {"train": _train, "check": _check, "run": _run, "plan": _plan, "report": _report, "seeds": _seeds}[args.command](args)
     except RLCheckError as exc:
         print(f"rlcheck: error: {exc}", file=sys.stderr)
         return 2
@@ -96,6 +146,82 @@ def _train(args: argparse.Namespace) -> int:
             line += f"; {sum(solved)}/{len(solved)} seeds reached {summary['reward_threshold']:g}"
         print(line)
     print(f"wrote {args.out}/traces.parquet and summary.json in {time.perf_counter() - start:.1f}s")
+    return 0
+
+
+def _check_spec(args: argparse.Namespace):
+    from rlcheck import api
+
+    return api.study_spec(args.env, args.seeds, args.budget, args.threshold, args.methods,
+                          getattr(args, "num_evals", None), getattr(args, "eval_episodes", None))
+
+
+def _file_spec(path: Path, sets):
+    from rlcheck.study.spec import apply_sets, build, load_yaml
+
+    return build(apply_sets(load_yaml(path), sets))
+
+
+def _execute(spec, args: argparse.Namespace) -> int:
+    from rlcheck import api
+    from rlcheck.study.plan import describe_plan
+    from rlcheck.study.run import run_study
+
+    if args.dry_run:
+        print(describe_plan(spec))
+        return 0
+    with api.progress_bar(enabled=not args.quiet) as progress:
+        summary = run_study(spec, args.out, resume=args.resume, progress=progress)
+    _print_verdict(summary, args.out)
+    return 0
+
+
+def _print_verdict(summary: dict, out: Path) -> None:
+    print(f"Verdict: {summary['verdict']['label']}")
+    print(summary["verdict"]["text"])
+    for f in summary["failed_jobs"]:
+        print(f"failed job {f['job']}: {f['error']}")
+    print(f"report: {Path(out) / 'report.html'} (and report.md, summary.json, traces.parquet)")
+
+
+def _check(args: argparse.Namespace) -> int:
+    return _execute(_check_spec(args), args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    return _execute(_file_spec(args.study, args.sets), args)
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from rlcheck.study.plan import describe_plan
+
+    if args.target.endswith((".yaml", ".yml")) or Path(args.target).is_file():
+        spec = _file_spec(Path(args.target), args.sets)
+    else:
+        args.env = args.target
+        spec = _check_spec(args)
+    print(describe_plan(spec))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from rlcheck import api
+
+    summary = api.report(args.dir)
+    _print_verdict(summary, args.dir)
+    return 0
+
+
+def _seeds(args: argparse.Namespace) -> int:
+    from rlcheck import api
+
+    rows = api.seeds_needed(args.pilot, args.effect, args.power, args.alpha)
+    print(f"Seeds per method to detect a difference of {args.effect:g} in mean final return "
+          f"(power {args.power:g}, two-sided alpha {args.alpha:g}, Welch t-test, spread from {args.pilot}):")
+    for r in rows:
+        n = r["seeds_per_method"]
+        what = f"{r['a']} vs a variant with the same spread" if r["a"] == r["b"] else f"{r['a']} vs {r['b']}"
+        print(f"  {what}: {'over 100000' if n is None else n} seeds each (sd {r['sd_a']:.1f} / {r['sd_b']:.1f})")
     return 0
 
 

@@ -8,6 +8,7 @@ default, and repeatable: every bootstrap takes an explicit seed.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -63,8 +64,10 @@ def bootstrap(
     seed: int = 0,
     confidence: float = CONFIDENCE,
     resamples: int = RESAMPLES,
+    method: str = "BCa",
 ) -> Estimate:
-    """Point estimate of `fn(values, axis)` with a stratified bootstrap interval (BCa): seeds are
+    """Point estimate of `fn(values, axis)` with a stratified bootstrap interval (BCa by default, or
+    "percentile" as rliable computes it): seeds are
     resampled within each stratum (e.g. each env), as rliable does. A single array is one stratum.
     Fewer than 3 values, or all equal: no interval (nan bounds) rather than a misleadingly thin one."""
     strata = [np.asarray(strata, np.float64)] if isinstance(strata, np.ndarray) or np.isscalar(strata[0]) else [
@@ -74,7 +77,7 @@ def bootstrap(
     if len(every) < 3 or np.ptp(every) == 0 or any(len(s) < 2 for s in strata):
         return Estimate(value, np.nan, np.nan)
     res = stats.bootstrap(tuple(strata), _statistic(fn), n_resamples=resamples, confidence_level=confidence,
-                          method="BCa", vectorized=True, rng=np.random.default_rng(seed))
+                          method=method, vectorized=True, rng=np.random.default_rng(seed))
     low, high = res.confidence_interval
     return Estimate(value, float(low), float(high))
 
@@ -117,19 +120,19 @@ def kaplan_meier(first_reached: Sequence[float | None], budget: Sequence[float] 
     grid = np.unique(np.concatenate([[0.0], times]))
     if not reached.any():
         zeros = np.zeros_like(grid)
-        ones_if_n = np.full_like(grid, np.nan)
-        return Survival(grid, zeros, zeros, ones_if_n, Estimate(np.nan, np.nan, np.nan))
+        return Survival(grid, zeros, zeros, np.full_like(grid, np.nan), Estimate(np.nan, np.nan, np.nan))
     data = stats.CensoredData(uncensored=times[reached], right=times[~reached])
     sf = stats.ecdf(data).sf
     solved = 1.0 - sf.evaluate(grid)
-    band = sf.confidence_interval(confidence, method="log-log")
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the log-log band is undefined where S is 0 or 1
+        band = sf.confidence_interval(confidence, method="log-log")
         upper_sf, lower_sf = band.high.evaluate(grid), band.low.evaluate(grid)
     low, high = 1.0 - np.nan_to_num(upper_sf, nan=1.0), 1.0 - np.nan_to_num(lower_sf, nan=0.0)
     low, high = np.minimum(low, solved), np.maximum(high, solved)
 
     def crossing(curve: np.ndarray) -> float:
-        hit = np.nonzero(curve >= 0.5)[0]
+        hit = np.nonzero(curve >= 0.5 - 1e-9)[0]  # 1 - S is a product of fractions: allow rounding
         return float(grid[hit[0]]) if len(hit) else np.nan
 
     return Survival(grid, solved, low, high, Estimate(crossing(solved), crossing(high), crossing(low)))

@@ -57,7 +57,8 @@ def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int
     methods = []
     for o in outcomes:
         m = method_summary(o, threshold, budget, seed)
-        m["config"] = manifest.get("configs", {}).get(o.method, [{}])[o.config_id] if o.method in manifest.get("configs", {}) else {}
+        configs = manifest.get("configs", {}).get(o.method, [])
+        m["config"] = configs[o.config_id] if o.config_id < len(configs) else {}
         mine = [j for j in jobs.values() if j.get("method") == o.method and j.get("status") == "done"]
         m["wall_seconds"] = sum(j.get("wall_seconds", 0.0) for j in mine)
         m["compile_seconds"] = sum(j.get("compile_seconds", 0.0) for j in mine)

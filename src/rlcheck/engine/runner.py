@@ -17,7 +17,14 @@ from rlcheck.engine import checkpoint
 from rlcheck.engine.checkpoint import Progress
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods.config import stack_configs
-from rlcheck.methods.loop import Budget, Method, assemble_trace, initial_checkpoint, make_schedule, run_interval
+from rlcheck.methods.loop import (
+    Budget,
+    Method,
+    assemble_trace,
+    initial_checkpoint,
+    make_schedule,
+    run_interval,
+)
 from rlcheck.trace import Trace
 
 # progress(env_steps_done_by_all_runs, total) is called after every chunk
@@ -70,7 +77,7 @@ def run_method(
     def init(key, config):
         state = method.init(key, env, config, budget)
         first = initial_checkpoint(method, env, config, budget, state)
-        return state, first, all_finite(first)
+        return state, first, all_finite((state, first.eval_returns))
 
     def chunk(num_iters):
         def one(state, config):

@@ -19,7 +19,14 @@ from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods import networks as nets
 from rlcheck.methods.config import numeric, static
 from rlcheck.methods.loop import Budget, IterationLog
-from rlcheck.methods.offpolicy import Collector, ContinuousOffPolicy, exploration_noise, keep_if, polyak, to_env_action
+from rlcheck.methods.offpolicy import (
+    Collector,
+    ContinuousOffPolicy,
+    exploration_noise,
+    keep_if,
+    polyak,
+    to_env_action,
+)
 
 
 @struct.dataclass

@@ -14,10 +14,10 @@ class RunningNorm:
     count: jax.Array
 
     @classmethod
-    def create(cls, shape: tuple[int, ...]) -> "RunningNorm":
+    def create(cls, shape: tuple[int, ...]) -> RunningNorm:
         return cls(jnp.zeros(shape), jnp.ones(shape), jnp.float32(1e-4))
 
-    def update(self, batch: jax.Array) -> "RunningNorm":
+    def update(self, batch: jax.Array) -> RunningNorm:
         """Fold a batch (leading axes are samples) into the running statistics."""
         batch = batch.reshape((-1,) + self.mean.shape).astype(jnp.float32)
         b_mean, b_var, b_count = batch.mean(0), batch.var(0), batch.shape[0]

@@ -97,7 +97,7 @@ class Collector:
     env_steps: jax.Array
 
     @classmethod
-    def create(cls, key: jax.Array, env: EnvSpec, num_envs: int, buffer_size: int, budget: Budget) -> "Collector":
+    def create(cls, key: jax.Array, env: EnvSpec, num_envs: int, buffer_size: int, budget: Budget) -> Collector:
         obs, env_state = vector.reset(env, key, num_envs)
         slots = replay_slots(buffer_size, budget, num_envs)
         replay = Replay.create(slots, num_envs, obs[0], jnp.zeros(env.num_actions))

@@ -151,7 +151,7 @@ class PPO:
 
     def iterate(self, state: PPOState, env: EnvSpec, config: PPOConfig, budget: Budget) -> tuple[PPOState, IterationLog]:
         network = self.network(env, config)
-        normalize = lambda obs: state.obs_norm.normalize(obs, config.normalize_obs)  # noqa: E731
+        normalize = lambda obs: state.obs_norm.normalize(obs, config.normalize_obs)
 
         # --- collect a rollout ---------------------------------------------------------------
         def env_step(carry, _):

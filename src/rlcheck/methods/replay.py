@@ -20,7 +20,7 @@ class Replay:
     size: jax.Array  # filled slots
 
     @classmethod
-    def create(cls, slots: int, num_envs: int, obs_example: jax.Array, action_example: jax.Array) -> "Replay":
+    def create(cls, slots: int, num_envs: int, obs_example: jax.Array, action_example: jax.Array) -> Replay:
         def zeros(x):
             return jnp.zeros((slots, num_envs) + x.shape, x.dtype)
 
@@ -35,7 +35,7 @@ class Replay:
     def slots(self) -> int:
         return self.reward.shape[0]
 
-    def add(self, obs, action, reward, terminated, done, next_obs) -> "Replay":
+    def add(self, obs, action, reward, terminated, done, next_obs) -> Replay:
         i = self.pos
         return self.replace(
             obs=self.obs.at[i].set(obs), action=self.action.at[i].set(action),

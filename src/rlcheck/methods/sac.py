@@ -18,7 +18,14 @@ from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods import networks as nets
 from rlcheck.methods.config import numeric, static
 from rlcheck.methods.loop import Budget, IterationLog
-from rlcheck.methods.offpolicy import Collector, ContinuousOffPolicy, TwinQ, keep_if, polyak, to_env_action
+from rlcheck.methods.offpolicy import (
+    Collector,
+    ContinuousOffPolicy,
+    TwinQ,
+    keep_if,
+    polyak,
+    to_env_action,
+)
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
 

@@ -19,7 +19,13 @@ from rlcheck.methods import networks as nets
 from rlcheck.methods.config import numeric, static
 from rlcheck.methods.loop import Budget, IterationLog
 from rlcheck.methods.offpolicy import (
-    Collector, ContinuousOffPolicy, TwinQ, exploration_noise, keep_if, polyak, to_env_action,
+    Collector,
+    ContinuousOffPolicy,
+    TwinQ,
+    exploration_noise,
+    keep_if,
+    polyak,
+    to_env_action,
 )
 
 

@@ -121,7 +121,7 @@ def run_study(spec: StudySpec, out: Path, resume: bool = False, progress: Progre
 
     out = Path(out)
     manifest = prepare(spec, out, resume)
-    start = time.perf_counter()
+    start, wall_before = time.perf_counter(), manifest.get("wall_seconds", 0.0)
     env = make_env(spec.env)
     budget = Budget(spec.budget, spec.num_evals, spec.eval_episodes)
     jobs = planning.jobs(spec)
@@ -162,7 +162,7 @@ def run_study(spec: StudySpec, out: Path, resume: bool = False, progress: Progre
         results.append(result)
         finished_steps += job.runs * spec.budget
 
-    manifest["wall_seconds"] = manifest.get("wall_seconds_before", 0.0) + time.perf_counter() - start
+    manifest["wall_seconds"] = wall_before + time.perf_counter() - start
     write_manifest(out, manifest)
     if results:
         write_traces(out, results)

@@ -24,8 +24,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from rlcheck.errors import RLCheckError
 from rlcheck.envs.jax_env import REWARD_THRESHOLDS
+from rlcheck.errors import RLCheckError
 
 # Default budgets (env steps per seed) for `rlcheck check`, from the sources of each env's defaults.
 DEFAULT_BUDGETS: dict[str, int] = {
@@ -88,7 +88,7 @@ def _whole(field: str, value: Any, minimum: int) -> int:
 
 def _methods(raw: Any, env: Any) -> tuple[MethodSpec, ...]:
     from rlcheck.methods import METHODS, default_config, get_method
-    from rlcheck.methods.config import expand_sweep
+    from rlcheck.methods.config import describe, expand_sweep
 
     if raw is None:  # every method that applies to this env's action space
         applicable = []
@@ -119,7 +119,9 @@ def _methods(raw: Any, env: Any) -> tuple[MethodSpec, ...]:
             expand_sweep(config, {k: [str(x) for x in v] for k, v in sweep.items()})
         except RLCheckError as exc:
             raise RLCheckError(f"Study field 'methods.{name}': {exc}") from None
-        specs.append(MethodSpec(str(name), settings, {k: list(v) for k, v in sweep.items()}))
+        typed = describe(config)  # values as the config parsed them (YAML reads 3e-4 as text)
+        swept = {k: [describe(c)[k] for c in expand_sweep(config, {k: [str(x) for x in v]})] for k, v in sweep.items()}
+        specs.append(MethodSpec(str(name), {k: typed[k] for k in settings}, swept))
     return tuple(specs)
 
 
@@ -172,7 +174,20 @@ def build(raw: Mapping[str, Any]) -> StudySpec:
     episodes = _whole("evaluation.episodes", evaluation.get("episodes", 10), 1)
     block = raw.get("seed_block")
     block = None if block is None else _whole("seed_block", block, 1)
-    return StudySpec(env_name, _methods(raw.get("methods"), env), seeds, budget, float(threshold), num_evals, episodes, block)
+    methods = _methods(raw.get("methods"), env)
+    _check_budget(methods, env, budget)
+    return StudySpec(env_name, methods, seeds, budget, float(threshold), num_evals, episodes, block)
+
+
+def _check_budget(methods: Sequence[MethodSpec], env: Any, budget: int) -> None:
+    from rlcheck.methods import METHODS, default_config
+
+    for m in methods:
+        method = METHODS[m.name]
+        per_iteration = method.steps_per_iteration(default_config(method, env, {k: _str_if_list(v) for k, v in m.overrides.items()}))
+        if per_iteration > budget:
+            raise _fail("budget", f"{budget:,} env steps is less than one {m.name} iteration on {env.name} "
+                        f"({per_iteration:,} env steps)", f"Raise the budget, or lower {m.name}'s num_envs/num_steps.")
 
 
 def load_yaml(path: Path) -> dict[str, Any]:

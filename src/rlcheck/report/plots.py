@@ -1,0 +1,90 @@
+"""Matplotlib figures as SVG text: learning curves (every seed thin, IQM with a 95% band), the
+fraction of seeds solved by each env step (Kaplan-Meier), and final returns per seed per method."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from rlcheck.analysis import stats
+from rlcheck.analysis.outcomes import Outcome
+
+COLORS = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+
+
+def _svg(fig: Any, name: str) -> str:
+    """The figure as an <svg> element; ids salted by figure name so several can share one page."""
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": name}):
+        buffer = io.StringIO()
+        fig.savefig(buffer, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    text = buffer.getvalue()
+    return re.sub(r"<metadata>.*?</metadata>", "", text[text.index("<svg"):], flags=re.S)  # no dates: reproducible
+
+
+def _steps_axis(ax: Any) -> None:
+    ax.set_xlabel("env steps")
+    ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 3))
+    ax.grid(alpha=0.3)
+
+
+def learning_curves(outcomes: list[Outcome], threshold: float, seed: int = 0) -> str:
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for i, o in enumerate(outcomes):
+        color = COLORS[i % len(COLORS)]
+        for curve in o.eval_returns:
+            ax.plot(o.steps, curve, color=color, lw=0.6, alpha=0.35)
+        band = [stats.bootstrap(col[np.isfinite(col)], stats.iqm, seed, resamples=1000) if np.isfinite(col).any()
+                else stats.Estimate(np.nan, np.nan, np.nan) for col in o.eval_returns.T]
+        ax.plot(o.steps, [b.value for b in band], color=color, lw=2, label=f"{o.label} (IQM, {len(o.seeds)} seeds)")
+        ax.fill_between(o.steps, [b.low for b in band], [b.high for b in band], color=color, alpha=0.2, lw=0)
+    ax.axhline(threshold, color="k", ls="--", lw=1, label=f"threshold {threshold:g}")
+    ax.set_ylabel("eval return")
+    ax.set_title("Learning curves: every seed (thin), IQM with 95% bootstrap band")
+    _steps_axis(ax)
+    ax.legend(fontsize=8)
+    return _svg(fig, "curves")
+
+
+def survival(methods: list[dict[str, Any]], budget: int) -> str:
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    for i, m in enumerate(methods):
+        color = COLORS[i % len(COLORS)]
+        s = m["survival"]
+        steps = np.append(s["steps"], budget)
+        solved, low, high = (np.append(s[k], s[k][-1]) for k in ("solved", "low", "high"))
+        ax.step(steps, solved, where="post", color=color, lw=2, label=m["label_name"])
+        ax.fill_between(steps, np.nan_to_num(low), np.nan_to_num(high, nan=1.0), step="post", color=color, alpha=0.15, lw=0)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_ylabel("fraction of seeds solved")
+    ax.set_title("Fraction of seeds that have reached the threshold by each env step (Kaplan-Meier, 95% band)")
+    _steps_axis(ax)
+    ax.legend(fontsize=8)
+    return _svg(fig, "survival")
+
+
+def final_returns(methods: list[dict[str, Any]], threshold: float) -> str:
+    fig, ax = plt.subplots(figsize=(7, 0.8 + 0.7 * max(1, len(methods))))
+    rng = np.random.default_rng(0)
+    for i, m in enumerate(methods):
+        color = COLORS[i % len(COLORS)]
+        finals = np.array([s["final_return"] for s in m["seeds"] if s["final_return"] is not None], float)
+        ax.scatter(finals, i + rng.uniform(-0.15, 0.15, len(finals)), color=color, s=18, zorder=3)
+        iqm = m["final_return"]["iqm"]
+        if iqm["value"] is not None:
+            ax.plot([iqm["value"]] * 2, [i - 0.3, i + 0.3], color="k", lw=2)
+            if iqm["low"] is not None:
+                ax.plot([iqm["low"], iqm["high"]], [i, i], color="k", lw=1)
+    ax.axvline(threshold, color="k", ls="--", lw=1)
+    ax.set_yticks(range(len(methods)), [m["label_name"] for m in methods])
+    ax.set_ylim(-0.6, len(methods) - 0.4)
+    ax.set_xlabel("final eval return (one dot per seed; bar: IQM and its 95% interval)")
+    ax.grid(alpha=0.3, axis="x")
+    return _svg(fig, "finals")

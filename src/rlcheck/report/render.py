@@ -1,0 +1,64 @@
+"""Render report.html (one self-contained file: inline SVG and CSS, no scripts, no network) and
+report.md (with its figures as SVG files beside it) from summary.json and the stored traces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from rlcheck.atomic import atomic_write_bytes
+from rlcheck.report import plots
+
+
+def _fmt(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float) and abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.0f}%"
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("rlcheck.report", "templates"),
+                             autoescape=jinja2.select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True,
+                             undefined=jinja2.StrictUndefined)
+    env.filters["num"] = _fmt
+    env.filters["pct"] = _pct
+    return env
+
+
+def figures(out_dir: Path, summary: dict[str, Any]) -> dict[str, str]:
+    from rlcheck.analysis.outcomes import read
+
+    methods = summary["methods"]
+    if not methods:
+        return {}
+    outcomes = read(out_dir)
+    return {
+        "curves": plots.learning_curves(outcomes, summary["threshold"]),
+        "survival": plots.survival(methods, summary["budget"]["env_steps"]),
+        "finals": plots.final_returns(methods, summary["threshold"]),
+    }
+
+
+def write_report(out_dir: Path, summary: dict[str, Any]) -> tuple[Path, Path]:
+    out_dir = Path(out_dir)
+    from rlcheck.study.run import read_manifest
+
+    manifest = read_manifest(out_dir) or {}
+    svgs = figures(out_dir, summary)
+    env = _environment()
+    context = {"s": summary, "manifest": manifest, "figures": svgs}
+    html = env.get_template("report.html.j2").render(**context)
+    atomic_write_bytes(out_dir / "report.html", html.encode())
+    for name, svg in svgs.items():
+        atomic_write_bytes(out_dir / "report_files" / f"{name}.svg", svg.encode())
+    markdown = env.get_template("report.md.j2").render(**context)
+    atomic_write_bytes(out_dir / "report.md", markdown.encode())
+    return out_dir / "report.html", out_dir / "report.md"

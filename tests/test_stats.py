@@ -1,0 +1,132 @@
+"""Every estimator on synthetic data with a known answer; interval coverage; rliable cross-check."""
+
+import numpy as np
+import pytest
+from scipy import stats as sp
+
+from rlcheck.analysis import stats
+
+
+def test_wilson_interval_matches_the_formula():
+    k, n, z = 3, 10, sp.norm.ppf(0.975)
+    p = k / n
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    est = stats.success_rate(k, n)
+    assert est.value == 0.3
+    assert est.low == pytest.approx(centre - half) and est.high == pytest.approx(centre + half)
+    assert stats.success_rate(10, 10).high == pytest.approx(1.0) and stats.success_rate(0, 10).low == pytest.approx(0.0)
+
+
+def test_wilson_coverage_near_nominal():
+    rng = np.random.default_rng(0)
+    p, n = 0.3, 10
+    hits = [(lambda e: e.low <= p <= e.high)(stats.success_rate(int(k), n)) for k in rng.binomial(n, p, 2000)]
+    assert 0.90 <= np.mean(hits) <= 0.99
+
+
+def test_iqm_and_cvar_known_values():
+    assert stats.iqm(np.arange(100.0)) == pytest.approx(49.5)
+    assert stats.cvar(np.arange(1.0, 11.0), 0.25) == pytest.approx((1 * 0.1 + 2 * 0.1 + 3 * 0.05) / 0.25)
+    rng = np.random.default_rng(1)
+    assert stats.cvar(rng.uniform(size=200_000), 0.25) == pytest.approx(0.125, abs=2e-3)
+    q = sp.norm.ppf(0.25)
+    assert stats.cvar(rng.normal(size=200_000), 0.25) == pytest.approx(-sp.norm.pdf(q) / 0.25, abs=1e-2)
+
+
+@pytest.mark.parametrize("estimator, truth", [(stats.mean, 0.0), (stats.median, 0.0), (stats.iqm, 0.0)])
+def test_bootstrap_intervals_cover_the_truth_at_n10(estimator, truth):
+    """Seeded: 95% intervals from 10 seeds of a known distribution cover its true value 90-98% of the time."""
+    rng = np.random.default_rng(2)
+    trials = 500
+    covered = 0
+    for i in range(trials):
+        x = rng.normal(truth, 50.0, size=10)
+        est = stats.bootstrap(x, estimator, seed=i, resamples=1000)
+        covered += est.low <= truth <= est.high
+    assert 0.90 <= covered / trials <= 0.98
+
+
+def test_bootstrap_is_repeatable_and_degenerate_cases_give_no_interval():
+    x = np.random.default_rng(3).normal(size=10)
+    assert stats.bootstrap(x, stats.iqm, seed=7) == stats.bootstrap(x, stats.iqm, seed=7)
+    assert stats.bootstrap(x, stats.iqm, seed=7) != stats.bootstrap(x, stats.iqm, seed=8)
+    flat = stats.bootstrap(np.full(10, 500.0), stats.iqm)
+    assert flat.value == 500.0 and np.isnan(flat.low)
+
+
+def test_stratified_bootstrap_resamples_within_strata():
+    rng = np.random.default_rng(4)
+    strata = [rng.normal(0, 1, 10), rng.normal(100, 1, 10)]
+    est = stats.bootstrap(strata, stats.mean, seed=0)
+    # each resample keeps 10 seeds from each stratum, so the mean never strays towards 0 or 100
+    assert est.value == pytest.approx(np.mean(np.concatenate(strata)))
+    assert 48 < est.low < est.value < est.high < 52
+
+
+def test_kaplan_meier_hand_example():
+    # events at 2 and 4; one seed censored at 3 (its budget), one at 10
+    s = stats.kaplan_meier([2, 4, None, None], [10, 10, 3, 10])
+    solved = dict(zip(s.steps.tolist(), s.solved.tolist(), strict=True))
+    assert solved[0] == 0 and solved[2] == pytest.approx(0.25) and solved[3] == pytest.approx(0.25)
+    assert solved[4] == pytest.approx(1 - 0.75 * 0.5)
+    assert s.median.value == 4  # 1 - S first reaches 0.5 at step 4
+
+
+def test_kaplan_meier_recovers_a_censored_exponential():
+    rng = np.random.default_rng(9)
+    t = rng.exponential(100.0, 4000)
+    first = [float(x) if x <= 150 else None for x in t]
+    s = stats.kaplan_meier(first, 150.0)
+    at100 = s.solved[np.searchsorted(s.steps, 100.0, side="right") - 1]
+    assert at100 == pytest.approx(1 - np.exp(-1), abs=0.03)
+    assert s.median.value == pytest.approx(np.sort(t)[1999])  # half the seeds have reached it
+    assert s.median.value == pytest.approx(100 * np.log(2), rel=0.05)
+    assert s.median.low <= 100 * np.log(2) <= s.median.high
+
+
+def test_kaplan_meier_without_censoring_is_the_ecdf_and_never_reached_gives_null_median():
+    s = stats.kaplan_meier([10, 20, 30, 40], 100)
+    assert s.solved.tolist() == [0, 0.25, 0.5, 0.75, 1.0]
+    none = stats.kaplan_meier([None, None, 50], 100)
+    assert np.isnan(none.median.value) and none.solved[-1] == pytest.approx(1 / 3)
+    assert np.isnan(stats.kaplan_meier([None, None], 100).median.value)
+
+
+def test_probability_of_improvement_known_value():
+    rng = np.random.default_rng(6)
+    a, b = rng.normal(1, 1, 3000), rng.normal(0, 1, 3000)
+    assert stats.probability_of_improvement(a, b) == pytest.approx(sp.norm.cdf(1 / np.sqrt(2)), abs=0.01)
+    assert stats.probability_of_improvement(np.ones(3), np.ones(3)) == 0.5
+
+
+def test_compare_detects_a_real_difference_and_the_noise_floor_does_not():
+    rng = np.random.default_rng(7)
+    a, b = rng.normal(10, 1, 20), rng.normal(0, 1, 20)
+    c = stats.compare(a, b)
+    assert c["welch_p"] < 1e-6 and c["mann_whitney_p"] < 1e-6 and c["hedges_g"] > 5
+    assert c["probability_of_improvement"]["low"] > 0.9
+    same = rng.normal(0, 1, 2000)
+    assert stats.hedges_g(same[:1000] + 1, same[1000:]) == pytest.approx(1.0, abs=0.1)
+    floor = stats.noise_floor(rng.normal(0, 1, 10))
+    assert floor["probability_of_improvement"]["low"] < 0.5 < floor["probability_of_improvement"]["high"]
+
+
+def test_seeds_needed_matches_power_tables():
+    # Cohen's tables, two-sided alpha 0.05, power 0.8: d = 1 needs 17 per group, d = 0.5 needs 64
+    assert stats.seeds_needed(1.0, 1.0, 1.0) == 17
+    assert stats.seeds_needed(10.0, 10.0, 5.0) == 64
+    assert stats.power(17, 1, 1, 1) >= 0.8 > stats.power(16, 1, 1, 1)
+
+
+def test_cross_check_against_rliable():
+    rliable = pytest.importorskip("rliable.library", reason="rliable (pinned, pandas<3, arch<8) not installed")
+    from rliable import metrics
+
+    rng = np.random.default_rng(8)
+    scores = rng.normal(100, 30, size=(10, 1))
+    assert stats.iqm(scores[:, 0]) == pytest.approx(metrics.aggregate_iqm(scores))
+    ours = stats.bootstrap(scores[:, 0], stats.iqm, method="percentile", resamples=20_000)
+    _, intervals = rliable.get_interval_estimates({"x": scores}, lambda s: np.array([metrics.aggregate_iqm(s)]), reps=20_000)
+    low, high = intervals["x"][:, 0]
+    assert ours.low == pytest.approx(low, abs=2.0) and ours.high == pytest.approx(high, abs=2.0)
