@@ -47,8 +47,8 @@ def trace_table(results: Sequence[RunResult]) -> pa.Table:
             columns["method"] += [result.method] * n
             columns["config_id"] += np.repeat(result.config_ids, checkpoints).tolist()
             columns["seed"] += np.repeat(result.seeds, checkpoints).tolist()
-            columns["env_steps"] += tr.env_steps.reshape(-1).tolist()
-            columns["model_calls"] += tr.model_calls.reshape(-1).tolist()
+            columns["env_steps"] += np.asarray(tr.env_steps, np.int64).reshape(-1).tolist()
+            columns["model_calls"] += np.asarray(tr.model_calls, np.int64).reshape(-1).tolist()
             columns["metric"] += [metric] * n
             columns["value"] += np.asarray(values, np.float64).reshape(-1).tolist()
     schema = pa.schema([

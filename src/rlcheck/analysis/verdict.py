@@ -35,6 +35,7 @@ def _pct(x: float | None) -> str:
 def method_text(m: dict[str, Any], env: str, threshold: float, budget: int) -> str:
     sr = m["success_rate"]
     k, n = m["successes"], len(m["seeds"])
+    m = {**m, "label_name": m["label_name"].upper()}
     ci = f"95% CI {_pct(sr['low'])}-{_pct(sr['high'])}"
     if m["label"] == "reliable":
         text = f"{m['label_name']} reliably solves {env}: {k}/{n} seeds end at or above {threshold:g} within {budget:,} env steps ({ci})"

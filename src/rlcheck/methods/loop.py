@@ -75,11 +75,15 @@ def make_schedule(steps_per_iteration: int, budget: Budget) -> Schedule:
 
 @struct.dataclass
 class IterationLog:
-    """What one iteration reports: finished training episodes and diagnostics."""
+    """What one iteration reports: finished training episodes and diagnostics. Methods whose
+    iterations use a varying number of env steps (random search, CEM: episodes end early) report
+    their cumulative real env steps in `env_steps`; the trace then records those, not the schedule's."""
 
     episode_return_sum: jax.Array
     episodes_finished: jax.Array
     diagnostics: dict[str, jax.Array]
+    env_steps: jax.Array | None = None  # cumulative real env steps after this iteration
+    model_calls: jax.Array | None = None  # cumulative simulator-as-model calls after this iteration
 
 
 @struct.dataclass
@@ -90,6 +94,8 @@ class Checkpoint:
     train_returns: jax.Array
     train_episodes: jax.Array
     diagnostics: dict[str, jax.Array]
+    env_steps: jax.Array  # cumulative real env steps as counted by the method; -1 = the schedule's count
+    model_calls: jax.Array  # cumulative simulator-as-model calls
 
 
 class Method(Protocol):
@@ -147,7 +153,7 @@ def initial_checkpoint(method: Method, env: EnvSpec, config: Any, budget: Budget
     eval_returns = _eval(method, env, config, budget, state)
     diag_shapes = jax.eval_shape(lambda s: method.iterate(s, env, config, budget)[1].diagnostics, state)
     diagnostics = jax.tree.map(lambda x: jnp.full(x.shape, jnp.nan, jnp.float32), diag_shapes)
-    return Checkpoint(eval_returns, jnp.float32(jnp.nan), jnp.float32(0.0), diagnostics)
+    return Checkpoint(eval_returns, jnp.float32(jnp.nan), jnp.float32(0.0), diagnostics, jnp.int32(0), jnp.int32(0))
 
 
 def _eval(method, env, config, budget, state):
@@ -158,15 +164,18 @@ def _checkpoint(method, env, config, budget, state, logs: IterationLog) -> Check
     count = jnp.sum(logs.episodes_finished)
     train_return = jnp.where(count > 0, jnp.sum(logs.episode_return_sum) / jnp.maximum(count, 1.0), jnp.nan)
     diagnostics = jax.tree.map(lambda x: jnp.nanmean(x, axis=0), logs.diagnostics)  # NaN = not learning yet
-    return Checkpoint(_eval(method, env, config, budget, state), train_return, count, diagnostics)
+    env_steps = jnp.int32(-1) if logs.env_steps is None else logs.env_steps[-1].astype(jnp.int32)
+    model_calls = jnp.int32(0) if logs.model_calls is None else logs.model_calls[-1].astype(jnp.int32)
+    return Checkpoint(_eval(method, env, config, budget, state), train_return, count, diagnostics, env_steps, model_calls)
 
 
 def assemble_trace(schedule: Schedule, rows: Checkpoint) -> Trace:
     """A Trace from checkpoints stacked on the time axis (the last axis of `train_returns`)."""
-    steps = jnp.broadcast_to(jnp.asarray(schedule.checkpoint_steps, jnp.int32), rows.train_returns.shape)
+    planned = jnp.broadcast_to(jnp.asarray(schedule.checkpoint_steps, jnp.int32), rows.train_returns.shape)
+    steps = jnp.where(rows.env_steps >= 0, rows.env_steps, planned)
     return Trace(
         env_steps=steps,
-        model_calls=jnp.zeros_like(steps),
+        model_calls=rows.model_calls,
         eval_returns=rows.eval_returns,
         train_returns=rows.train_returns,
         train_episodes=rows.train_episodes,
