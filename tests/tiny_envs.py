@@ -1,5 +1,6 @@
 """Tiny gymnax-API environments with values known in closed form."""
 
+import jax
 import jax.numpy as jnp
 from flax import struct
 from gymnax.environments import environment, spaces
@@ -46,3 +47,52 @@ class ConstantReward(environment.Environment):
 
     def observation_space(self, params):
         return spaces.Box(0.0, 100.0, (2,), jnp.float32)
+
+
+@struct.dataclass
+class IntegratorState(environment.EnvState):
+    pos: jnp.ndarray
+    vel: jnp.ndarray
+    time: int
+
+
+@struct.dataclass
+class IntegratorParams(environment.EnvParams):
+    dt: float = 0.1
+    max_steps_in_episode: int = 60
+
+
+class DoubleIntegrator(environment.Environment):
+    """pos' = vel, vel' = u (Euler, step dt): A = [[1, dt], [0, 1]], B = [[0], [dt]]. Reward
+    -(pos^2 + vel^2 + 0.1 u^2); starts at a random state in [-1, 1]^2. Differentiable."""
+
+    _supports_transition_gradients = True
+
+    @property
+    def default_params(self):
+        return IntegratorParams()
+
+    def step_env(self, key, state, action, params):
+        u = jnp.clip(jnp.asarray(action).reshape(()), -10.0, 10.0)
+        reward = -(state.pos**2 + state.vel**2 + 0.1 * u**2)
+        new = IntegratorState(pos=state.pos + params.dt * state.vel, vel=state.vel + params.dt * u, time=state.time + 1)
+        done = self.is_terminal(new, params)
+        obs, new = self._apply_transition_gradient_policy(self.get_obs(new), new)
+        return obs, new, reward, done, {"discount": 1.0 - done}
+
+    def reset_env(self, key, params):
+        pos, vel = jax.random.uniform(key, (2,), minval=-1.0, maxval=1.0)
+        state = IntegratorState(pos=pos, vel=vel, time=0)
+        return self.get_obs(state), state
+
+    def get_obs(self, state, params=None, key=None):
+        return jnp.stack([state.pos, state.vel]).astype(jnp.float32)
+
+    def is_terminal(self, state, params):
+        return state.time >= params.max_steps_in_episode
+
+    def action_space(self, params=None):
+        return spaces.Box(-10.0, 10.0, (1,), jnp.float32)
+
+    def observation_space(self, params):
+        return spaces.Box(-100.0, 100.0, (2,), jnp.float32)

@@ -16,10 +16,12 @@ class Outcome:
     method: str
     config_id: int
     seeds: np.ndarray
-    steps: np.ndarray  # [T] env steps of the checkpoints (shared by all seeds)
+    steps: np.ndarray  # [N, T] env steps of each seed's checkpoints (methods that count their own
+    # steps, like random search, reach checkpoints at different env steps in different seeds)
     eval_returns: np.ndarray  # [N, T] mean deterministic return at each checkpoint
     model_calls: np.ndarray  # [N] simulator-as-model calls by the end
     diverged: np.ndarray  # [N] bool
+    eval_model_calls: np.ndarray | None = None  # [N] planners: model calls per evaluation episode
 
     @property
     def label(self) -> str:
@@ -37,7 +39,7 @@ class Outcome:
     def first_reached(self, threshold: float) -> list[int | None]:
         """Env steps of the first checkpoint at or above the threshold, per seed (None if never)."""
         hits = np.nan_to_num(self.eval_returns, nan=-np.inf) >= threshold
-        return [int(self.steps[row.argmax()]) if row.any() else None for row in hits]
+        return [int(steps[row.argmax()]) if row.any() else None for row, steps in zip(hits, self.steps, strict=True)]
 
     def collapsed(self, threshold: float) -> np.ndarray:
         """Seeds that reached the threshold at some checkpoint but ended below it."""
@@ -58,22 +60,27 @@ def outcomes(table: pa.Table) -> list[Outcome]:
         diverged = _pivot(columns, mine & (metric == "diverged"))
         seeds, steps, returns, calls = curves
         flag = diverged[2][:, -1] > 0 if diverged[2].size else np.zeros(len(seeds), bool)
-        result.append(Outcome(name, int(config_id), seeds, steps, returns, calls[:, -1], flag))
+        planning = mine & (metric == "diag/eval_model_calls_per_episode")
+        per_episode = _pivot(columns, planning)[2][:, -1] if planning.any() else None
+        result.append(Outcome(name, int(config_id), seeds, steps, returns, calls[:, -1], flag, per_episode))
     return result
 
 
 def _pivot(columns: dict, rows: np.ndarray):
-    """(seeds [N], steps [T], values [N, T], model_calls [N, T]) for the selected rows."""
+    """(seeds [N], steps [N, T], values [N, T], model_calls [N, T]) for the selected rows; a seed's
+    checkpoints are its rows in order of env steps (every seed has the same number of checkpoints)."""
     seed = np.array(columns["seed"])[rows]
     step = np.array(columns["env_steps"])[rows]
     value = np.array(columns["value"], np.float64)[rows]
     calls = np.array(columns["model_calls"])[rows]
-    seeds, steps = np.unique(seed), np.unique(step)
-    grid = np.full((len(seeds), len(steps)), np.nan)
-    call_grid = np.zeros((len(seeds), len(steps)), np.int64)
-    i, j = np.searchsorted(seeds, seed), np.searchsorted(steps, step)
-    grid[i, j], call_grid[i, j] = value, calls
-    return seeds, steps, grid, call_grid
+    seeds = np.unique(seed)
+    order = np.lexsort((step, seed))  # stable: rows of one seed keep their stored order within equal steps
+    seed, step, value, calls = seed[order], step[order], value[order], calls[order]
+    counts = np.bincount(np.searchsorted(seeds, seed), minlength=len(seeds))
+    if len(set(counts.tolist())) > 1:
+        raise ValueError("every seed of a method must have the same number of checkpoints")
+    shape = (len(seeds), int(counts[0]) if len(counts) else 0)
+    return seeds, step.reshape(shape), value.reshape(shape), calls.reshape(shape)
 
 
 def read(out_dir) -> list[Outcome]:

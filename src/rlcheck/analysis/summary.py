@@ -9,7 +9,8 @@ import numpy as np
 
 from rlcheck.analysis import stats
 from rlcheck.analysis.outcomes import Outcome
-from rlcheck.analysis.verdict import method_label, method_text, rank_key, study_verdict
+from rlcheck.analysis.verdict import baselines_vs_rl, method_label, method_text, rank_key, study_verdict
+from rlcheck.methods import RL_METHODS
 
 
 def _num(x: float) -> float | None:
@@ -21,7 +22,7 @@ def method_summary(o: Outcome, threshold: float, budget: int, seed: int = 0) -> 
     finite = final[np.isfinite(final)]
     succeeded = o.succeeded(threshold)
     first = o.first_reached(threshold)
-    survival = stats.kaplan_meier(first, float(o.steps[-1]))
+    survival = stats.kaplan_meier(first, o.steps[:, -1].astype(float))
     returns = {name: (stats.bootstrap(finite, fn, seed) if len(finite) else stats.Estimate(np.nan, np.nan, np.nan)).as_dict()
                for name, fn in (("iqm", stats.iqm), ("median", stats.median), ("mean", stats.mean))}
     cvar = stats.bootstrap(finite, stats.cvar25, seed) if len(finite) else stats.Estimate(np.nan, np.nan, np.nan)
@@ -31,9 +32,9 @@ def method_summary(o: Outcome, threshold: float, budget: int, seed: int = 0) -> 
         "config_id": o.config_id,
         "label_name": o.label,
         "seeds": [
-            {"seed": int(s), "final_return": _num(f), "env_steps": int(o.steps[-1]), "model_calls": int(c),
+            {"seed": int(s), "final_return": _num(f), "env_steps": int(n), "model_calls": int(c),
              "solved": bool(ok), "first_reached": r, "diverged": bool(d)}
-            for s, f, c, ok, r, d in zip(o.seeds, final, o.model_calls, succeeded, first, o.diverged, strict=True)
+            for s, f, n, c, ok, r, d in zip(o.seeds, final, o.steps[:, -1], o.model_calls, succeeded, first, o.diverged, strict=True)
         ],
         "successes": k,
         "success_rate": stats.success_rate(k, len(o.seeds)).as_dict(),
@@ -47,6 +48,10 @@ def method_summary(o: Outcome, threshold: float, budget: int, seed: int = 0) -> 
         "survival": {"steps": survival.steps.tolist(), "solved": survival.solved.tolist(),
                      "low": survival.low.tolist(), "high": survival.high.tolist()},
         "label": method_label(k, len(o.seeds)),
+        "kind": "rl" if o.method in RL_METHODS else "baseline",
+        "learning_env_steps": int(np.median(o.steps[:, -1])),
+        "model_calls": int(np.median(o.model_calls)),
+        "eval_model_calls_per_episode": None if o.eval_model_calls is None else float(np.median(o.eval_model_calls)),
     }
 
 
@@ -74,13 +79,19 @@ def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int
             if len(best_final) >= 2 and len(other_final) >= 2:
                 comparisons.append({"a": best["label_name"], "b": other["label_name"], "metric": "final_return",
                                     **stats.compare(best_final, other_final, seed)})
+    verdict = study_verdict(methods, spec["env"], threshold, budget)
+    versus = baselines_vs_rl(methods, threshold)
+    if versus["text"]:
+        verdict["text"] += " " + versus["text"]
     return {
         "env": spec["env"],
         "budget": {"env_steps": budget, "num_evals": spec["evaluation"]["checkpoints"],
                    "eval_episodes": spec["evaluation"]["episodes"]},
         "reward_threshold": manifest.get("reward_threshold"),
         "threshold": threshold,
-        "verdict": study_verdict(methods, spec["env"], threshold, budget),
+        "verdict": verdict,
+        "baselines_vs_rl": versus["rows"],
+        "skipped": [{"method": k, "reason": v} for k, v in spec.get("skipped", {}).items()],
         "methods": methods,
         "comparisons": comparisons,
         "failed_jobs": [{"job": k, "method": j.get("method"), "error": j["error"]} for k, j in jobs.items() if j.get("status") == "failed"],

@@ -37,22 +37,28 @@ def method_text(m: dict[str, Any], env: str, threshold: float, budget: int) -> s
     k, n = m["successes"], len(m["seeds"])
     m = {**m, "label_name": m["label_name"].upper()}
     ci = f"95% CI {_pct(sr['low'])}-{_pct(sr['high'])}"
+    within = (f"within {budget:,} env steps" if m.get("learning_env_steps", 1) > 0
+              else "with no learning at all (0 env steps)")
     if m["label"] == "reliable":
-        text = f"{m['label_name']} reliably solves {env}: {k}/{n} seeds end at or above {threshold:g} within {budget:,} env steps ({ci})"
+        text = f"{m['label_name']} reliably solves {env}: {k}/{n} seeds end at or above {threshold:g} {within} ({ci})"
     elif m["label"] == "unstable":
         text = f"{m['label_name']} is unstable on {env}: {k}/{n} seeds reach the threshold within the budget ({ci})"
     else:
         iqm = m["final_return"]["iqm"]["value"]
         best = "n/a" if iqm is None else f"{iqm:.1f}"
-        text = f"{m['label_name']} does not solve {env} within {budget:,} env steps: 0/{n} seeds reach {threshold:g} (IQM final return {best})"
+        text = f"{m['label_name']} does not solve {env} {within}: 0/{n} seeds reach {threshold:g} (IQM final return {best})"
     median = m["steps_to_threshold"]["median"]
     if median is not None:
         text += f"; half the seeds reach it by {median:,.0f} steps"
     if m["diverged_seeds"]:
-        text += f"; seeds {', '.join(map(str, m['diverged_seeds']))} diverged (NaN/inf)"
+        text += f"; {_seeds(m['diverged_seeds'])} diverged (NaN/inf)"
     if m.get("collapsed_seeds"):
-        text += f"; seeds {', '.join(map(str, m['collapsed_seeds']))} reached it and then fell below"
+        text += f"; {_seeds(m['collapsed_seeds'])} reached it and then fell below"
     return text + "."
+
+
+def _seeds(seeds: list[int]) -> str:
+    return ("seed " if len(seeds) == 1 else "seeds ") + ", ".join(map(str, seeds))
 
 
 def rank_key(m: dict[str, Any]) -> tuple[float, float, float]:
@@ -72,3 +78,31 @@ def study_verdict(methods: list[dict[str, Any]], env: str, threshold: float, bud
     if label == "unstable":
         label = f"unstable: {best['successes']}/{len(best['seeds'])} seeds reach the threshold within the budget"
     return {"label": label, "text": " ".join(lines), "best_method": best["label_name"]}
+
+
+def baselines_vs_rl(methods: list[dict[str, Any]], threshold: float) -> dict[str, Any]:
+    """Samples to threshold, baselines against RL: median learning env steps for half the seeds to
+    reach the threshold, and how many times fewer the best baseline needed than the best RL method.
+    Rows for every method; text only when a baseline reaches the threshold."""
+    def steps(m):
+        return m["steps_to_threshold"]["median"]
+
+    rows = [{"method": m["label_name"], "kind": m["kind"], "median_steps_to_threshold": steps(m),
+             "model_calls": m["model_calls"], "eval_model_calls_per_episode": m.get("eval_model_calls_per_episode"),
+             "success_rate": m["success_rate"]["value"]} for m in methods]
+    baselines = [m for m in methods if m["kind"] == "baseline" and steps(m) is not None and m["successes"] > 0]
+    rl = [m for m in methods if m["kind"] == "rl"]
+    if not baselines:
+        return {"rows": rows, "text": ""}
+    best = min(baselines, key=lambda m: (steps(m), -m["success_rate"]["value"]))
+    planning = best.get("eval_model_calls_per_episode")
+    cost = f"{steps(best):,.0f} learning env steps" + (f" (and {planning:,.0f} model calls per episode of planning)" if planning else "")
+    text = f"A simpler method does it: {best['label_name'].upper()} reaches {threshold:g} with {cost} ({best['successes']}/{len(best['seeds'])} seeds)"
+    solved_rl = [m for m in rl if steps(m) is not None]
+    if solved_rl:
+        fastest = min(solved_rl, key=steps)
+        ratio = "" if steps(best) == 0 else f": {steps(fastest) / steps(best):.0f}x fewer"
+        text += f"; {fastest['label_name'].upper()} needed {steps(fastest):,.0f}{ratio}"
+    elif rl:
+        text += "; no RL method reached it within the budget"
+    return {"rows": rows, "text": text + "."}

@@ -66,6 +66,8 @@ def run_method(
     run_configs = [c for c in configs for _ in seeds]
     config_ids = [i for i in range(len(configs)) for _ in seeds]
     run_seeds = [s for _ in configs for s in seeds]
+    if not getattr(method, "learns", True):  # a planner: one evaluation, no training loop
+        return _run_planner(method, env, configs, seeds, budget, run_configs, config_ids, run_seeds, start, progress)
     if hasattr(method, "check_resources"):  # e.g. replay memory against the cap, before allocating
         method.check_resources(env, configs[0], budget, len(run_configs))
     batch_config = stack_configs(run_configs)
@@ -138,3 +140,15 @@ def run_method(
         compile_seconds=compile_before + compile_seconds,
         diverged_at=done.diverged_at,
     )
+
+
+def _run_planner(method, env, configs, seeds, budget, run_configs, config_ids, run_seeds, start, progress) -> RunResult:
+    from rlcheck.baselines.planner import run_planner_batch
+
+    traces = [run_planner_batch(method, env, config, list(seeds), budget) for config in configs]
+    trace = jax.tree.map(lambda *xs: np.concatenate(xs), *traces)
+    finite = np.all(np.isfinite(trace.eval_returns.reshape(len(run_seeds), -1)), axis=1)
+    if progress:
+        progress(1, 1)
+    return RunResult(method.name, run_configs, config_ids, run_seeds, trace, time.perf_counter() - start, 0.0,
+                     [None if f else 0 for f in finite])

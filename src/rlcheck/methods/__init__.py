@@ -17,17 +17,34 @@ from rlcheck.methods.ppo import PPO
 from rlcheck.methods.sac import SAC
 from rlcheck.methods.td3 import TD3
 
-METHODS: dict[str, Method] = {m.name: m for m in (PPO(), DQN(), SAC(), TD3(), DDPG(), NAF())}
+RL_METHODS = ("ppo", "dqn", "sac", "td3", "ddpg", "naf")
+BASELINES = ("ars", "lqr", "mpc")
+_REGISTRY: dict[str, Method] = {}
 
-__all__ = ["METHODS", "Budget", "Method", "default_config", "get_method", "train"]
+
+def __getattr__(name: str) -> Any:
+    """`METHODS` is built on first use: the baselines import this package's modules, so importing
+    them here eagerly would be circular."""
+    if name == "METHODS":
+        if not _REGISTRY:
+            from rlcheck.baselines.ars import ARS
+            from rlcheck.baselines.lqr import LQR
+            from rlcheck.baselines.mpc import MPC
+
+            _REGISTRY.update({m.name: m for m in (PPO(), DQN(), SAC(), TD3(), DDPG(), NAF(), ARS(), LQR(), MPC())})
+        return _REGISTRY
+    raise AttributeError(name)
+
+__all__ = ["BASELINES", "METHODS", "RL_METHODS", "Budget", "Method", "default_config", "get_method", "train"]
 
 
 def get_method(name: str) -> Method:
-    if name not in METHODS:
-        close = difflib.get_close_matches(name, list(METHODS), n=2)
+    methods = __getattr__("METHODS")
+    if name not in methods:
+        close = difflib.get_close_matches(name, list(methods), n=2)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise RLCheckError(f"Unknown algorithm {name!r}.{hint} Available: {', '.join(METHODS)}.")
-    return METHODS[name]
+        raise RLCheckError(f"Unknown algorithm {name!r}.{hint} Available: {', '.join(methods)}.")
+    return methods[name]
 
 
 def default_config(method: Method, env: EnvSpec, overrides: dict[str, Any] | None = None) -> Any:

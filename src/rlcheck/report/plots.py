@@ -39,12 +39,16 @@ def learning_curves(outcomes: list[Outcome], threshold: float, seed: int = 0) ->
     fig, ax = plt.subplots(figsize=(7, 4))
     for i, o in enumerate(outcomes):
         color = COLORS[i % len(COLORS)]
-        for curve in o.eval_returns:
-            ax.plot(o.steps, curve, color=color, lw=0.6, alpha=0.35)
+        if o.steps.shape[1] == 1:  # a planner: one evaluation, at 0 learning steps
+            ax.scatter(np.zeros(len(o.seeds)), o.eval_returns[:, 0], color=color, s=12, alpha=0.5)
+        for steps, curve in zip(o.steps, o.eval_returns, strict=True):
+            ax.plot(steps, curve, color=color, lw=0.6, alpha=0.35)
+        x = np.median(o.steps, axis=0)  # seeds that count their own steps differ a little
         band = [stats.bootstrap(col[np.isfinite(col)], stats.iqm, seed, resamples=1000) if np.isfinite(col).any()
                 else stats.Estimate(np.nan, np.nan, np.nan) for col in o.eval_returns.T]
-        ax.plot(o.steps, [b.value for b in band], color=color, lw=2, label=f"{o.label} (IQM, {len(o.seeds)} seeds)")
-        ax.fill_between(o.steps, [b.low for b in band], [b.high for b in band], color=color, alpha=0.2, lw=0)
+        ax.plot(x, [b.value for b in band], color=color, lw=2, marker="o" if len(x) == 1 else None,
+                label=f"{o.label} (IQM, {len(o.seeds)} seeds)")
+        ax.fill_between(x, [b.low for b in band], [b.high for b in band], color=color, alpha=0.2, lw=0)
     ax.axhline(threshold, color="k", ls="--", lw=1, label=f"threshold {threshold:g}")
     ax.set_ylabel("eval return")
     ax.set_title("Learning curves: every seed (thin), IQM with 95% bootstrap band")

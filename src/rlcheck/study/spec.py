@@ -58,6 +58,7 @@ class StudySpec:
     num_evals: int = 20
     eval_episodes: int = 10
     seed_block: int | None = None
+    skipped: tuple[tuple[str, str], ...] = ()  # baselines that do not apply here, with the reason
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -68,6 +69,7 @@ class StudySpec:
             "threshold": self.threshold,
             "evaluation": {"checkpoints": self.num_evals, "episodes": self.eval_episodes},
             "seed_block": self.seed_block,
+            **({"skipped": {name: reason for name, reason in self.skipped}} if self.skipped else {}),
         }
 
     def fingerprint(self) -> str:
@@ -86,16 +88,21 @@ def _whole(field: str, value: Any, minimum: int) -> int:
     return int(value)
 
 
-def _methods(raw: Any, env: Any) -> tuple[MethodSpec, ...]:
-    from rlcheck.methods import METHODS, default_config, get_method
+def _methods(raw: Any, env: Any) -> tuple[tuple[MethodSpec, ...], tuple[tuple[str, str], ...]]:
+    """The methods to run, and the baselines skipped because they do not apply (with the reason).
+    An RL method asked for by name that cannot run on the env is an error; a baseline is skipped."""
+    from rlcheck.methods import BASELINES, METHODS, default_config, get_method
     from rlcheck.methods.config import describe, expand_sweep
 
-    if raw is None:  # every method that applies to this env's action space
+    skipped: list[tuple[str, str]] = []
+    if raw is None:  # every method that applies to this env
         applicable = []
         for name, method in METHODS.items():
             try:
                 method.check(env) if hasattr(method, "check") else None
-            except RLCheckError:
+            except RLCheckError as exc:
+                if name in BASELINES:
+                    skipped.append((name, str(exc)))
                 continue
             applicable.append(name)
         raw = applicable
@@ -109,6 +116,12 @@ def _methods(raw: Any, env: Any) -> tuple[MethodSpec, ...]:
     specs = []
     for name, settings in raw.items():
         get_method(str(name))  # unknown name -> error listing the available ones
+        if name in BASELINES:
+            try:
+                METHODS[name].check(env)
+            except RLCheckError as exc:
+                skipped.append((str(name), str(exc)))
+                continue
         settings = dict(settings or {})
         sweep = settings.pop("sweep", {}) or {}
         if not isinstance(sweep, Mapping) or not all(isinstance(v, list) and v for v in sweep.values()):
@@ -122,7 +135,10 @@ def _methods(raw: Any, env: Any) -> tuple[MethodSpec, ...]:
         typed = describe(config)  # values as the config parsed them (YAML reads 3e-4 as text)
         swept = {k: [describe(c)[k] for c in expand_sweep(config, {k: [str(x) for x in v]})] for k, v in sweep.items()}
         specs.append(MethodSpec(str(name), {k: typed[k] for k in settings}, swept))
-    return tuple(specs)
+    if not specs:
+        reasons = "; ".join(f"{n}: {r}" for n, r in skipped)
+        raise _fail("methods", f"none of them can run on {env.name} ({reasons})", "Choose methods that apply to this env.")
+    return tuple(specs), tuple(skipped)
 
 
 def _str_if_list(value: Any) -> str:
@@ -174,9 +190,9 @@ def build(raw: Mapping[str, Any]) -> StudySpec:
     episodes = _whole("evaluation.episodes", evaluation.get("episodes", 10), 1)
     block = raw.get("seed_block")
     block = None if block is None else _whole("seed_block", block, 1)
-    methods = _methods(raw.get("methods"), env)
+    methods, skipped = _methods(raw.get("methods"), env)
     _check_budget(methods, env, budget)
-    return StudySpec(env_name, methods, seeds, budget, float(threshold), num_evals, episodes, block)
+    return StudySpec(env_name, methods, seeds, budget, float(threshold), num_evals, episodes, block, skipped)
 
 
 def _check_budget(methods: Sequence[MethodSpec], env: Any, budget: int) -> None:
@@ -184,6 +200,8 @@ def _check_budget(methods: Sequence[MethodSpec], env: Any, budget: int) -> None:
 
     for m in methods:
         method = METHODS[m.name]
+        if not getattr(method, "learns", True):
+            continue  # planners use no learning steps
         per_iteration = method.steps_per_iteration(default_config(method, env, {k: _str_if_list(v) for k, v in m.overrides.items()}))
         if per_iteration > budget:
             raise _fail("budget", f"{budget:,} env steps is less than one {m.name} iteration on {env.name} "

@@ -1,0 +1,93 @@
+"""Augmented Random Search (Mania, Guy and Recht 2018) over linear policies: perturb the weights along
+N random directions (+ and -), play one episode each, step along the top-b directions scaled by the
+std of their returns. V2 normalises observations by their running mean and std. Env steps are the
+steps of those episodes, counted exactly (an episode that ends early costs only its steps)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from rlcheck.baselines.rollout import ObsStats, linear_action, play
+from rlcheck.envs.jax_env import EnvSpec
+from rlcheck.methods.config import numeric, static
+from rlcheck.methods.loop import Budget, IterationLog
+
+
+@struct.dataclass
+class ARSConfig:
+    step_size: float = numeric(0.02, "alpha: step along the combined directions")
+    noise: float = numeric(0.03, "nu: perturbation scale")
+    num_directions: int = static(8, "N: random directions per iteration (2N episodes)")
+    top_directions: int = static(4, "b: best directions used for the step")
+    normalize: bool = static(True, "V2: normalise observations (False: V1)")
+    max_episode_steps: int = static(500, "longest episode, bounds env steps per iteration for the schedule")
+
+
+DEFAULTS: dict[str, dict[str, Any]] = {"Pendulum-v1": {"max_episode_steps": 200}, "MountainCarContinuous-v0": {"max_episode_steps": 999},
+                                       "Acrobot-v1": {"max_episode_steps": 500}, "MountainCar-v0": {"max_episode_steps": 200}}
+
+
+@struct.dataclass
+class ARSState:
+    weights: jax.Array  # [outputs, obs]
+    stats: ObsStats
+    env_steps: jax.Array
+    key: jax.Array
+
+
+def outputs(env: EnvSpec) -> int:
+    return env.num_actions
+
+
+class ARS:
+    name = "ars"
+    Config = ARSConfig
+    defaults = DEFAULTS
+
+    def check(self, env: EnvSpec) -> None:
+        pass
+
+    def steps_per_iteration(self, config: ARSConfig) -> int:
+        return 2 * config.num_directions * config.max_episode_steps  # an upper bound; real steps are counted
+
+    def init(self, key: jax.Array, env: EnvSpec, config: ARSConfig, budget: Budget) -> ARSState:
+        return ARSState(jnp.zeros((outputs(env), env.obs_size)), ObsStats.create(env.obs_size), jnp.int32(0), key)
+
+    def _norm(self, state: ARSState, config: ARSConfig):
+        if config.normalize:
+            return state.stats.mean, state.stats.std()
+        return jnp.zeros_like(state.stats.mean), jnp.ones_like(state.stats.mean)
+
+    def act(self, state: ARSState, env: EnvSpec, config: ARSConfig, obs: jax.Array) -> jax.Array:
+        mean, std = self._norm(state, config)
+        return jax.vmap(lambda o: linear_action(env, state.weights, o, mean, std))(obs)
+
+    def eval_key(self, state: ARSState) -> jax.Array:
+        return jax.random.fold_in(state.key, 1)
+
+    def iterate(self, state: ARSState, env: EnvSpec, config: ARSConfig, budget: Budget) -> tuple[ARSState, IterationLog]:
+        key, dir_key, play_key = jax.random.split(state.key, 3)
+        n, b = config.num_directions, config.top_directions
+        deltas = jax.random.normal(dir_key, (n,) + state.weights.shape)
+        candidates = jnp.concatenate([state.weights + config.noise * deltas, state.weights - config.noise * deltas])
+        mean, std = self._norm(state, config)
+        returns, lengths, count, total, total_sq = play(play_key, env, candidates, mean, std)
+        plus, minus = returns[:n], returns[n:]
+        top = jax.lax.top_k(jnp.maximum(plus, minus), b)[1]
+        spread = jnp.std(jnp.concatenate([plus[top], minus[top]])) + 1e-8
+        step = config.step_size / (b * spread) * jnp.tensordot(plus[top] - minus[top], deltas[top], axes=1)
+        # stop once the budget is spent: later iterations change nothing and count no steps
+        active = state.env_steps < budget.env_steps
+        used = jnp.where(active, jnp.sum(lengths), 0)
+        new = ARSState(
+            weights=jnp.where(active, state.weights + step, state.weights),
+            stats=jax.tree.map(lambda a, o: jnp.where(active, a, o), state.stats.merge(count, total, total_sq), state.stats),
+            env_steps=state.env_steps + used, key=key,
+        )
+        log = IterationLog(jnp.where(active, jnp.sum(returns), 0.0), jnp.where(active, 2.0 * n, 0.0),
+                           {"mean_candidate_return": jnp.where(active, returns.mean(), jnp.nan)}, env_steps=new.env_steps)
+        return new, log

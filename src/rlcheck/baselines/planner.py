@@ -1,0 +1,79 @@
+"""What planners share: a host-side `setup` (e.g. linearise and solve a Riccati equation), then a
+pure `plan` step that may use the env as a model from a copy of the current state, vmapped over
+seeds and evaluation episodes. A planner's trace has one checkpoint, at 0 learning env steps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from rlcheck.envs import vector
+from rlcheck.envs.jax_env import EnvSpec
+from rlcheck.errors import RLCheckError
+from rlcheck.methods.loop import Budget
+from rlcheck.trace import Trace
+
+
+class NotApplicable(RLCheckError):
+    """This baseline cannot run on this env (no known equilibrium, no copyable state, ...)."""
+
+
+class Planner:
+    """Subclasses define name, Config, defaults, check(env), setup(env, config) -> params,
+    init_carry(params, env, config, obs) and plan(params, env, config, obs, env_state, carry, key)
+    -> (action, carry, model_calls)."""
+
+    learns = False
+    name: str
+    defaults: dict[str, dict[str, Any]] = {}
+
+    def steps_per_iteration(self, config: Any) -> int:
+        return 0
+
+    def setup_model_calls(self, params: Any) -> int:
+        return 0
+
+
+def evaluate_planner(planner: Planner, params: Any, key: jax.Array, env: EnvSpec, config: Any, episodes: int):
+    """Returns (episode returns [episodes], model calls [episodes]) of the planner on the real env."""
+    reset_key, key = jax.random.split(key)
+    obs, env_state = vector.reset(env, reset_key, episodes)
+    carry = jax.vmap(lambda o: planner.init_carry(params, env, config, o))(obs)
+
+    def body(loop):
+        obs, env_state, carry, returns, calls, done, t, key = loop
+        key, plan_key, step_key = jax.random.split(key, 3)
+        action, carry, used = jax.vmap(lambda o, s, c, k: planner.plan(params, env, config, o, s, c, k))(
+            obs, env_state, carry, jax.random.split(plan_key, episodes))
+        obs, env_state, reward, terminated, truncated, _ = vector.step(env, step_key, env_state, action)
+        returns = returns + jnp.where(done, 0.0, reward)
+        calls = calls + jnp.where(done, 0, used)
+        return obs, env_state, carry, returns, calls, done | terminated | truncated, t + 1, key
+
+    def cond(loop):
+        return jnp.logical_and(~jnp.all(loop[5]), loop[6] < env.max_episode_steps)
+
+    init = (obs, env_state, carry, jnp.zeros(episodes), jnp.zeros(episodes, jnp.int32), jnp.zeros(episodes, bool), 0, key)
+    out = jax.lax.while_loop(cond, body, init)
+    return out[3], out[4]
+
+
+def run_planner_batch(planner: Planner, env: EnvSpec, config: Any, seeds: list[int], budget: Budget) -> Trace:
+    """One checkpoint per seed: `budget.eval_episodes` episodes planned on the real env."""
+    planner.check(env)
+    params = planner.setup(env, config)
+    keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray(seeds, jnp.uint32))
+    run = jax.jit(jax.vmap(lambda k: evaluate_planner(planner, params, k, env, config, budget.eval_episodes)))
+    returns, calls = jax.device_get(run(keys))
+    n = len(seeds)
+    return Trace(
+        env_steps=np.zeros((n, 1), np.int64),
+        model_calls=np.full((n, 1), planner.setup_model_calls(params), np.int64),
+        eval_returns=np.asarray(returns)[:, None, :],
+        train_returns=np.full((n, 1), np.nan),
+        train_episodes=np.zeros((n, 1)),
+        diagnostics={"eval_model_calls_per_episode": np.asarray(calls, np.float64).mean(-1)[:, None]},
+    )

@@ -1,0 +1,73 @@
+"""Episodes of many linear policies at once on the real env, counted exactly: what random search
+and CEM learn from. Each candidate plays one episode (up to the env's time limit); only the steps
+before its episode ends are counted as env steps."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from rlcheck.envs import vector
+from rlcheck.envs.jax_env import EnvSpec
+from rlcheck.methods.offpolicy import to_env_action
+
+
+@struct.dataclass
+class ObsStats:
+    """Running mean/variance of observed states (ARS V2 normalises inputs with them)."""
+
+    count: jax.Array
+    mean: jax.Array
+    m2: jax.Array
+
+    @classmethod
+    def create(cls, size: int) -> ObsStats:
+        return cls(jnp.float32(0.0), jnp.zeros(size), jnp.zeros(size))
+
+    def std(self) -> jax.Array:
+        return jnp.where(self.count > 1, jnp.sqrt(self.m2 / jnp.maximum(self.count - 1, 1.0)), 1.0) + 1e-8
+
+    def merge(self, count: jax.Array, total: jax.Array, total_sq: jax.Array) -> ObsStats:
+        """Chan et al.'s parallel update from a batch's count, sum and sum of squares."""
+        batch_mean = total / jnp.maximum(count, 1.0)
+        batch_m2 = total_sq - count * batch_mean**2
+        n = self.count + count
+        delta = batch_mean - self.mean
+        mean = self.mean + delta * count / jnp.maximum(n, 1.0)
+        m2 = self.m2 + batch_m2 + delta**2 * self.count * count / jnp.maximum(n, 1.0)
+        return ObsStats(n, mean, m2)
+
+
+def linear_action(env: EnvSpec, weights: jax.Array, obs: jax.Array, mean: jax.Array, std: jax.Array) -> jax.Array:
+    """Discrete: argmax of W x; continuous: W x squashed to [-1, 1], rescaled to the env's bounds."""
+    out = weights @ ((obs.reshape(-1) - mean) / std)
+    if env.discrete:
+        return jnp.argmax(out).astype(jnp.int32)
+    return to_env_action(env, jnp.tanh(out))
+
+
+def play(key: jax.Array, env: EnvSpec, weights: jax.Array, mean: jax.Array, std: jax.Array):
+    """One episode per row of `weights` [P, out, obs]. Returns (returns [P], lengths [P], obs count,
+    obs sum, obs sum of squares) over the steps actually played."""
+    population = weights.shape[0]
+    reset_key, key = jax.random.split(key)
+    obs, state = vector.reset(env, reset_key, population)
+
+    def step(carry, key):
+        obs, state, alive, returns, length, total, total_sq = carry
+        action = jax.vmap(lambda w, o: linear_action(env, w, o, mean, std))(weights, obs)
+        flat = obs.reshape(population, -1)
+        total = total + jnp.sum(jnp.where(alive[:, None], flat, 0.0), 0)
+        total_sq = total_sq + jnp.sum(jnp.where(alive[:, None], flat**2, 0.0), 0)
+        obs, state, reward, terminated, truncated, _ = vector.step(env, key, state, action)
+        returns = returns + jnp.where(alive, reward, 0.0)
+        length = length + alive
+        alive = alive & ~(terminated | truncated)
+        return (obs, state, alive, returns, length, total, total_sq), None
+
+    size = env.obs_size
+    init = (obs, state, jnp.ones(population, bool), jnp.zeros(population), jnp.zeros(population, jnp.int32),
+            jnp.zeros(size), jnp.zeros(size))
+    (_, _, _, returns, length, total, total_sq), _ = jax.lax.scan(step, init, jax.random.split(key, env.max_episode_steps))
+    return returns, length, jnp.sum(length).astype(jnp.float32), total, total_sq

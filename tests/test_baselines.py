@@ -1,0 +1,73 @@
+"""Non-RL baselines on problems with known answers, and their sample accounting."""
+
+import jax
+import numpy as np
+import pytest
+import scipy.linalg
+from tiny_envs import DoubleIntegrator
+
+from rlcheck.baselines.ars import ARS, ARSConfig
+from rlcheck.baselines.lqr import LQR, Equilibrium, LQRConfig, register_equilibrium
+from rlcheck.baselines.mpc import MPC, MPCConfig
+from rlcheck.baselines.planner import evaluate_planner, run_planner_batch
+from rlcheck.engine import run_method
+from rlcheck.envs import make_env, spec_from_gymnax
+from rlcheck.methods import Budget
+from rlcheck.study.spec import build
+
+
+@pytest.fixture(scope="module")
+def integrator():
+    env = DoubleIntegrator()
+    register_equilibrium("double-integrator", Equilibrium(("pos", "vel"), (0.0, 0.0), 0.0, q=(1.0, 1.0), r=0.1))
+    return spec_from_gymnax("double-integrator", env, env.default_params)
+
+
+def test_lqr_gain_equals_the_closed_form_riccati_solution(integrator):
+    dt = 0.1
+    a, b = np.array([[1.0, dt], [0.0, 1.0]]), np.array([[0.0], [dt]])
+    q, r = np.eye(2), np.array([[0.1]])
+    p = scipy.linalg.solve_discrete_are(a, b, q, r)
+    expected = np.linalg.solve(r + b.T @ p @ b, b.T @ p @ a)[0]
+    params = LQR().setup(integrator, LQRConfig())
+    np.testing.assert_allclose(np.asarray(params["K"]), expected, rtol=1e-4)
+    assert LQR().setup_model_calls(params) == 1  # one differentiated step
+
+
+def _returns(planner, config, env, episodes=20):
+    params = planner.setup(env, config)
+    returns, calls = jax.jit(lambda k: evaluate_planner(planner, params, k, env, config, episodes))(jax.random.PRNGKey(0))
+    return np.asarray(returns), np.asarray(calls)
+
+
+def test_mpc_stabilises_a_linear_system_close_to_lqr(integrator):
+    lqr, _ = _returns(LQR(), LQRConfig(), integrator)
+    mpc, calls = _returns(MPC(), MPCConfig(num_samples=64, horizon=20, noise_std=0.1), integrator)
+    idle = -np.mean([sum((p0 + 0.1 * v0 * t) ** 2 + v0**2 for t in range(60))
+                     for p0, v0 in np.random.default_rng(0).uniform(-1, 1, (200, 2))])
+    assert mpc.mean() > 0.5 * idle  # far better than doing nothing
+    assert mpc.mean() >= 1.3 * lqr.mean()  # within 30% of the optimal (LQR) cost
+    assert np.all(calls == 60 * 64 * 20)  # model calls: every simulated step, every real step
+
+
+def test_lqr_balances_cartpole_without_learning():
+    trace = run_planner_batch(LQR(), make_env("CartPole-v1"), LQRConfig(), [0, 1], Budget(1, 1, 20))
+    assert np.all(trace.eval_returns == 500.0) and np.all(trace.env_steps == 0)
+    assert np.all(trace.model_calls == 10)  # central differences: 2 (4 state + 1 control) steps
+
+
+def test_ars_beats_random_and_counts_real_steps():
+    env = make_env("CartPole-v1")
+    result = run_method(ARS(), env, [ARSConfig()], [0, 1, 2], Budget(32_000, 4, 5))
+    steps, returns = result.trace.env_steps, result.trace.eval_returns.mean(-1)
+    assert np.all(steps[:, 0] == 0) and np.all(np.diff(steps, axis=1) >= 0) and np.all(steps[:, -1] <= 32_000)
+    assert np.all(steps[:, 1] % 16 != 0) or np.any(steps[:, 1] < 16 * 500)  # episodes ended early, counted as played
+    assert returns[:, -1].mean() > 5 * returns[:, 0].mean()
+
+
+def test_baselines_that_do_not_apply_are_skipped_with_the_reason():
+    spec = build({"env": "Acrobot-v1", "budget": 10_000})
+    assert "lqr" not in [m.name for m in spec.methods]
+    assert "equilibrium" in dict(spec.skipped)["lqr"]
+    spec = build({"env": "Acrobot-v1", "budget": 10_000, "methods": ["ppo", "lqr"]})
+    assert [m.name for m in spec.methods] == ["ppo"] and "lqr" in dict(spec.skipped)
