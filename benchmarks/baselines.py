@@ -1,0 +1,60 @@
+"""Issue 5: non-RL baselines with the same sample accounting.
+
+    python benchmarks/baselines.py
+
+- LQR on CartPole-v1: fraction of 1000 episodes kept up for 500 steps, 0 learning env steps.
+- Swing-up + LQR on Pendulum-v1: mean return over 100 episodes, 0 learning env steps.
+- ARS (V2, linear policy) on CartPole-v1: median env steps to a 475 evaluation over 10 seeds.
+- MPC (MPPI with the true model) on Pendulum-v1: mean return, model calls per episode.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+
+from rlcheck.analysis import stats
+from rlcheck.baselines.ars import ARS, ARSConfig
+from rlcheck.baselines.lqr import LQR, LQRConfig
+from rlcheck.baselines.mpc import MPC, MPCConfig
+from rlcheck.baselines.planner import run_planner_batch
+from rlcheck.engine import run_method
+from rlcheck.envs import make_env
+from rlcheck.methods import Budget
+
+
+def planner_row(name, planner, config, env_name, seeds, episodes):
+    start = time.perf_counter()
+    trace = run_planner_batch(planner, make_env(env_name), config, list(range(seeds)), Budget(1, 1, episodes))
+    returns = trace.eval_returns.reshape(-1)
+    return {"baseline": name, "env": env_name, "episodes": int(returns.size), "mean_return": float(returns.mean()),
+            "min_return": float(returns.min()), "frac_500": float((returns >= 500).mean()),
+            "learning_env_steps": int(trace.env_steps.max()), "setup_model_calls": int(trace.model_calls.max()),
+            "model_calls_per_episode": float(trace.diagnostics["eval_model_calls_per_episode"].mean()),
+            "wall_s": time.perf_counter() - start}
+
+
+def ars_row(seeds=10, budget=100_000):
+    start = time.perf_counter()
+    result = run_method(ARS(), make_env("CartPole-v1"), [ARSConfig()], list(range(seeds)), Budget(budget, 50, 10))
+    returns, steps = result.trace.eval_returns.mean(-1), result.trace.env_steps
+    first = [int(s[np.argmax(r >= 475)]) if (r >= 475).any() else None for r, s in zip(returns, steps, strict=True)]
+    km = stats.kaplan_meier(first, steps[:, -1].astype(float))
+    return {"baseline": "ars", "env": "CartPole-v1", "seeds": seeds, "first_reached_475": first,
+            "median_steps_to_475": km.median.value, "median_low": km.median.low, "median_high": km.median.high,
+            "final_returns": returns[:, -1].tolist(), "wall_s": time.perf_counter() - start}
+
+
+if __name__ == "__main__":
+    rows = [
+        planner_row("lqr", LQR(), LQRConfig(), "CartPole-v1", 10, 100),
+        planner_row("swing-up + lqr", LQR(), LQRConfig(), "Pendulum-v1", 10, 10),
+        planner_row("swing-up + lqr (1000 episodes)", LQR(), LQRConfig(), "Pendulum-v1", 10, 100),
+        planner_row("mpc (mppi, 128 x 30)", MPC(), MPCConfig(), "Pendulum-v1", 10, 10),
+        planner_row("mpc (mppi, 128 x 30, 1000 episodes)", MPC(), MPCConfig(), "Pendulum-v1", 10, 100),
+        ars_row(),
+    ]
+    for r in rows:
+        print(json.dumps(r))
