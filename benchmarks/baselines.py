@@ -4,7 +4,8 @@
 
 - LQR on CartPole-v1: fraction of 1000 episodes kept up for 500 steps, 0 learning env steps.
 - Swing-up + LQR on Pendulum-v1: mean return over 100 episodes, 0 learning env steps.
-- ARS (V2, linear policy) on CartPole-v1: median env steps to a 475 evaluation over 10 seeds.
+- ARS (V2, linear policy) and CEM with added noise on CartPole-v1: median env steps to a 475
+  evaluation over 10 seeds.
 - MPC (MPPI with the true model) on Pendulum-v1: mean return, model calls per episode.
 """
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from rlcheck.analysis import stats
 from rlcheck.baselines.ars import ARS, ARSConfig
+from rlcheck.baselines.cem import CEM, CEMConfig
 from rlcheck.baselines.lqr import LQR, LQRConfig
 from rlcheck.baselines.mpc import MPC, MPCConfig
 from rlcheck.baselines.planner import run_planner_batch
@@ -36,13 +38,13 @@ def planner_row(name, planner, config, env_name, seeds, episodes):
             "wall_s": time.perf_counter() - start}
 
 
-def ars_row(seeds=10, budget=100_000):
+def search_row(name, method, config, seeds=10, budget=100_000):
     start = time.perf_counter()
-    result = run_method(ARS(), make_env("CartPole-v1"), [ARSConfig()], list(range(seeds)), Budget(budget, 50, 10))
+    result = run_method(method, make_env("CartPole-v1"), [config], list(range(seeds)), Budget(budget, 50, 10))
     returns, steps = result.trace.eval_returns.mean(-1), result.trace.env_steps
     first = [int(s[np.argmax(r >= 475)]) if (r >= 475).any() else None for r, s in zip(returns, steps, strict=True)]
     km = stats.kaplan_meier(first, steps[:, -1].astype(float))
-    return {"baseline": "ars", "env": "CartPole-v1", "seeds": seeds, "first_reached_475": first,
+    return {"baseline": name, "env": "CartPole-v1", "seeds": seeds, "first_reached_475": first,
             "median_steps_to_475": km.median.value, "median_low": km.median.low, "median_high": km.median.high,
             "final_returns": returns[:, -1].tolist(), "wall_s": time.perf_counter() - start}
 
@@ -54,7 +56,8 @@ if __name__ == "__main__":
         planner_row("swing-up + lqr (1000 episodes)", LQR(), LQRConfig(), "Pendulum-v1", 10, 100),
         planner_row("mpc (mppi, 128 x 30)", MPC(), MPCConfig(), "Pendulum-v1", 10, 10),
         planner_row("mpc (mppi, 128 x 30, 1000 episodes)", MPC(), MPCConfig(), "Pendulum-v1", 10, 100),
-        ars_row(),
+        search_row("ars", ARS(), ARSConfig()),
+        search_row("cem (added noise)", CEM(), CEMConfig()),
     ]
     for r in rows:
         print(json.dumps(r))

@@ -71,3 +71,25 @@ def test_baselines_that_do_not_apply_are_skipped_with_the_reason():
     assert "equilibrium" in dict(spec.skipped)["lqr"]
     spec = build({"env": "Acrobot-v1", "budget": 10_000, "methods": ["ppo", "lqr"]})
     assert [m.name for m in spec.methods] == ["ppo"] and "lqr" in dict(spec.skipped)
+
+
+def test_cem_finds_the_optimum_of_a_quadratic():
+    from rlcheck.baselines.cem import cem_update
+
+    optimum = jax.numpy.array([3.0, -2.0, 0.5])
+    mean, std, key = jax.numpy.zeros(3), jax.numpy.full(3, 2.0), jax.random.PRNGKey(0)
+    for i in range(40):
+        key, sub = jax.random.split(key)
+        samples = mean + std * jax.random.normal(sub, (64, 3))
+        fitness = -jax.numpy.sum((samples - optimum) ** 2, axis=1)
+        mean, std = cem_update(samples, fitness, 8, 0.1 * max(0.0, 1 - i / 20))
+    np.testing.assert_allclose(np.asarray(mean), np.asarray(optimum), atol=1e-2)
+
+
+def test_cem_learns_cartpole_and_counts_real_steps():
+    from rlcheck.baselines.cem import CEM, CEMConfig
+
+    result = run_method(CEM(), make_env("CartPole-v1"), [CEMConfig()], [0, 1], Budget(24_000, 3, 5))
+    steps, returns = result.trace.env_steps, result.trace.eval_returns.mean(-1)
+    assert np.all(np.diff(steps, axis=1) >= 0) and np.all(steps[:, -1] <= 24_000)
+    assert returns[:, -1].mean() > 5 * returns[:, 0].mean()
