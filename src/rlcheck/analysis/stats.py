@@ -76,10 +76,17 @@ def bootstrap(
     value = float(fn(every, axis=-1))
     if len(every) < 3 or np.ptp(every) == 0 or any(len(s) < 2 for s in strata):
         return Estimate(value, np.nan, np.nan)
-    res = stats.bootstrap(tuple(strata), _statistic(fn), n_resamples=resamples, confidence_level=confidence,
-                          method=method, vectorized=True, rng=np.random.default_rng(seed))
-    low, high = res.confidence_interval
-    return Estimate(value, float(low), float(high))
+    def interval(how: str) -> tuple[float, float]:
+        with warnings.catch_warnings():  # BCa's acceleration is undefined for near-degenerate samples
+            warnings.simplefilter("ignore")
+            res = stats.bootstrap(tuple(strata), _statistic(fn), n_resamples=resamples, confidence_level=confidence,
+                                  method=how, vectorized=True, rng=np.random.default_rng(seed))
+        return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+    low, high = interval(method)
+    if not (np.isfinite(low) and np.isfinite(high)):  # e.g. 9 seeds at 500 and one below: use percentiles
+        low, high = interval("percentile")
+    return Estimate(value, low, high)
 
 
 def mean(x: np.ndarray, axis: int = -1) -> np.ndarray:

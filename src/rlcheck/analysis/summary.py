@@ -83,6 +83,7 @@ def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int
     versus = baselines_vs_rl(methods, threshold)
     if versus["text"]:
         verdict["text"] += " " + versus["text"]
+        verdict["lines"] = verdict.get("lines", []) + [versus["text"]]
     return {
         "env": spec["env"],
         "budget": {"env_steps": budget, "num_evals": spec["evaluation"]["checkpoints"],

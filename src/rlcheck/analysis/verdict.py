@@ -77,7 +77,7 @@ def study_verdict(methods: list[dict[str, Any]], env: str, threshold: float, bud
     label = best["label"]
     if label == "unstable":
         label = f"unstable: {best['successes']}/{len(best['seeds'])} seeds reach the threshold within the budget"
-    return {"label": label, "text": " ".join(lines), "best_method": best["label_name"]}
+    return {"label": label, "text": " ".join(lines), "best_method": best["label_name"], "lines": lines}
 
 
 def baselines_vs_rl(methods: list[dict[str, Any]], threshold: float) -> dict[str, Any]:
@@ -105,4 +105,9 @@ def baselines_vs_rl(methods: list[dict[str, Any]], threshold: float) -> dict[str
         text += f"; {fastest['label_name'].upper()} needed {steps(fastest):,.0f}{ratio}"
     elif rl:
         text += "; no RL method reached it within the budget"
+    learners = [m for m in baselines if steps(m) > 0]
+    if steps(best) == 0 and learners and solved_rl:  # also compare like with like: learning from samples
+        quick = min(learners, key=steps)
+        text += (f". Among methods that learn from samples, {quick['label_name'].upper()} reached it with "
+                 f"{steps(quick):,.0f} env steps, {steps(fastest) / steps(quick):.1f}x fewer than {fastest['label_name'].upper()}")
     return {"rows": rows, "text": text + "."}

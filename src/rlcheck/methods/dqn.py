@@ -46,8 +46,9 @@ class DQNConfig:
 
 
 DEFAULTS: dict[str, dict[str, Any]] = {
-    # CleanRL dqn.py CartPole-v1 defaults (train_frequency 10 -> 10 envs with one update per vector step).
-    "CartPole-v1": {},
+    # CleanRL dqn.py CartPole-v1 defaults (train_frequency 10 -> 10 envs with one update per vector step;
+    # CleanRL's target is max_a Q_target, not double DQN).
+    "CartPole-v1": {"double_dqn": False},
     # RL Baselines3 Zoo dqn.yml Acrobot-v1: lr 6.3e-4, batch 128, buffer 50k, learning_starts 0,
     # gamma 0.99, target every 250, exploration 0.12 -> 0.1, net 256x256, 4 updates per 4 steps.
     "Acrobot-v1": dict(
@@ -99,7 +100,8 @@ class DQN:
         return nets.MLP(config.hidden_sizes, env.num_actions, config.activation, 1.0, len(env.obs_shape))
 
     def optimizer(self, config: DQNConfig) -> optax.GradientTransformation:
-        return optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate))
+        # flattened: one fused update over all weights, not one per layer (dispatch-bound on CPU)
+        return optax.flatten(optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate)))
 
     def init(self, key: jax.Array, env: EnvSpec, config: DQNConfig, budget: Budget) -> DQNState:
         self.check(env)

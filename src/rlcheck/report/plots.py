@@ -65,7 +65,7 @@ def survival(methods: list[dict[str, Any]], budget: int) -> str:
         steps = np.append(s["steps"], budget)
         solved, low, high = (np.append(s[k], s[k][-1]) for k in ("solved", "low", "high"))
         ax.step(steps, solved, where="post", color=color, lw=2, label=m["label_name"])
-        ax.fill_between(steps, np.nan_to_num(low), np.nan_to_num(high, nan=1.0), step="post", color=color, alpha=0.15, lw=0)
+        ax.fill_between(steps, np.nan_to_num(low), np.nan_to_num(high, nan=1.0), step="post", color=color, alpha=0.07, lw=0)
     ax.set_ylim(-0.02, 1.02)
     ax.set_ylabel("fraction of seeds solved")
     ax.set_title("Fraction of seeds that have reached the threshold by each env step (Kaplan-Meier, 95% band)")
