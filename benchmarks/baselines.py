@@ -7,6 +7,7 @@
 - ARS (V2, linear policy) and CEM with added noise on CartPole-v1: median env steps to a 475
   evaluation over 10 seeds.
 - MPC (MPPI with the true model) on Pendulum-v1: mean return, model calls per episode.
+- MCTS (mctx Gumbel MuZero, env as model) on CartPole-v1 and Breakout-MinAtar: return, model calls.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from rlcheck.analysis import stats
 from rlcheck.baselines.ars import ARS, ARSConfig
 from rlcheck.baselines.cem import CEM, CEMConfig
 from rlcheck.baselines.lqr import LQR, LQRConfig
+from rlcheck.baselines.mcts import MCTS, MCTSConfig
 from rlcheck.baselines.mpc import MPC, MPCConfig
 from rlcheck.baselines.planner import run_planner_batch
 from rlcheck.engine import run_method
@@ -56,6 +58,9 @@ if __name__ == "__main__":
         planner_row("swing-up + lqr (1000 episodes)", LQR(), LQRConfig(), "Pendulum-v1", 10, 100),
         planner_row("mpc (mppi, 128 x 30)", MPC(), MPCConfig(), "Pendulum-v1", 10, 10),
         planner_row("mpc (mppi, 128 x 30, 1000 episodes)", MPC(), MPCConfig(), "Pendulum-v1", 10, 100),
+        planner_row("mcts (gumbel muzero, 16 sims, 100-step rollouts)", MCTS(), MCTSConfig(num_simulations=16, rollout_steps=100, gamma=1.0), "CartPole-v1", 10, 10),
+        planner_row("mcts (gumbel muzero, 64 sims, 40-step rollouts)", MCTS(), MCTSConfig(num_simulations=64, rollout_steps=40), "Breakout-MinAtar", 10, 1),
+        planner_row("mcts (gumbel muzero, 128 sims, 80-step rollouts)", MCTS(), MCTSConfig(num_simulations=128, rollout_steps=80, gamma=0.995), "Breakout-MinAtar", 10, 1),
         search_row("ars", ARS(), ARSConfig()),
         search_row("cem (added noise)", CEM(), CEMConfig()),
     ]

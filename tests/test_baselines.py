@@ -93,3 +93,15 @@ def test_cem_learns_cartpole_and_counts_real_steps():
     steps, returns = result.trace.env_steps, result.trace.eval_returns.mean(-1)
     assert np.all(np.diff(steps, axis=1) >= 0) and np.all(steps[:, -1] <= 24_000)
     assert returns[:, -1].mean() > 5 * returns[:, 0].mean()
+
+
+def test_mcts_plans_with_the_env_as_model_and_counts_calls():
+    from rlcheck.baselines.mcts import MCTS, MCTSConfig
+
+    config = MCTSConfig(num_simulations=8, rollout_steps=50, gamma=1.0)
+    trace = run_planner_batch(MCTS(), make_env("CartPole-v1"), config, [0], Budget(1, 1, 4))
+    returns, calls = trace.eval_returns.reshape(-1), trace.diagnostics["eval_model_calls_per_episode"][0, 0]
+    assert returns.mean() > 60  # a uniformly random policy averages about 22
+    assert calls == pytest.approx(returns.mean() * (8 + 1) * (1 + 50))  # every simulated step of every real step
+    with pytest.raises(Exception, match="discrete"):
+        MCTS().check(make_env("Pendulum-v1"))
