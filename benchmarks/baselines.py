@@ -20,6 +20,7 @@ import numpy as np
 from rlcheck.analysis import stats
 from rlcheck.baselines.ars import ARS, ARSConfig
 from rlcheck.baselines.cem import CEM, CEMConfig
+from rlcheck.baselines.cmaes import CMAES, CMAESConfig
 from rlcheck.baselines.lqr import LQR, LQRConfig
 from rlcheck.baselines.mcts import MCTS, MCTSConfig
 from rlcheck.baselines.mpc import MPC, MPCConfig
@@ -63,6 +64,7 @@ if __name__ == "__main__":
         planner_row("mcts (gumbel muzero, 128 sims, 80-step rollouts)", MCTS(), MCTSConfig(num_simulations=128, rollout_steps=80, gamma=0.995), "Breakout-MinAtar", 10, 1),
         search_row("ars", ARS(), ARSConfig()),
         search_row("cem (added noise)", CEM(), CEMConfig()),
+        search_row("cma-es (evosax)", CMAES(), CMAESConfig()),
     ]
     for r in rows:
         print(json.dumps(r))

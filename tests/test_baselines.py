@@ -86,10 +86,13 @@ def test_cem_finds_the_optimum_of_a_quadratic():
     np.testing.assert_allclose(np.asarray(mean), np.asarray(optimum), atol=1e-2)
 
 
-def test_cem_learns_cartpole_and_counts_real_steps():
+@pytest.mark.parametrize("name", ["cem", "cmaes"])
+def test_population_search_learns_cartpole_and_counts_real_steps(name):
     from rlcheck.baselines.cem import CEM, CEMConfig
+    from rlcheck.baselines.cmaes import CMAES, CMAESConfig
 
-    result = run_method(CEM(), make_env("CartPole-v1"), [CEMConfig()], [0, 1], Budget(24_000, 3, 5))
+    method, config = {"cem": (CEM(), CEMConfig()), "cmaes": (CMAES(), CMAESConfig())}[name]
+    result = run_method(method, make_env("CartPole-v1"), [config], [0, 1], Budget(24_000, 3, 5))
     steps, returns = result.trace.env_steps, result.trace.eval_returns.mean(-1)
     assert np.all(np.diff(steps, axis=1) >= 0) and np.all(steps[:, -1] <= 24_000)
     assert returns[:, -1].mean() > 5 * returns[:, 0].mean()

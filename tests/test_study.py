@@ -25,8 +25,8 @@ SMALL = {"env": "CartPole-v1", "methods": ["ppo"], "seeds": 3, "budget": 8192, "
 def test_spec_defaults_from_env_and_applicable_methods():
     spec = build({"env": "CartPole-v1"})
     assert spec.threshold == 475.0 and spec.budget == 500_000 and len(spec.seeds) == 10
-    assert [m.name for m in spec.methods] == ["ppo", "dqn", "ars", "cem", "lqr", "mpc", "mcts"]  # continuous-only RL left out
-    assert {m.name for m in build({"env": "Pendulum-v1", "threshold": -200}).methods} == {"ppo", "sac", "td3", "ddpg", "naf", "ars", "cem", "lqr", "mpc"}
+    assert [m.name for m in spec.methods] == ["ppo", "dqn", "ars", "cem", "cmaes", "lqr", "mpc", "mcts"]  # continuous-only RL left out
+    assert {m.name for m in build({"env": "Pendulum-v1", "threshold": -200}).methods} == {"ppo", "sac", "td3", "ddpg", "naf", "ars", "cem", "cmaes", "lqr", "mpc"}
 
 
 @pytest.mark.parametrize("raw, field", [

@@ -18,7 +18,7 @@ from rlcheck.methods.sac import SAC
 from rlcheck.methods.td3 import TD3
 
 RL_METHODS = ("ppo", "dqn", "sac", "td3", "ddpg", "naf")
-BASELINES = ("ars", "cem", "lqr", "mpc", "mcts")
+BASELINES = ("ars", "cem", "cmaes", "lqr", "mpc", "mcts")
 _REGISTRY: dict[str, Method] = {}
 
 
@@ -29,11 +29,12 @@ def __getattr__(name: str) -> Any:
         if not _REGISTRY:
             from rlcheck.baselines.ars import ARS
             from rlcheck.baselines.cem import CEM
+            from rlcheck.baselines.cmaes import CMAES
             from rlcheck.baselines.lqr import LQR
             from rlcheck.baselines.mcts import MCTS
             from rlcheck.baselines.mpc import MPC
 
-            _REGISTRY.update({m.name: m for m in (PPO(), DQN(), SAC(), TD3(), DDPG(), NAF(), ARS(), CEM(), LQR(), MPC(), MCTS())})
+            _REGISTRY.update({m.name: m for m in (PPO(), DQN(), SAC(), TD3(), DDPG(), NAF(), ARS(), CEM(), CMAES(), LQR(), MPC(), MCTS())})
         return _REGISTRY
     raise AttributeError(name)
 

@@ -1,0 +1,81 @@
+"""CMA-ES over linear policies, with evosax's implementation (its fitness is minimised, so we pass
+minus the episode return): sample a population, play one episode each, update mean, step size and
+covariance. Env steps are the steps of those episodes, counted exactly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from evosax.algorithms import CMA_ES
+from flax import struct
+
+from rlcheck.baselines.rollout import linear_action, play
+from rlcheck.envs.jax_env import EnvSpec
+from rlcheck.methods.config import numeric, static
+from rlcheck.methods.loop import Budget, IterationLog
+
+
+@struct.dataclass
+class CMAESConfig:
+    init_std: float = numeric(1.0, "initial step size")
+    population: int = static(16, "candidate policies per iteration (one episode each)")
+    max_episode_steps: int = static(500, "longest episode, bounds env steps per iteration for the schedule")
+
+
+DEFAULTS: dict[str, dict[str, Any]] = {"Pendulum-v1": {"max_episode_steps": 200}, "MountainCarContinuous-v0": {"max_episode_steps": 999},
+                                       "MountainCar-v0": {"max_episode_steps": 200}}
+
+
+@struct.dataclass
+class CMAESState:
+    es_state: Any
+    env_steps: jax.Array
+    key: jax.Array
+
+
+class CMAES:
+    name = "cmaes"
+    Config = CMAESConfig
+    defaults = DEFAULTS
+
+    def check(self, env: EnvSpec) -> None:
+        pass
+
+    def steps_per_iteration(self, config: CMAESConfig) -> int:
+        return config.population * config.max_episode_steps  # an upper bound; real steps are counted
+
+    def _es(self, env: EnvSpec, config: CMAESConfig):
+        template = jnp.zeros((env.num_actions, env.obs_size))
+        es = CMA_ES(population_size=config.population, solution=template)
+        return es, es.default_params.replace(std_init=config.init_std), template
+
+    def init(self, key: jax.Array, env: EnvSpec, config: CMAESConfig, budget: Budget) -> CMAESState:
+        es, params, template = self._es(env, config)
+        init_key, key = jax.random.split(key)
+        return CMAESState(es.init(init_key, template, params), jnp.int32(0), key)
+
+    def _weights(self, env: EnvSpec, state: CMAESState) -> jax.Array:
+        return state.es_state.mean.reshape(env.num_actions, env.obs_size)
+
+    def act(self, state: CMAESState, env: EnvSpec, config: CMAESConfig, obs: jax.Array) -> jax.Array:
+        zero, one = jnp.zeros(env.obs_size), jnp.ones(env.obs_size)
+        return jax.vmap(lambda o: linear_action(env, self._weights(env, state), o, zero, one))(obs)
+
+    def eval_key(self, state: CMAESState) -> jax.Array:
+        return jax.random.fold_in(state.key, 1)
+
+    def iterate(self, state: CMAESState, env: EnvSpec, config: CMAESConfig, budget: Budget) -> tuple[CMAESState, IterationLog]:
+        es, params, _ = self._es(env, config)
+        key, ask_key, play_key, tell_key = jax.random.split(state.key, 4)
+        population, asked = es.ask(ask_key, state.es_state, params)
+        zero, one = jnp.zeros(env.obs_size), jnp.ones(env.obs_size)
+        returns, lengths, _, _, _ = play(play_key, env, population, zero, one)
+        told, _ = es.tell(tell_key, population, -returns, asked, params)  # evosax minimises
+        active = state.env_steps < budget.env_steps
+        new = CMAESState(jax.tree.map(lambda n, o: jnp.where(active, n, o), told, state.es_state),
+                         state.env_steps + jnp.where(active, jnp.sum(lengths), 0), key)
+        log = IterationLog(jnp.where(active, jnp.sum(returns), 0.0), jnp.where(active, float(config.population), 0.0),
+                           {"mean_candidate_return": jnp.where(active, returns.mean(), jnp.nan)}, env_steps=new.env_steps)
+        return new, log
