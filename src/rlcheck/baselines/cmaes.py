@@ -56,6 +56,10 @@ class CMAES:
         init_key, key = jax.random.split(key)
         return CMAESState(es.init(init_key, template, params), jnp.int32(0), key)
 
+    def watched(self, state: CMAESState) -> Any:
+        """What divergence is judged on: evosax starts best_solution at NaN and best_fitness at inf."""
+        return (state.es_state.mean, state.es_state.std, state.es_state.C)
+
     def _weights(self, env: EnvSpec, state: CMAESState) -> jax.Array:
         return state.es_state.mean.reshape(env.num_actions, env.obs_size)
 

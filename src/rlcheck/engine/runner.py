@@ -43,10 +43,12 @@ class RunResult:
     diverged_at: list[int | None] = field(default_factory=list)  # per run: env steps where it went non-finite
 
 
-def all_finite(tree: Any) -> jax.Array:
-    """True if every floating-point leaf is finite (NaN/inf in the weights or returns = diverged)."""
-    leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree) if jnp.issubdtype(x.dtype, jnp.floating)]
-    return jnp.all(jnp.stack(leaves)) if leaves else jnp.bool_(True)
+def healthy(state: Any, eval_returns: jax.Array) -> jax.Array:
+    """False once the run has diverged: a NaN anywhere in its state, or non-finite evaluation returns.
+    (Infinity alone in a state is not divergence: e.g. evosax starts its best fitness at +inf.)"""
+    leaves = [jnp.any(jnp.isnan(x)) for x in jax.tree.leaves(state) if jnp.issubdtype(x.dtype, jnp.floating)]
+    nan = jnp.any(jnp.stack(leaves)) if leaves else jnp.bool_(False)
+    return ~nan & jnp.all(jnp.isfinite(eval_returns))
 
 
 def run_method(
@@ -75,16 +77,18 @@ def run_method(
     schedule = make_schedule(method.steps_per_iteration(configs[0]), budget)
     total = schedule.total_env_steps * len(run_seeds)
     steps_per_chunk = schedule.iters_per_interval * schedule.steps_per_iteration
+    # the part of the state where a NaN means divergence (a method may leave out bookkeeping fields)
+    watched = getattr(method, "watched", lambda state: state)
 
     def init(key, config):
         state = method.init(key, env, config, budget)
         first = initial_checkpoint(method, env, config, budget, state)
-        return state, first, all_finite((state, first.eval_returns))
+        return state, first, healthy(watched(state), first.eval_returns)
 
     def chunk(num_iters):
         def one(state, config):
             state, row = run_interval(method, env, config, budget, state, num_iters)
-            return state, row, all_finite((state, row.eval_returns))
+            return state, row, healthy(watched(state), row.eval_returns)
 
         return jax.jit(jax.vmap(one))
 

@@ -7,8 +7,9 @@ A method is an object with:
   iterate(state, env, config, budget) -> (state, IterationLog)      # one iteration, jittable
   act(state, env, config, obs) -> action                           # deterministic policy
   eval_key(state) -> key
-and optionally check(env) (refuse an env it cannot handle) and check_resources(env, config, budget,
-runs) (refuse a batch that would not fit in memory, before allocating it).
+and optionally check(env) (refuse an env it cannot handle), check_resources(env, config, budget,
+runs) (refuse a batch that would not fit in memory, before allocating it) and watched(state) (the part
+of the state in which a NaN means the run diverged; default: all of it).
 """
 
 from __future__ import annotations
