@@ -109,3 +109,15 @@ def test_mcts_plans_with_the_env_as_model_and_counts_calls():
     assert calls == pytest.approx(returns.mean() * (8 + 1) * (1 + 50))  # every simulated step of every real step
     with pytest.raises(Exception, match="discrete"):
         MCTS().check(make_env("Pendulum-v1"))
+
+
+def test_policy_search_over_a_small_mlp():
+    from rlcheck.baselines.rollout import num_params, policy_action
+
+    env = make_env("CartPole-v1")
+    assert num_params(env, ()) == 2 * 4 and num_params(env, (16,)) == 4 * 16 + 16 + 16 * 2 + 2
+    params = jax.numpy.zeros(num_params(env, (16,))).at[-1].set(1.0)  # output bias favours action 1
+    assert int(policy_action(env, (16,), params, jax.numpy.ones(4), jax.numpy.zeros(4), jax.numpy.ones(4))) == 1
+    result = run_method(ARS(), env, [ARSConfig(hidden_sizes=(16,))], [0, 1], Budget(32_000, 4, 5))
+    returns = result.trace.eval_returns.mean(-1)
+    assert returns[:, -1].mean() > 5 * returns[:, 0].mean()

@@ -1,4 +1,4 @@
-"""Augmented Random Search (Mania, Guy and Recht 2018) over linear policies: perturb the weights along
+"""Augmented Random Search (Mania, Guy and Recht 2018) over linear policies or small MLPs (`--set hidden_sizes=16`): perturb the weights along
 N random directions (+ and -), play one episode each, step along the top-b directions scaled by the
 std of their returns. V2 normalises observations by their running mean and std. Env steps are the
 steps of those episodes, counted exactly (an episode that ends early costs only its steps)."""
@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from rlcheck.baselines.rollout import ObsStats, linear_action, play
+from rlcheck.baselines.rollout import ObsStats, num_params, play, policy_action
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods.config import numeric, static
 from rlcheck.methods.loop import Budget, IterationLog
@@ -24,6 +24,7 @@ class ARSConfig:
     num_directions: int = static(8, "N: random directions per iteration (2N episodes)")
     top_directions: int = static(4, "b: best directions used for the step")
     normalize: bool = static(True, "V2: normalise observations (False: V1)")
+    hidden_sizes: tuple[int, ...] = static((), "policy: () = linear; e.g. 16 = one tanh hidden layer of 16")
     max_episode_steps: int = static(500, "longest episode, bounds env steps per iteration for the schedule")
 
 
@@ -33,14 +34,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {"Pendulum-v1": {"max_episode_steps": 200}
 
 @struct.dataclass
 class ARSState:
-    weights: jax.Array  # [outputs, obs]
+    weights: jax.Array  # flat policy parameters (rollout.policy_action)
     stats: ObsStats
     env_steps: jax.Array
     key: jax.Array
-
-
-def outputs(env: EnvSpec) -> int:
-    return env.num_actions
 
 
 class ARS:
@@ -55,7 +52,7 @@ class ARS:
         return 2 * config.num_directions * config.max_episode_steps  # an upper bound; real steps are counted
 
     def init(self, key: jax.Array, env: EnvSpec, config: ARSConfig, budget: Budget) -> ARSState:
-        return ARSState(jnp.zeros((outputs(env), env.obs_size)), ObsStats.create(env.obs_size), jnp.int32(0), key)
+        return ARSState(jnp.zeros(num_params(env, config.hidden_sizes)), ObsStats.create(env.obs_size), jnp.int32(0), key)
 
     def _norm(self, state: ARSState, config: ARSConfig):
         if config.normalize:
@@ -64,7 +61,7 @@ class ARS:
 
     def act(self, state: ARSState, env: EnvSpec, config: ARSConfig, obs: jax.Array) -> jax.Array:
         mean, std = self._norm(state, config)
-        return jax.vmap(lambda o: linear_action(env, state.weights, o, mean, std))(obs)
+        return jax.vmap(lambda o: policy_action(env, config.hidden_sizes, state.weights, o, mean, std))(obs)
 
     def eval_key(self, state: ARSState) -> jax.Array:
         return jax.random.fold_in(state.key, 1)
@@ -75,7 +72,7 @@ class ARS:
         deltas = jax.random.normal(dir_key, (n,) + state.weights.shape)
         candidates = jnp.concatenate([state.weights + config.noise * deltas, state.weights - config.noise * deltas])
         mean, std = self._norm(state, config)
-        returns, lengths, count, total, total_sq = play(play_key, env, candidates, mean, std)
+        returns, lengths, count, total, total_sq = play(play_key, env, config.hidden_sizes, candidates, mean, std)
         plus, minus = returns[:n], returns[n:]
         top = jax.lax.top_k(jnp.maximum(plus, minus), b)[1]
         spread = jnp.std(jnp.concatenate([plus[top], minus[top]])) + 1e-8

@@ -1,4 +1,4 @@
-"""The cross-entropy method with added noise (Szita and Lorincz 2006) over linear policies: sample a
+"""The cross-entropy method with added noise (Szita and Lorincz 2006) over linear policies or small MLPs (`--set hidden_sizes=16`): sample a
 population from a diagonal Gaussian over the weights, play one episode each, refit the Gaussian to
 the elite fraction and add decaying extra variance, without which plain CEM collapses early (on
 CartPole it does). Env steps are the steps of those episodes, counted exactly."""
@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from rlcheck.baselines.rollout import linear_action, play
+from rlcheck.baselines.rollout import num_params, play, policy_action
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods.config import numeric, static
 from rlcheck.methods.loop import Budget, IterationLog
@@ -30,6 +30,7 @@ class CEMConfig:
     noise_decay_iters: float = numeric(20.0, "iterations over which the added noise decays linearly to 0")
     population: int = static(16, "candidate policies per iteration (one episode each)")
     elite_fraction: float = static(0.25, "fraction of the population refitted")
+    hidden_sizes: tuple[int, ...] = static((), "policy: () = linear; e.g. 16 = one tanh hidden layer of 16")
     max_episode_steps: int = static(500, "longest episode, bounds env steps per iteration for the schedule")
 
 
@@ -39,7 +40,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {"Pendulum-v1": {"max_episode_steps": 200}
 
 @struct.dataclass
 class CEMState:
-    mean: jax.Array  # [outputs, obs]
+    mean: jax.Array  # flat policy parameters (rollout.policy_action)
     std: jax.Array
     iteration: jax.Array
     env_steps: jax.Array
@@ -58,12 +59,12 @@ class CEM:
         return config.population * config.max_episode_steps  # an upper bound; real steps are counted
 
     def init(self, key: jax.Array, env: EnvSpec, config: CEMConfig, budget: Budget) -> CEMState:
-        shape = (env.num_actions, env.obs_size)
+        shape = (num_params(env, config.hidden_sizes),)
         return CEMState(jnp.zeros(shape), jnp.full(shape, config.init_std), jnp.int32(0), jnp.int32(0), key)
 
     def act(self, state: CEMState, env: EnvSpec, config: CEMConfig, obs: jax.Array) -> jax.Array:
         zero, one = jnp.zeros(env.obs_size), jnp.ones(env.obs_size)
-        return jax.vmap(lambda o: linear_action(env, state.mean, o, zero, one))(obs)
+        return jax.vmap(lambda o: policy_action(env, config.hidden_sizes, state.mean, o, zero, one))(obs)
 
     def eval_key(self, state: CEMState) -> jax.Array:
         return jax.random.fold_in(state.key, 1)
@@ -72,7 +73,7 @@ class CEM:
         key, sample_key, play_key = jax.random.split(state.key, 3)
         samples = state.mean + state.std * jax.random.normal(sample_key, (config.population,) + state.mean.shape)
         zero, one = jnp.zeros(env.obs_size), jnp.ones(env.obs_size)
-        returns, lengths, _, _, _ = play(play_key, env, samples, zero, one)
+        returns, lengths, _, _, _ = play(play_key, env, config.hidden_sizes, samples, zero, one)
         extra = config.extra_noise * jnp.maximum(0.0, 1.0 - state.iteration / config.noise_decay_iters)
         mean, std = cem_update(samples, returns, max(2, int(config.elite_fraction * config.population)), extra)
         active = state.env_steps < budget.env_steps

@@ -1,4 +1,4 @@
-"""CMA-ES over linear policies, with evosax's implementation (its fitness is minimised, so we pass
+"""CMA-ES over linear policies or small MLPs (`--set hidden_sizes=16`), with evosax's implementation (its fitness is minimised, so we pass
 minus the episode return): sample a population, play one episode each, update mean, step size and
 covariance. Env steps are the steps of those episodes, counted exactly."""
 
@@ -11,7 +11,7 @@ import jax.numpy as jnp
 from evosax.algorithms import CMA_ES
 from flax import struct
 
-from rlcheck.baselines.rollout import linear_action, play
+from rlcheck.baselines.rollout import num_params, play, policy_action
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods.config import numeric, static
 from rlcheck.methods.loop import Budget, IterationLog
@@ -21,6 +21,7 @@ from rlcheck.methods.loop import Budget, IterationLog
 class CMAESConfig:
     init_std: float = numeric(1.0, "initial step size")
     population: int = static(16, "candidate policies per iteration (one episode each)")
+    hidden_sizes: tuple[int, ...] = static((), "policy: () = linear; e.g. 16 = one tanh hidden layer of 16")
     max_episode_steps: int = static(500, "longest episode, bounds env steps per iteration for the schedule")
 
 
@@ -47,7 +48,7 @@ class CMAES:
         return config.population * config.max_episode_steps  # an upper bound; real steps are counted
 
     def _es(self, env: EnvSpec, config: CMAESConfig):
-        template = jnp.zeros((env.num_actions, env.obs_size))
+        template = jnp.zeros(num_params(env, config.hidden_sizes))
         es = CMA_ES(population_size=config.population, solution=template)
         return es, es.default_params.replace(std_init=config.init_std), template
 
@@ -60,12 +61,9 @@ class CMAES:
         """What divergence is judged on: evosax starts best_solution at NaN and best_fitness at inf."""
         return (state.es_state.mean, state.es_state.std, state.es_state.C)
 
-    def _weights(self, env: EnvSpec, state: CMAESState) -> jax.Array:
-        return state.es_state.mean.reshape(env.num_actions, env.obs_size)
-
     def act(self, state: CMAESState, env: EnvSpec, config: CMAESConfig, obs: jax.Array) -> jax.Array:
         zero, one = jnp.zeros(env.obs_size), jnp.ones(env.obs_size)
-        return jax.vmap(lambda o: linear_action(env, self._weights(env, state), o, zero, one))(obs)
+        return jax.vmap(lambda o: policy_action(env, config.hidden_sizes, state.es_state.mean, o, zero, one))(obs)
 
     def eval_key(self, state: CMAESState) -> jax.Array:
         return jax.random.fold_in(state.key, 1)
@@ -75,7 +73,7 @@ class CMAES:
         key, ask_key, play_key, tell_key = jax.random.split(state.key, 4)
         population, asked = es.ask(ask_key, state.es_state, params)
         zero, one = jnp.zeros(env.obs_size), jnp.ones(env.obs_size)
-        returns, lengths, _, _, _ = play(play_key, env, population, zero, one)
+        returns, lengths, _, _, _ = play(play_key, env, config.hidden_sizes, population, zero, one)
         told, _ = es.tell(tell_key, population, -returns, asked, params)  # evosax minimises
         active = state.env_steps < budget.env_steps
         new = CMAESState(jax.tree.map(lambda n, o: jnp.where(active, n, o), told, state.es_state),

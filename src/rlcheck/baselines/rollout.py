@@ -1,4 +1,4 @@
-"""Episodes of many linear policies at once on the real env, counted exactly: what random search
+"""Episodes of many linear or small-MLP policies at once on the real env, counted exactly: what random search
 and CEM learn from. Each candidate plays one episode (up to the env's time limit); only the steps
 before its episode ends are counted as env steps."""
 
@@ -39,16 +39,38 @@ class ObsStats:
         return ObsStats(n, mean, m2)
 
 
-def linear_action(env: EnvSpec, weights: jax.Array, obs: jax.Array, mean: jax.Array, std: jax.Array) -> jax.Array:
-    """Discrete: argmax of W x; continuous: W x squashed to [-1, 1], rescaled to the env's bounds."""
-    out = weights @ ((obs.reshape(-1) - mean) / std)
+def num_params(env: EnvSpec, hidden: tuple[int, ...]) -> int:
+    """Size of the flat parameter vector: a linear map (no bias) or a tanh MLP with biases."""
+    if not hidden:
+        return env.num_actions * env.obs_size
+    sizes = (env.obs_size, *hidden, env.num_actions)
+    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+
+
+def policy_action(env: EnvSpec, hidden: tuple[int, ...], params: jax.Array, obs: jax.Array, mean: jax.Array,
+                  std: jax.Array) -> jax.Array:
+    """Discrete: argmax of the outputs; continuous: outputs squashed to [-1, 1], rescaled to the bounds.
+    `params` is flat: W [actions, obs] for a linear policy, else each layer's W then b."""
+    x = (obs.reshape(-1) - mean) / std
+    if not hidden:
+        out = params.reshape(env.num_actions, env.obs_size) @ x
+    else:
+        sizes, offset = (env.obs_size, *hidden, env.num_actions), 0
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+            w = params[offset:offset + a * b].reshape(b, a)
+            bias = params[offset + a * b:offset + a * b + b]
+            offset += a * b + b
+            x = w @ x + bias
+            if i < len(sizes) - 2:
+                x = jnp.tanh(x)
+        out = x
     if env.discrete:
         return jnp.argmax(out).astype(jnp.int32)
     return to_env_action(env, jnp.tanh(out))
 
 
-def play(key: jax.Array, env: EnvSpec, weights: jax.Array, mean: jax.Array, std: jax.Array):
-    """One episode per row of `weights` [P, out, obs]. Returns (returns [P], lengths [P], obs count,
+def play(key: jax.Array, env: EnvSpec, hidden: tuple[int, ...], weights: jax.Array, mean: jax.Array, std: jax.Array):
+    """One episode per row of `weights` [P, num_params] (see `policy_action`). Returns (returns [P], lengths [P], obs count,
     obs sum, obs sum of squares) over the steps actually played."""
     population = weights.shape[0]
     reset_key, key = jax.random.split(key)
@@ -56,7 +78,7 @@ def play(key: jax.Array, env: EnvSpec, weights: jax.Array, mean: jax.Array, std:
 
     def step(carry, key):
         obs, state, alive, returns, length, total, total_sq = carry
-        action = jax.vmap(lambda w, o: linear_action(env, w, o, mean, std))(weights, obs)
+        action = jax.vmap(lambda w, o: policy_action(env, hidden, w, o, mean, std))(weights, obs)
         flat = obs.reshape(population, -1)
         total = total + jnp.sum(jnp.where(alive[:, None], flat, 0.0), 0)
         total_sq = total_sq + jnp.sum(jnp.where(alive[:, None], flat**2, 0.0), 0)
