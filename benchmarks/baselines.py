@@ -65,6 +65,9 @@ if __name__ == "__main__":
         search_row("ars", ARS(), ARSConfig()),
         search_row("cem (added noise)", CEM(), CEMConfig()),
         search_row("cma-es (evosax)", CMAES(), CMAESConfig()),
+        search_row("ars, mlp 16", ARS(), ARSConfig(hidden_sizes=(16,))),
+        search_row("cem, mlp 16", CEM(), CEMConfig(hidden_sizes=(16,))),
+        search_row("cma-es, mlp 16", CMAES(), CMAESConfig(hidden_sizes=(16,))),
     ]
     for r in rows:
         print(json.dumps(r))
