@@ -10,8 +10,11 @@ from rlcheck.study.spec import StudySpec
 
 # Aggregate env steps/s at 10 seeds on the project's 2-core CPU with each method's default settings
 # (benchmarks/RESULTS.md). Only a rough guide: rates depend on networks, batch sizes and machine.
-REFERENCE_RATES: dict[str, float] = {"ppo": 2.0e5, "dqn": 5.6e4, "sac": 230.0, "td3": 120.0, "ddpg": 150.0, "naf": 3.4e3}
+REFERENCE_RATES: dict[str, float] = {"ppo": 2.0e5, "dqn": 6.2e4, "sac": 230.0, "td3": 120.0, "ddpg": 150.0, "naf": 3.4e3,
+                                     "ars": 5e5, "cem": 5e5, "cmaes": 5e5}
 COMPILE_SECONDS = 12.0  # per job, typical
+PLANNER_SECONDS = 10.0  # planners learn nothing: one evaluation, its cost set by the search, not the budget
+PLANNERS = ("lqr", "mpc", "mcts")
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,13 @@ def _text(value: Any) -> str:
     return ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
 
 
+def learning_steps(job: Job, budget: int) -> int:
+    return 0 if job.method in PLANNERS else job.runs * budget
+
+
 def estimate_seconds(job: Job, budget: int) -> float:
+    if job.method in PLANNERS:
+        return PLANNER_SECONDS
     return COMPILE_SECONDS + job.runs * budget / REFERENCE_RATES.get(job.method, 1e3)
 
 
@@ -54,11 +63,13 @@ def describe_plan(spec: StudySpec) -> str:
     """A table of the jobs, their env steps, and a rough wall-time estimate."""
     rows = [f"Study on {spec.env}: {len(spec.seeds)} seeds x {spec.budget:,} env steps, success = final eval "
             f"return >= {spec.threshold:g} ({spec.eval_episodes} episodes at each of {spec.num_evals} checkpoints).",
-            "", f"{'job':<12} {'method':<6} {'configs':>7} {'seeds':>5} {'env steps':>14} {'rough time':>11}"]
+            "", f"{'job':<12} {'method':<6} {'configs':>7} {'seeds':>5} {'max env steps':>14} {'rough time':>11}"]
+    if any(m.name in PLANNERS for m in spec.methods):
+        rows.insert(1, "Planners (lqr, mpc, mcts) use no learning env steps; they plan with the env as a model.")
     total_steps, total_seconds = 0, 0.0
     plan = jobs(spec)
     for job in plan:
-        steps = job.runs * spec.budget
+        steps = learning_steps(job, spec.budget)
         seconds = estimate_seconds(job, spec.budget)
         total_steps += steps
         total_seconds += seconds
