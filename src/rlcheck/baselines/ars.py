@@ -5,13 +5,12 @@ steps of those episodes, counted exactly (an episode that ends early costs only 
 
 from __future__ import annotations
 
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 from flax import struct
 
-from rlcheck.baselines.rollout import ObsStats, num_params, play, policy_action
+from rlcheck.baselines.rollout import ObsStats, PolicySearch, num_params, play, policy_action
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods.config import numeric, static
 from rlcheck.methods.loop import Budget, IterationLog
@@ -28,10 +27,6 @@ class ARSConfig:
     max_episode_steps: int = static(500, "longest episode, bounds env steps per iteration for the schedule")
 
 
-DEFAULTS: dict[str, dict[str, Any]] = {"Pendulum-v1": {"max_episode_steps": 200}, "MountainCarContinuous-v0": {"max_episode_steps": 999},
-                                       "Acrobot-v1": {"max_episode_steps": 500}, "MountainCar-v0": {"max_episode_steps": 200}}
-
-
 @struct.dataclass
 class ARSState:
     weights: jax.Array  # flat policy parameters (rollout.policy_action)
@@ -40,16 +35,12 @@ class ARSState:
     key: jax.Array
 
 
-class ARS:
+class ARS(PolicySearch):
     name = "ars"
     Config = ARSConfig
-    defaults = DEFAULTS
 
-    def check(self, env: EnvSpec) -> None:
-        pass
-
-    def steps_per_iteration(self, config: ARSConfig) -> int:
-        return 2 * config.num_directions * config.max_episode_steps  # an upper bound; real steps are counted
+    def episodes_per_iteration(self, config: ARSConfig) -> int:
+        return 2 * config.num_directions
 
     def init(self, key: jax.Array, env: EnvSpec, config: ARSConfig, budget: Budget) -> ARSState:
         return ARSState(jnp.zeros(num_params(env, config.hidden_sizes)), ObsStats.create(env.obs_size), jnp.int32(0), key)
@@ -63,9 +54,6 @@ class ARS:
         mean, std = self._norm(state, config)
         return jax.vmap(lambda o: policy_action(env, config.hidden_sizes, state.weights, o, mean, std))(obs)
 
-    def eval_key(self, state: ARSState) -> jax.Array:
-        return jax.random.fold_in(state.key, 1)
-
     def iterate(self, state: ARSState, env: EnvSpec, config: ARSConfig, budget: Budget) -> tuple[ARSState, IterationLog]:
         key, dir_key, play_key = jax.random.split(state.key, 3)
         n, b = config.num_directions, config.top_directions
@@ -77,14 +65,10 @@ class ARS:
         top = jax.lax.top_k(jnp.maximum(plus, minus), b)[1]
         spread = jnp.std(jnp.concatenate([plus[top], minus[top]])) + 1e-8
         step = config.step_size / (b * spread) * jnp.tensordot(plus[top] - minus[top], deltas[top], axes=1)
-        # stop once the budget is spent: later iterations change nothing and count no steps
-        active = state.env_steps < budget.env_steps
-        used = jnp.where(active, jnp.sum(lengths), 0)
+        active, env_steps, log = self.account(state, budget, returns, lengths)
         new = ARSState(
             weights=jnp.where(active, state.weights + step, state.weights),
             stats=jax.tree.map(lambda a, o: jnp.where(active, a, o), state.stats.merge(count, total, total_sq), state.stats),
-            env_steps=state.env_steps + used, key=key,
+            env_steps=env_steps, key=key,
         )
-        log = IterationLog(jnp.where(active, jnp.sum(returns), 0.0), jnp.where(active, 2.0 * n, 0.0),
-                           {"mean_candidate_return": jnp.where(active, returns.mean(), jnp.nan)}, env_steps=new.env_steps)
         return new, log

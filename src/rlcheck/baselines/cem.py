@@ -5,13 +5,12 @@ CartPole it does). Env steps are the steps of those episodes, counted exactly.""
 
 from __future__ import annotations
 
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 from flax import struct
 
-from rlcheck.baselines.rollout import num_params, play, policy_action
+from rlcheck.baselines.rollout import PolicySearch, num_params, play, policy_action
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods.config import numeric, static
 from rlcheck.methods.loop import Budget, IterationLog
@@ -34,10 +33,6 @@ class CEMConfig:
     max_episode_steps: int = static(500, "longest episode, bounds env steps per iteration for the schedule")
 
 
-DEFAULTS: dict[str, dict[str, Any]] = {"Pendulum-v1": {"max_episode_steps": 200}, "MountainCarContinuous-v0": {"max_episode_steps": 999},
-                                       "MountainCar-v0": {"max_episode_steps": 200}}
-
-
 @struct.dataclass
 class CEMState:
     mean: jax.Array  # flat policy parameters (rollout.policy_action)
@@ -47,16 +42,12 @@ class CEMState:
     key: jax.Array
 
 
-class CEM:
+class CEM(PolicySearch):
     name = "cem"
     Config = CEMConfig
-    defaults = DEFAULTS
 
-    def check(self, env: EnvSpec) -> None:
-        pass
-
-    def steps_per_iteration(self, config: CEMConfig) -> int:
-        return config.population * config.max_episode_steps  # an upper bound; real steps are counted
+    def episodes_per_iteration(self, config: CEMConfig) -> int:
+        return config.population
 
     def init(self, key: jax.Array, env: EnvSpec, config: CEMConfig, budget: Budget) -> CEMState:
         shape = (num_params(env, config.hidden_sizes),)
@@ -66,9 +57,6 @@ class CEM:
         zero, one = jnp.zeros(env.obs_size), jnp.ones(env.obs_size)
         return jax.vmap(lambda o: policy_action(env, config.hidden_sizes, state.mean, o, zero, one))(obs)
 
-    def eval_key(self, state: CEMState) -> jax.Array:
-        return jax.random.fold_in(state.key, 1)
-
     def iterate(self, state: CEMState, env: EnvSpec, config: CEMConfig, budget: Budget) -> tuple[CEMState, IterationLog]:
         key, sample_key, play_key = jax.random.split(state.key, 3)
         samples = state.mean + state.std * jax.random.normal(sample_key, (config.population,) + state.mean.shape)
@@ -76,9 +64,7 @@ class CEM:
         returns, lengths, _, _, _ = play(play_key, env, config.hidden_sizes, samples, zero, one)
         extra = config.extra_noise * jnp.maximum(0.0, 1.0 - state.iteration / config.noise_decay_iters)
         mean, std = cem_update(samples, returns, max(2, int(config.elite_fraction * config.population)), extra)
-        active = state.env_steps < budget.env_steps
+        active, env_steps, log = self.account(state, budget, returns, lengths)
         new = CEMState(jnp.where(active, mean, state.mean), jnp.where(active, std, state.std), state.iteration + 1,
-                       state.env_steps + jnp.where(active, jnp.sum(lengths), 0), key)
-        log = IterationLog(jnp.where(active, jnp.sum(returns), 0.0), jnp.where(active, float(config.population), 0.0),
-                           {"mean_candidate_return": jnp.where(active, returns.mean(), jnp.nan)}, env_steps=new.env_steps)
+                       env_steps, key)
         return new, log

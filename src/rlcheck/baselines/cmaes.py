@@ -11,7 +11,7 @@ import jax.numpy as jnp
 from evosax.algorithms import CMA_ES
 from flax import struct
 
-from rlcheck.baselines.rollout import num_params, play, policy_action
+from rlcheck.baselines.rollout import PolicySearch, num_params, play, policy_action
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods.config import numeric, static
 from rlcheck.methods.loop import Budget, IterationLog
@@ -25,10 +25,6 @@ class CMAESConfig:
     max_episode_steps: int = static(500, "longest episode, bounds env steps per iteration for the schedule")
 
 
-DEFAULTS: dict[str, dict[str, Any]] = {"Pendulum-v1": {"max_episode_steps": 200}, "MountainCarContinuous-v0": {"max_episode_steps": 999},
-                                       "MountainCar-v0": {"max_episode_steps": 200}}
-
-
 @struct.dataclass
 class CMAESState:
     es_state: Any
@@ -36,16 +32,12 @@ class CMAESState:
     key: jax.Array
 
 
-class CMAES:
+class CMAES(PolicySearch):
     name = "cmaes"
     Config = CMAESConfig
-    defaults = DEFAULTS
 
-    def check(self, env: EnvSpec) -> None:
-        pass
-
-    def steps_per_iteration(self, config: CMAESConfig) -> int:
-        return config.population * config.max_episode_steps  # an upper bound; real steps are counted
+    def episodes_per_iteration(self, config: CMAESConfig) -> int:
+        return config.population
 
     def _es(self, env: EnvSpec, config: CMAESConfig):
         template = jnp.zeros(num_params(env, config.hidden_sizes))
@@ -65,9 +57,6 @@ class CMAES:
         zero, one = jnp.zeros(env.obs_size), jnp.ones(env.obs_size)
         return jax.vmap(lambda o: policy_action(env, config.hidden_sizes, state.es_state.mean, o, zero, one))(obs)
 
-    def eval_key(self, state: CMAESState) -> jax.Array:
-        return jax.random.fold_in(state.key, 1)
-
     def iterate(self, state: CMAESState, env: EnvSpec, config: CMAESConfig, budget: Budget) -> tuple[CMAESState, IterationLog]:
         es, params, _ = self._es(env, config)
         key, ask_key, play_key, tell_key = jax.random.split(state.key, 4)
@@ -75,9 +64,6 @@ class CMAES:
         zero, one = jnp.zeros(env.obs_size), jnp.ones(env.obs_size)
         returns, lengths, _, _, _ = play(play_key, env, config.hidden_sizes, population, zero, one)
         told, _ = es.tell(tell_key, population, -returns, asked, params)  # evosax minimises
-        active = state.env_steps < budget.env_steps
-        new = CMAESState(jax.tree.map(lambda n, o: jnp.where(active, n, o), told, state.es_state),
-                         state.env_steps + jnp.where(active, jnp.sum(lengths), 0), key)
-        log = IterationLog(jnp.where(active, jnp.sum(returns), 0.0), jnp.where(active, float(config.population), 0.0),
-                           {"mean_candidate_return": jnp.where(active, returns.mean(), jnp.nan)}, env_steps=new.env_steps)
+        active, env_steps, log = self.account(state, budget, returns, lengths)
+        new = CMAESState(jax.tree.map(lambda n, o: jnp.where(active, n, o), told, state.es_state), env_steps, key)
         return new, log

@@ -93,3 +93,43 @@ def play(key: jax.Array, env: EnvSpec, hidden: tuple[int, ...], weights: jax.Arr
             jnp.zeros(size), jnp.zeros(size))
     (_, _, _, returns, length, total, total_sq), _ = jax.lax.scan(step, init, jax.random.split(key, env.max_episode_steps))
     return returns, length, jnp.sum(length).astype(jnp.float32), total, total_sq
+
+
+# Per-env default of the search methods' `max_episode_steps` (the env's time limit; 500 elsewhere):
+# it bounds env steps per iteration, so the schedule never runs more iterations than the budget allows.
+EPISODE_BOUNDS: dict[str, dict[str, int]] = {
+    "Pendulum-v1": {"max_episode_steps": 200}, "MountainCarContinuous-v0": {"max_episode_steps": 999},
+    "MountainCar-v0": {"max_episode_steps": 200},
+}
+
+
+class PolicySearch:
+    """What ARS, CEM and CMA-ES share: any env, a schedule bounded by whole episodes, and the
+    iteration log built from one round of candidate episodes. Configs have `max_episode_steps`;
+    states have `key` and `env_steps`."""
+
+    defaults = EPISODE_BOUNDS
+
+    def check(self, env: EnvSpec) -> None:
+        pass
+
+    def episodes_per_iteration(self, config) -> int:
+        raise NotImplementedError
+
+    def steps_per_iteration(self, config) -> int:
+        return self.episodes_per_iteration(config) * config.max_episode_steps  # an upper bound; real steps are counted
+
+    def eval_key(self, state) -> jax.Array:
+        return jax.random.fold_in(state.key, 1)
+
+    @staticmethod
+    def account(state, budget, returns: jax.Array, lengths: jax.Array):
+        """(active, env steps after this iteration, log). Once the budget is spent, an iteration
+        changes nothing and counts no steps."""
+        from rlcheck.methods.loop import IterationLog
+
+        active = state.env_steps < budget.env_steps
+        env_steps = state.env_steps + jnp.where(active, jnp.sum(lengths), 0)
+        log = IterationLog(jnp.where(active, jnp.sum(returns), 0.0), jnp.where(active, float(returns.shape[0]), 0.0),
+                           {"mean_candidate_return": jnp.where(active, returns.mean(), jnp.nan)}, env_steps=env_steps)
+        return active, env_steps, log
