@@ -1,6 +1,6 @@
 """Issue 5: non-RL baselines with the same sample accounting.
 
-    python benchmarks/baselines.py
+    python benchmarks/baselines.py [--only SUBSTRING-OF-A-ROW-NAME]
 
 - LQR on CartPole-v1: fraction of 1000 episodes kept up for 500 steps, 0 learning env steps.
 - Swing-up + LQR on Pendulum-v1: mean return over 100 episodes, 0 learning env steps.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+from functools import partial
 
 import numpy as np
 
@@ -53,21 +54,26 @@ def search_row(name, method, config, seeds=10, budget=100_000):
 
 
 if __name__ == "__main__":
+    import sys
+
+    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else ""  # substring of a row name
     rows = [
-        planner_row("lqr", LQR(), LQRConfig(), "CartPole-v1", 10, 100),
-        planner_row("swing-up + lqr", LQR(), LQRConfig(), "Pendulum-v1", 10, 10),
-        planner_row("swing-up + lqr (1000 episodes)", LQR(), LQRConfig(), "Pendulum-v1", 10, 100),
-        planner_row("mpc (mppi, 128 x 30)", MPC(), MPCConfig(), "Pendulum-v1", 10, 10),
-        planner_row("mpc (mppi, 128 x 30, 1000 episodes)", MPC(), MPCConfig(), "Pendulum-v1", 10, 100),
-        planner_row("mcts (gumbel muzero, 16 sims, 100-step rollouts)", MCTS(), MCTSConfig(num_simulations=16, rollout_steps=100, gamma=1.0), "CartPole-v1", 10, 10),
-        planner_row("mcts (gumbel muzero, 64 sims, 40-step rollouts)", MCTS(), MCTSConfig(num_simulations=64, rollout_steps=40), "Breakout-MinAtar", 10, 1),
-        planner_row("mcts (gumbel muzero, 128 sims, 80-step rollouts)", MCTS(), MCTSConfig(num_simulations=128, rollout_steps=80, gamma=0.995), "Breakout-MinAtar", 10, 1),
-        search_row("ars", ARS(), ARSConfig()),
-        search_row("cem (added noise)", CEM(), CEMConfig()),
-        search_row("cma-es (evosax)", CMAES(), CMAESConfig()),
-        search_row("ars, mlp 16", ARS(), ARSConfig(hidden_sizes=(16,))),
-        search_row("cem, mlp 16", CEM(), CEMConfig(hidden_sizes=(16,))),
-        search_row("cma-es, mlp 16", CMAES(), CMAESConfig(hidden_sizes=(16,))),
+        partial(planner_row, "lqr", LQR(), LQRConfig(), "CartPole-v1", 10, 100),
+        partial(planner_row, "swing-up + lqr", LQR(), LQRConfig(), "Pendulum-v1", 10, 10),
+        partial(planner_row, "swing-up + lqr (1000 episodes)", LQR(), LQRConfig(), "Pendulum-v1", 10, 100),
+        partial(planner_row, "mpc (mppi, 128 x 30)", MPC(), MPCConfig(), "Pendulum-v1", 10, 10),
+        partial(planner_row, "mpc (mppi, 128 x 30, 1000 episodes)", MPC(), MPCConfig(), "Pendulum-v1", 10, 100),
+        partial(planner_row, "mcts (gumbel muzero, 16 sims, 100-step rollouts)", MCTS(), MCTSConfig(num_simulations=16, rollout_steps=100, gamma=1.0), "CartPole-v1", 10, 10),
+        partial(planner_row, "mcts (gumbel muzero, 64 sims, 40-step rollouts)", MCTS(), MCTSConfig(num_simulations=64, rollout_steps=40), "Breakout-MinAtar", 10, 1),
+        partial(planner_row, "mcts (gumbel muzero, 128 sims, 80-step rollouts)", MCTS(), MCTSConfig(num_simulations=128, rollout_steps=80, gamma=0.995), "Breakout-MinAtar", 10, 1),
+        partial(planner_row, "mcts (gumbel muzero, 64 sims, best of 8 held-action 40-step rollouts)", MCTS(), MCTSConfig(num_simulations=64, rollout_steps=40, rollouts=8, rollout_value="max", rollout_repeat=0.8, gamma=1.0), "Breakout-MinAtar", 10, 1),
+        partial(search_row, "ars", ARS(), ARSConfig()),
+        partial(search_row, "cem (added noise)", CEM(), CEMConfig()),
+        partial(search_row, "cma-es (evosax)", CMAES(), CMAESConfig()),
+        partial(search_row, "ars, mlp 16", ARS(), ARSConfig(hidden_sizes=(16,))),
+        partial(search_row, "cem, mlp 16", CEM(), CEMConfig(hidden_sizes=(16,))),
+        partial(search_row, "cma-es, mlp 16", CMAES(), CMAESConfig(hidden_sizes=(16,))),
     ]
-    for r in rows:
-        print(json.dumps(r))
+    for row in rows:
+        if only in row.args[0]:  # the row's name
+            print(json.dumps(row()), flush=True)

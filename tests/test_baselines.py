@@ -112,6 +112,24 @@ def test_mcts_plans_with_the_env_as_model_and_counts_calls():
         MCTS().check(make_env("Pendulum-v1"))
 
 
+def test_mcts_leaf_value_combines_several_rollouts():
+    from rlcheck.baselines.mcts import MCTS, MCTSConfig
+    from rlcheck.errors import RLCheckError
+
+    env, key = make_env("CartPole-v1"), jax.random.PRNGKey(3)
+    _, state = env.env.reset_env(key, env.params)
+    value = {}
+    for agg in ("mean", "max"):
+        config = MCTSConfig(rollout_steps=200, rollouts=16, rollout_value=agg, gamma=1.0)
+        value[agg] = float(MCTS()._value(env, config, key, state, jax.numpy.bool_(False)))
+    # A random CartPole rollout lasts about 22 steps; the best of 16 lasts clearly longer than their mean.
+    assert 12 < value["mean"] < 40 and value["max"] > value["mean"] + 10
+    held = MCTSConfig(rollout_steps=200, rollouts=16, rollout_repeat=1.0, gamma=1.0)  # one action held: falls in ~10 steps
+    assert float(MCTS()._value(env, held, key, state, jax.numpy.bool_(False))) < value["mean"]
+    with pytest.raises(RLCheckError, match="rollout_value"):
+        MCTS().setup(env, MCTSConfig(rollout_value="median"))
+
+
 def test_policy_search_over_a_small_mlp():
     from rlcheck.baselines.rollout import num_params, policy_action
 
