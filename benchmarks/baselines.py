@@ -42,6 +42,17 @@ def planner_row(name, planner, config, env_name, seeds, episodes):
             "wall_s": time.perf_counter() - start}
 
 
+def sample_means_row(name, planner, config, env_name, samples, target):
+    """Mean return of `samples` disjoint 100-episode samples (10 seeds x 10 episodes each): how often a
+    100-episode criterion is met, since one sample's mean moves by its standard error."""
+    start = time.perf_counter()
+    trace = run_planner_batch(planner, make_env(env_name), config, list(range(10 * samples)), Budget(1, 1, 10))
+    means = trace.eval_returns.reshape(samples, -1).mean(axis=1)
+    return {"baseline": name, "env": env_name, "sample_means": np.round(means, 1).tolist(),
+            "samples_meeting_target": int((means >= target).sum()), "target": target,
+            "pooled_mean": float(means.mean()), "wall_s": time.perf_counter() - start}
+
+
 def search_row(name, method, config, seeds=10, budget=100_000):
     start = time.perf_counter()
     result = run_method(method, make_env("CartPole-v1"), [config], list(range(seeds)), Budget(budget, 50, 10))
@@ -60,6 +71,7 @@ if __name__ == "__main__":
     rows = [
         partial(planner_row, "lqr", LQR(), LQRConfig(), "CartPole-v1", 10, 100),
         partial(planner_row, "swing-up + lqr", LQR(), LQRConfig(), "Pendulum-v1", 10, 10),
+        partial(sample_means_row, "swing-up + lqr (10 disjoint 100-episode samples)", LQR(), LQRConfig(), "Pendulum-v1", 10, -160.0),
         partial(planner_row, "swing-up + lqr (1000 episodes)", LQR(), LQRConfig(), "Pendulum-v1", 10, 100),
         partial(planner_row, "mpc (mppi, 128 x 30)", MPC(), MPCConfig(), "Pendulum-v1", 10, 10),
         partial(planner_row, "mpc (mppi, 128 x 30, 1000 episodes)", MPC(), MPCConfig(), "Pendulum-v1", 10, 100),
