@@ -40,7 +40,7 @@ class Planner:
 def evaluate_planner(planner: Planner, params: Any, key: jax.Array, env: EnvSpec, config: Any, episodes: int):
     """Returns (episode returns [episodes], model calls [episodes]) of the planner on the real env."""
     reset_key, key = jax.random.split(key)
-    obs, env_state = vector.reset(env, reset_key, episodes)
+    obs, env_state = vector.reset(env, reset_key, episodes, site="eval")
     carry = jax.vmap(lambda o: planner.init_carry(params, env, config, o))(obs)
 
     def body(loop):

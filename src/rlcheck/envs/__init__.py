@@ -1,5 +1,30 @@
-"""Resolve an environment name to a JAX-native environment."""
+"""Resolve an environment name to an EnvSpec: JAX-native (gymnax API) where one exists, else a
+Python Gymnasium env stepped on the host.
 
-from rlcheck.envs.jax_env import EnvSpec, make_env, registered_env_ids, spec_from_gymnax
+- `gymnax:NAME` forces the JAX version; `gymnasium:ID` forces Gymnasium's.
+- A bare name that gymnax provides (CartPole-v1, Pendulum-v1, Breakout-MinAtar, ...) is the JAX version:
+  the same dynamics, and the whole loop compiles.
+- Any other name is a registered Gymnasium id or `package.module:ClassName`, with `env_kwargs` passed
+  to `gymnasium.make`, after a preflight.
+"""
 
-__all__ = ["EnvSpec", "make_env", "registered_env_ids", "spec_from_gymnax"]
+from __future__ import annotations
+
+from typing import Any
+
+from rlcheck.envs.jax_env import EnvSpec, make_jax_env, registered_env_ids, spec_from_gymnax
+from rlcheck.errors import RLCheckError
+
+
+def make_env(name: str, env_kwargs: dict[str, Any] | None = None) -> EnvSpec:
+    if name.startswith("gymnax:") or (name in registered_env_ids() and not env_kwargs):
+        if env_kwargs:
+            raise RLCheckError(f"--env-kwargs applies to Gymnasium envs; {name!r} is a gymnax env. Drop the "
+                               f"'gymnax:' prefix and write 'gymnasium:{name.removeprefix('gymnax:')}' to pass kwargs.")
+        return make_jax_env(name)
+    from rlcheck.envs.python_env import make_python_env
+
+    return make_python_env(name, env_kwargs)
+
+
+__all__ = ["EnvSpec", "make_env", "make_jax_env", "registered_env_ids", "spec_from_gymnax"]

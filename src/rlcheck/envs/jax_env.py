@@ -42,6 +42,18 @@ class EnvSpec:
     action_high: np.ndarray | None
     max_episode_steps: int
     reward_threshold: float | None
+    warnings: tuple[str, ...] = ()  # preflight warnings, shown in the report
+
+    @property
+    def task(self) -> str:
+        """The name without a backend prefix: per-env defaults are keyed by it."""
+        return self.name.removeprefix("gymnasium:").removeprefix("gymnax:")
+
+    @property
+    def backend(self) -> str:
+        from rlcheck.envs.host import HostEnv
+
+        return "gymnasium (Python, host loop)" if isinstance(self.env, HostEnv) else "JAX (gymnax API)"
 
     @property
     def obs_size(self) -> int:
@@ -52,7 +64,7 @@ def registered_env_ids() -> list[str]:
     return list(gymnax.registered_envs)
 
 
-def make_env(name: str) -> EnvSpec:
+def make_jax_env(name: str) -> EnvSpec:
     """Resolve a gymnax-registered name (`CartPole-v1`, `Breakout-MinAtar`, ...) to an EnvSpec."""
     name = name.removeprefix("gymnax:")
     known = registered_env_ids()

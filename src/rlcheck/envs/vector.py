@@ -1,20 +1,27 @@
-"""Batched reset/step over many copies of one JAX environment (one copy per parallel env)."""
+"""Batched reset/step over many copies of one environment (one copy per parallel env): JAX envs are
+vmapped, Python envs go to the host (envs/host.py)."""
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
 
+from rlcheck.envs.host import HostEnv
 from rlcheck.envs.jax_env import EnvSpec
 
 
-def reset(env: EnvSpec, key: jax.Array, num_envs: int):
+def reset(env: EnvSpec, key: jax.Array, num_envs: int, site: str = "train"):
+    """`site` names the caller ("train", "eval"): Python envs keep a separate pool of copies per site."""
+    if isinstance(env.env, HostEnv):
+        return env.env.reset(key, num_envs, site)
     keys = jax.random.split(key, num_envs)
     return jax.vmap(env.env.reset, in_axes=(0, None))(keys, env.params)
 
 
 def step(env: EnvSpec, key: jax.Array, state, actions: jax.Array):
     """Returns (obs, state, reward, terminated, truncated, final_obs); obs is already reset where done."""
+    if isinstance(env.env, HostEnv):
+        return env.env.step(state, actions)
     keys = jax.random.split(key, actions.shape[0])
     if not env.discrete:
         actions = actions.reshape((actions.shape[0],) + _action_shape(env))

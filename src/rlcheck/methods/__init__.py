@@ -54,7 +54,7 @@ def default_config(method: Method, env: EnvSpec, overrides: dict[str, Any] | Non
     """The method's defaults for this env (source named in the method module), then user overrides."""
     if hasattr(method, "check"):
         method.check(env)
-    config = apply_overrides(method.Config(), method.defaults.get(env.name, {}))
+    config = apply_overrides(method.Config(), method.defaults.get(env.task, {}))
     config = apply_overrides(config, overrides or {})
     if hasattr(method, "validate"):
         method.validate(config)

@@ -120,7 +120,7 @@ def track_episodes(episode_return: jax.Array, reward: jax.Array, done: jax.Array
 def evaluate(key: jax.Array, env: EnvSpec, policy, episodes: int) -> jax.Array:
     """Undiscounted returns of `episodes` episodes of a deterministic policy, run in parallel.
     Stops as soon as all episodes ended (or at the env's time limit)."""
-    obs, env_state = vector.reset(env, key, episodes)
+    obs, env_state = vector.reset(env, key, episodes, site="eval")
 
     def cond(carry):
         _, _, _, done, t, _ = carry

@@ -1,0 +1,112 @@
+"""Resolve a Gymnasium env (a registered id, or `package.module:ClassName`) to an EnvSpec whose
+stepping happens on the host (envs/host.py). A preflight runs first (envs/preflight.py)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import numpy as np
+
+from rlcheck.envs.host import HostEnv
+from rlcheck.envs.jax_env import EnvSpec
+from rlcheck.errors import RLCheckError
+
+DEFAULT_TIME_LIMIT = 1000  # for envs registered without one; preflight warns
+
+
+def gymnasium():
+    try:
+        import gymnasium as gym
+    except ImportError as exc:
+        raise RLCheckError("Gymnasium environments need the gymnasium package: pip install 'gymnasium<1.4'.") from exc
+    return gym
+
+
+def resolve_id(name: str) -> str:
+    """A Gymnasium id for `name`. `package.module:ClassName` imports the module and registers the class
+    under that name on the fly; other `module:Id` forms are Gymnasium's own."""
+    gym = gymnasium()
+    if name in gym.registry:
+        return name
+    if ":" in name:
+        module_name, _, attr = name.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise RLCheckError(
+                f"Environment {name!r}: cannot import module {module_name!r} ({exc}). Install the package that "
+                f"provides it (pip install ...), or check the spelling of 'package.module:ClassName'."
+            ) from exc
+        target = getattr(module, attr, None)
+        if isinstance(target, type):
+            gym.register(id=name, entry_point=target)
+            return name
+        if name in gym.registry:  # the import registered `module:Id` itself
+            return name
+        if attr in gym.registry:
+            return attr
+        classes = sorted(k for k, v in vars(module).items() if isinstance(v, type) and hasattr(v, "step"))
+        raise RLCheckError(
+            f"Environment {name!r}: module {module_name!r} has no environment class or registered id {attr!r}. "
+            f"Classes with a step method there: {', '.join(classes) or 'none'}."
+        )
+    import difflib
+
+    close = difflib.get_close_matches(name, list(gym.registry), n=3, cutoff=0.6)
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    raise RLCheckError(
+        f"Unknown environment {name!r}.{hint} Give a gymnax name (rlcheck envs), a registered Gymnasium id "
+        "(after importing the package that registers it), or 'package.module:ClassName' for your own env class."
+    )
+
+
+def make_python_env(name: str, env_kwargs: dict[str, Any] | None = None, check: bool = True) -> EnvSpec:
+    """An EnvSpec over copies of `gymnasium.make(id, **env_kwargs)`, after a preflight (errors raise)."""
+    gym = gymnasium()
+    env_id = resolve_id(name.removeprefix("gymnasium:"))
+    kwargs = dict(env_kwargs or {})
+    warnings: list[str] = []
+
+    def make() -> Any:
+        env = gym.make(env_id, disable_env_checker=True, **kwargs)
+        if env.spec is None or env.spec.max_episode_steps is None:
+            env = gym.wrappers.TimeLimit(env, DEFAULT_TIME_LIMIT)
+        if not isinstance(env.observation_space, gym.spaces.Box):
+            env = gym.wrappers.FlattenObservation(env)
+        return env
+
+    try:
+        probe = make()
+    except Exception as exc:
+        raise RLCheckError(
+            f"Environment {name!r} could not be created: {type(exc).__name__}: {exc}. Check --env-kwargs and that "
+            "the package it needs is installed."
+        ) from exc
+    if check:
+        from rlcheck.envs.preflight import preflight
+
+        warnings = preflight(name, make)
+    obs_space, action_space = probe.observation_space, probe.action_space
+    spec = probe.spec
+    limit = spec.max_episode_steps if spec is not None and spec.max_episode_steps else DEFAULT_TIME_LIMIT
+    probe.close()
+    if isinstance(action_space, gym.spaces.Discrete):
+        discrete, num_actions, low, high, action_shape = True, int(action_space.n), None, None, ()
+    elif isinstance(action_space, gym.spaces.Box):
+        discrete, action_shape = False, tuple(action_space.shape)
+        num_actions = int(np.prod(action_shape))
+        low = np.asarray(action_space.low, np.float32).reshape(-1)
+        high = np.asarray(action_space.high, np.float32).reshape(-1)
+    else:
+        raise RLCheckError(
+            f"Environment {name!r} has a {type(action_space).__name__} action space; rlcheck's learners support "
+            "Discrete and Box. Wrap it (for example gymnasium.wrappers.FlattenObservation does not apply to actions; "
+            "write an ActionWrapper that maps a Discrete or Box action onto it)."
+        )
+    obs_dtype = np.uint8 if obs_space.dtype == np.uint8 else np.float32
+    host = HostEnv(name, make, tuple(obs_space.shape), obs_dtype, action_shape, discrete)
+    threshold = spec.reward_threshold if spec is not None else None
+    return EnvSpec(name=name, env=host, params=None, obs_shape=tuple(obs_space.shape), discrete=discrete,
+                   num_actions=num_actions, action_low=low, action_high=high, max_episode_steps=int(limit),
+                   reward_threshold=threshold, warnings=tuple(warnings))
