@@ -27,17 +27,17 @@ def rlcheck_run(env: str, algo: str, seeds: int, steps: int, num_evals: int = 20
     }
 
 
-def sb3_run(env: str, algo: str, steps: int) -> dict:
+def sb3_run(env: str, algo: str, steps: int, seed: int = 0) -> dict:
     import torch
     from stable_baselines3 import DQN, PPO, SAC
     from stable_baselines3.common.env_util import make_vec_env
 
     torch.set_num_threads(1)
     if algo == "ppo":  # same rollout and update sizes as rlcheck's CartPole default (PureJaxRL/CleanRL)
-        vec = make_vec_env(env, n_envs=4, seed=0)
+        vec = make_vec_env(env, n_envs=4, seed=seed)
         model = PPO("MlpPolicy", vec, n_steps=128, batch_size=128, n_epochs=4, learning_rate=2.5e-4, gamma=0.99,
                     gae_lambda=0.95, clip_range=0.2, ent_coef=0.01, vf_coef=0.5, max_grad_norm=0.5,
-                    policy_kwargs=dict(net_arch=[64, 64]), device="cpu", seed=0)
+                    policy_kwargs=dict(net_arch=[64, 64]), device="cpu", seed=seed)
     elif algo == "sac":  # RL Zoo Pendulum-v1 SAC: lr 1e-3, SB3 defaults (batch 256, 256x256, learning_starts 100)
         model = SAC("MlpPolicy", env, learning_rate=1e-3, device="cpu", seed=0)
     else:
@@ -60,7 +60,8 @@ if __name__ == "__main__":
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--steps", type=int, default=500_000)
     p.add_argument("--num-evals", type=int, default=20)
+    p.add_argument("--seed", type=int, default=0, help="sb3: the seed")
     a = p.parse_args()
-    out = rlcheck_run(a.env, a.algo, a.seeds, a.steps, a.num_evals) if a.impl == "rlcheck" else sb3_run(a.env, a.algo, a.steps)
+    out = rlcheck_run(a.env, a.algo, a.seeds, a.steps, a.num_evals) if a.impl == "rlcheck" else sb3_run(a.env, a.algo, a.steps, a.seed)
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(out))

@@ -28,6 +28,7 @@ def train(
     eval_episodes: int = 10,
     out: Path | str | None = None,
     progress: ProgressFn | None = None,
+    env_kwargs: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train `algo` on `env` for every seed (and every combination of `sweep` values) in one
     vectorised program; write traces.parquet and summary.json to `out`; return the summary."""
@@ -36,7 +37,7 @@ def train(
         raise RLCheckError("No seeds given. Pass at least one seed, e.g. --seeds 10.")
     if steps <= 0:
         raise RLCheckError(f"The budget must be a positive number of env steps, got {steps}.")
-    env_spec = make_env(env)
+    env_spec = make_env(env, dict(env_kwargs or {}))
     method = get_method(algo)
     config = default_config(method, env_spec, dict(overrides or {}))
     configs = expand_sweep(config, sweep or {})
@@ -86,11 +87,14 @@ def progress_bar(enabled: bool = True) -> Iterator[ProgressFn | None]:
 
 def study_spec(env: str, seeds: int | Sequence[int] | None = None, budget: int | None = None,
                threshold: float | None = None, methods: Sequence[str] | str | None = None,
-               num_evals: int | None = None, eval_episodes: int | None = None):
+               num_evals: int | None = None, eval_episodes: int | None = None,
+               env_kwargs: Mapping[str, Any] | None = None):
     """A validated StudySpec from `rlcheck check`-style arguments (None = the default)."""
     from rlcheck.study.spec import build
 
     raw: dict[str, Any] = {"env": env}
+    if env_kwargs:
+        raw["env_kwargs"] = dict(env_kwargs)
     if seeds is not None:
         raw["seeds"] = list(seeds) if not isinstance(seeds, int) else seeds
     if budget is not None:
@@ -107,12 +111,13 @@ def study_spec(env: str, seeds: int | Sequence[int] | None = None, budget: int |
 
 def check(env: str, out: Path | str, seeds: int | Sequence[int] | None = None, budget: int | None = None,
           threshold: float | None = None, methods: Sequence[str] | str | None = None, resume: bool = False,
-          progress: ProgressFn | None = None, **evaluation: int | None) -> dict[str, Any]:
+          progress: ProgressFn | None = None, env_kwargs: Mapping[str, Any] | None = None,
+          **evaluation: int | None) -> dict[str, Any]:
     """Run every applicable method (or `methods`) on `env` over many seeds; write the store and the
     report to `out`; return the summary (with its verdict)."""
     from rlcheck.study.run import run_study
 
-    spec = study_spec(env, seeds, budget, threshold, methods, **evaluation)
+    spec = study_spec(env, seeds, budget, threshold, methods, env_kwargs=env_kwargs, **evaluation)
     return run_study(spec, Path(out), resume=resume, progress=progress)
 
 

@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train one algorithm over many seeds in one compiled program")
     train.add_argument("--env", required=True, help="environment name, e.g. CartPole-v1 (see `rlcheck envs`)")
+    train.add_argument("--env-kwargs", dest="env_kwargs", action="append", type=_key_value, default=[],
+                       metavar="KEY=VALUE", help="keyword argument for gymnasium.make (repeatable; values read as YAML)")
     train.add_argument("--algo", required=True, help="ppo, dqn, sac, td3, ddpg or naf")
     train.add_argument("--seeds", type=_positive_int("--seeds"), default=10, help="number of seeds (0..N-1)")
     train.add_argument("--seed-start", type=int, default=0, help="first seed")
@@ -60,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="can RL solve ENV, and how reliably? every applicable method, many seeds, a report")
     check.add_argument("env", help="environment name, e.g. CartPole-v1 (see `rlcheck envs`)")
+    check.add_argument("--env-kwargs", dest="env_kwargs", action="append", type=_key_value, default=[],
+                       metavar="KEY=VALUE", help="keyword argument for gymnasium.make (repeatable; values read as YAML)")
     check.add_argument("--seeds", type=_positive_int("--seeds"), help="number of seeds (default 10)")
     check.add_argument("--budget", type=_positive_int("--budget"), help="env steps per seed (default: per env)")
     check.add_argument("--threshold", type=_number("--threshold"), help="success: final eval return >= this (default: the env's)")
@@ -124,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         return {"train": _train, "check": _check, "run": _run, "plan": _plan, "report": _report, "seeds": _seeds}[args.command](args)
     except RLCheckError as exc:
         print(f"rlcheck: error: {exc}", file=sys.stderr)
-        return 2
+        return getattr(exc, "exit_code", 2)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -136,7 +140,7 @@ def _train(args: argparse.Namespace) -> int:
         summary = api.train(
             env=args.env, algo=args.algo, seeds=range(args.seed_start, args.seed_start + args.seeds),
             steps=args.steps, overrides=dict(args.overrides), sweep=sweep, num_evals=args.num_evals,
-            eval_episodes=args.eval_episodes, out=args.out, progress=progress,
+            eval_episodes=args.eval_episodes, out=args.out, progress=progress, env_kwargs=_yaml_values(args.env_kwargs),
         )
     for method in summary["methods"]:
         finals = [s["final_return"] for s in method["seeds"]]
@@ -153,7 +157,15 @@ def _check_spec(args: argparse.Namespace):
     from rlcheck import api
 
     return api.study_spec(args.env, args.seeds, args.budget, args.threshold, args.methods,
-                          getattr(args, "num_evals", None), getattr(args, "eval_episodes", None))
+                          getattr(args, "num_evals", None), getattr(args, "eval_episodes", None),
+                          env_kwargs=_yaml_values(getattr(args, "env_kwargs", [])))
+
+
+def _yaml_values(pairs: list[tuple[str, str]]) -> dict[str, object]:
+    """--env-kwargs values as YAML scalars: 3, 0.5, true, null, [1, 2] or a string."""
+    import yaml
+
+    return {key: yaml.safe_load(value) for key, value in pairs}
 
 
 def _file_spec(path: Path, sets):

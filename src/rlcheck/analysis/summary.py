@@ -48,11 +48,34 @@ def method_summary(o: Outcome, threshold: float, budget: int, seed: int = 0) -> 
         "survival": {"steps": survival.steps.tolist(), "solved": survival.solved.tolist(),
                      "low": survival.low.tolist(), "high": survival.high.tolist()},
         "label": method_label(k, len(o.seeds)),
-        "kind": "rl" if o.method in RL_METHODS else "baseline",
+        "kind": "rl" if o.method in RL_METHODS or o.method.startswith("sb3-") else "baseline",
         "learning_env_steps": int(np.median(o.steps[:, -1])),
         "model_calls": int(np.median(o.model_calls)),
         "eval_model_calls_per_episode": None if o.eval_model_calls is None else float(np.median(o.eval_model_calls)),
     }
+
+
+def _finals(m: dict[str, Any]) -> np.ndarray:
+    return np.array([s["final_return"] for s in m["seeds"] if s["final_return"] is not None])
+
+
+def implementation_pairs(methods: list[dict[str, Any]], done: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
+    """rlcheck's X against Stable-Baselines3's X (`sb3-X`) for every config pair present and not
+    compared yet: do the two implementations of one algorithm differ?"""
+    out = []
+    for ours in methods:
+        for theirs in methods:
+            if theirs["name"] != f"sb3-{ours['name']}" or theirs["config_id"] != ours["config_id"]:
+                continue
+            pair = {ours["label_name"], theirs["label_name"]}
+            existing = [c for c in done if {c["a"], c["b"]} == pair]
+            for c in existing:
+                c["implementations"] = True
+            a, b = _finals(ours), _finals(theirs)
+            if not existing and len(a) >= 2 and len(b) >= 2:
+                out.append({"a": ours["label_name"], "b": theirs["label_name"], "metric": "final_return",
+                            "implementations": True, **stats.compare(a, b, seed)})
+    return out
 
 
 def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int = 0) -> dict[str, Any]:
@@ -79,6 +102,7 @@ def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int
             if len(best_final) >= 2 and len(other_final) >= 2:
                 comparisons.append({"a": best["label_name"], "b": other["label_name"], "metric": "final_return",
                                     **stats.compare(best_final, other_final, seed)})
+    comparisons += implementation_pairs(methods, comparisons, seed)
     verdict = study_verdict(methods, spec["env"], threshold, budget)
     versus = baselines_vs_rl(methods, threshold)
     if versus["text"]:
@@ -89,6 +113,8 @@ def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int
         "budget": {"env_steps": budget, "num_evals": spec["evaluation"]["checkpoints"],
                    "eval_episodes": spec["evaluation"]["episodes"]},
         "reward_threshold": manifest.get("reward_threshold"),
+        "env_backend": manifest.get("env_info", {}).get("backend"),
+        "env_warnings": manifest.get("env_info", {}).get("preflight_warnings", []),
         "threshold": threshold,
         "verdict": verdict,
         "baselines_vs_rl": versus["rows"],

@@ -18,7 +18,7 @@ import numpy as np
 import scipy.linalg
 from flax import struct
 
-from rlcheck.baselines.planner import NotApplicable, Planner
+from rlcheck.baselines.planner import NotApplicable, Planner, require_jax_model
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods.config import numeric, static
 
@@ -76,6 +76,7 @@ class LQR(Planner):
     defaults: dict[str, dict[str, Any]] = {}
 
     def check(self, env: EnvSpec) -> None:
+        require_jax_model(env, "LQR")
         if env.name not in EQUILIBRIA:
             raise NotApplicable(
                 f"LQR needs an equilibrium to linearise around, and none is known for {env.name}. Give one with "

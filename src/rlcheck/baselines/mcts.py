@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import mctx
 from flax import struct
 
-from rlcheck.baselines.planner import NotApplicable, Planner
+from rlcheck.baselines.planner import NotApplicable, Planner, require_jax_model
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.errors import RLCheckError
 from rlcheck.methods.config import numeric, static
@@ -48,6 +48,7 @@ class MCTS(Planner):
     defaults = DEFAULTS
 
     def check(self, env: EnvSpec) -> None:
+        require_jax_model(env, "MCTS")
         if not env.discrete:
             raise NotApplicable(f"MCTS here searches over discrete actions, and {env.name} has continuous ones (use mpc).")
 

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from rlcheck.baselines.planner import NotApplicable, Planner
+from rlcheck.baselines.planner import NotApplicable, Planner, require_jax_model
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods.config import numeric, static
 from rlcheck.methods.offpolicy import to_env_action
@@ -43,6 +43,7 @@ class MPC(Planner):
     defaults = DEFAULTS
 
     def check(self, env: EnvSpec) -> None:
+        require_jax_model(env, "MPC")
         _, state = env.env.reset_env(jax.random.PRNGKey(0), env.params)
         if not all(hasattr(leaf, "shape") or isinstance(leaf, int | float) for leaf in jax.tree.leaves(state)):
             raise NotApplicable(f"MPC needs to copy {env.name}'s state to plan from it, and its state is not an array pytree.")

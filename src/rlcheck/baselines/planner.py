@@ -21,6 +21,16 @@ class NotApplicable(RLCheckError):
     """This baseline cannot run on this env (no known equilibrium, no copyable state, ...)."""
 
 
+def require_jax_model(env: EnvSpec, planner: str) -> None:
+    """Planners step the env as a model from a copy of its state: a JAX env's state is a value to copy;
+    a Python env's is hidden inside the object."""
+    from rlcheck.envs.host import HostEnv
+
+    if isinstance(env.env, HostEnv):
+        raise NotApplicable(f"{planner} uses the env as a model from a copy of its state, and {env.name} is a Python "
+                            "env whose state rlcheck cannot copy. Use the gymnax version of the env if there is one.")
+
+
 class Planner:
     """Subclasses define name, Config, defaults, check(env), setup(env, config) -> params,
     init_carry(params, env, config, obs) and plan(params, env, config, obs, env_state, carry, key)

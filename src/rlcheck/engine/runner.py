@@ -15,6 +15,7 @@ import numpy as np
 
 from rlcheck.engine import checkpoint
 from rlcheck.engine.checkpoint import Progress
+from rlcheck.envs.host import HostEnv
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods.config import stack_configs
 from rlcheck.methods.loop import (
@@ -51,7 +52,20 @@ def healthy(state: Any, eval_returns: jax.Array) -> jax.Array:
     return ~nan & jnp.all(jnp.isfinite(eval_returns))
 
 
-def run_method(
+def run_method(*args: Any, **kwargs: Any) -> RunResult:
+    """`_run_method`, with an error raised inside a Python env's step reported as that env's error
+    (it reaches us wrapped in an XLA runtime error)."""
+    env = kwargs.get("env", args[1] if len(args) > 1 else None)
+    try:
+        return _run_method(*args, **kwargs)
+    except Exception as exc:
+        failure = env.env.take_failure() if isinstance(getattr(env, "env", None), HostEnv) else None
+        if failure is not None:
+            raise failure from exc
+        raise
+
+
+def _run_method(
     method: Method,
     env: EnvSpec,
     configs: Sequence[Any],
@@ -68,6 +82,8 @@ def run_method(
     run_configs = [c for c in configs for _ in seeds]
     config_ids = [i for i in range(len(configs)) for _ in seeds]
     run_seeds = [s for _ in configs for s in seeds]
+    if getattr(method, "external", False):  # another implementation (SB3), in its own processes
+        return method.run(env, list(configs), list(seeds), budget, progress)
     if not getattr(method, "learns", True):  # a planner: one evaluation, no training loop
         return _run_planner(method, env, configs, seeds, budget, run_configs, config_ids, run_seeds, start, progress)
     if hasattr(method, "check_resources"):  # e.g. replay memory against the cap, before allocating

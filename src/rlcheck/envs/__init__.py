@@ -12,8 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from rlcheck.envs.jax_env import EnvSpec, make_jax_env, registered_env_ids, spec_from_gymnax
+from rlcheck.envs.jax_env import (
+    EnvSpec,
+    make_jax_env,
+    registered_env_ids,
+    spec_from_gymnax,
+)
 from rlcheck.errors import RLCheckError
+
+_PYTHON_ENVS: dict[str, EnvSpec] = {}  # one preflight and one pool of copies per env and kwargs
 
 
 def make_env(name: str, env_kwargs: dict[str, Any] | None = None) -> EnvSpec:
@@ -22,9 +29,14 @@ def make_env(name: str, env_kwargs: dict[str, Any] | None = None) -> EnvSpec:
             raise RLCheckError(f"--env-kwargs applies to Gymnasium envs; {name!r} is a gymnax env. Drop the "
                                f"'gymnax:' prefix and write 'gymnasium:{name.removeprefix('gymnax:')}' to pass kwargs.")
         return make_jax_env(name)
+    import json
+
     from rlcheck.envs.python_env import make_python_env
 
-    return make_python_env(name, env_kwargs)
+    key = json.dumps([name, env_kwargs or {}], sort_keys=True, default=str)
+    if key not in _PYTHON_ENVS:
+        _PYTHON_ENVS[key] = make_python_env(name, env_kwargs)
+    return _PYTHON_ENVS[key]
 
 
 __all__ = ["EnvSpec", "make_env", "make_jax_env", "registered_env_ids", "spec_from_gymnax"]

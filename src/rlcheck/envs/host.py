@@ -50,6 +50,25 @@ class HostEnv:
         self._adopted: dict[tuple[int, int], int] = {}  # (owner, slot) from a resumed state -> our slot
         self._pools: dict[tuple[str, tuple[int, ...]], np.ndarray] = {}
         self._lock = threading.Lock()
+        self._failure: RLCheckError | None = None
+
+    def take_failure(self) -> RLCheckError | None:
+        """The error the env raised inside a callback (XLA wraps it on its way out), once."""
+        failure, self._failure = self._failure, None
+        return failure
+
+    def _call(self, what: str, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except RLCheckError as exc:
+            self._failure = exc
+            raise
+        except Exception as exc:
+            self._failure = RLCheckError(
+                f"Environment {self.name!r} raised {type(exc).__name__}: {exc} inside {what}. rlcheck stopped this "
+                "job; other jobs' results are kept. Fix the env (run it by hand with the same action to reproduce)."
+            )
+            raise self._failure from exc
 
     # -- host side -------------------------------------------------------------------------------
     def _pool(self, site: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -74,7 +93,8 @@ class HostEnv:
         slots = self._pool(site, seeds.shape)
         obs = np.empty(seeds.shape + self.obs_shape, self.obs_dtype)
         for index in np.ndindex(seeds.shape):
-            first, _ = self._copies[slots[index]].reset(seed=int(seeds[index]))
+            env = self._copies[slots[index]]
+            first, _ = self._call("reset()", lambda env=env, i=index: env.reset(seed=int(seeds[i])))
             obs[index] = self._obs(first)
         return obs, slots
 
@@ -106,7 +126,7 @@ class HostEnv:
                     reward[index], terminated[index], truncated[index] = 0.0, False, True
                     continue
             action = int(actions[index]) if self.discrete else np.asarray(actions[index]).reshape(self.action_shape)
-            out = env.step(action)
+            out = self._call(f"step({action!r})", lambda env=env, a=action: env.step(a))
             if len(out) != 5:
                 raise RLCheckError(
                     f"Environment {self.name!r} returned {len(out)} values from step(); the Gymnasium 1.x API "
@@ -117,7 +137,7 @@ class HostEnv:
             final[index] = self._obs(next_obs)
             reward[index], terminated[index], truncated[index] = r, term, trunc
             if term or trunc:
-                next_obs, _ = env.reset()
+                next_obs, _ = self._call("reset()", env.reset)
                 obs[index] = self._obs(next_obs)
             else:
                 obs[index] = final[index]
@@ -128,7 +148,7 @@ class HostEnv:
         seeds = jax.random.randint(key, (num_envs,), 0, np.iinfo(np.int32).max)
         shapes = (jax.ShapeDtypeStruct((num_envs,) + self.obs_shape, self.obs_dtype),
                   jax.ShapeDtypeStruct((num_envs,), jnp.int32))
-        obs, slots = jax.pure_callback(lambda s: self._host_reset(site, np.asarray(s)), shapes, seeds,
+        obs, slots = jax.pure_callback(lambda s: self._call("reset()", lambda: self._host_reset(site, np.asarray(s))), shapes, seeds,
                                        vmap_method="broadcast_all")
         return obs, HostState(slots, jnp.full((num_envs,), self.owner, jnp.int32), jnp.zeros((num_envs,), jnp.int32))
 
@@ -138,7 +158,10 @@ class HostEnv:
         shapes = (obs, jax.ShapeDtypeStruct((n,), jnp.float32), jax.ShapeDtypeStruct((n,), bool),
                   jax.ShapeDtypeStruct((n,), bool), obs)
         t = state.t + 1
-        out = jax.pure_callback(lambda s, o, a, c: self._host_step(np.asarray(s), np.asarray(o), np.asarray(a), c),
+        def host_step(s, o, a, c):
+            return self._call("step()", lambda: self._host_step(np.asarray(s), np.asarray(o), np.asarray(a), c))
+
+        out = jax.pure_callback(host_step,
                                 shapes, state.slots, state.owner, actions, t, vmap_method="broadcast_all")
         obs, reward, terminated, truncated, final = out
         return obs, state.replace(t=t), reward, terminated, truncated, final

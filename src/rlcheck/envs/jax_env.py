@@ -43,6 +43,7 @@ class EnvSpec:
     max_episode_steps: int
     reward_threshold: float | None
     warnings: tuple[str, ...] = ()  # preflight warnings, shown in the report
+    env_kwargs: tuple[tuple[str, Any], ...] = ()  # what gymnasium.make was given (Python envs)
 
     @property
     def task(self) -> str:

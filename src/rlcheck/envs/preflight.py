@@ -76,9 +76,6 @@ def _spaces(gym, env) -> list[Finding]:
     if not isinstance(env.observation_space, gym.spaces.Box):
         out.append(Finding("error", "observation space", f"{type(env.observation_space).__name__} observations "
                            "could not be flattened to a Box; give the env a Box observation space."))
-    if env.spec is None or env.spec.max_episode_steps is None:
-        out.append(Finding("warning", "time limit", "the env is registered without max_episode_steps; rlcheck "
-                           "added a 1000-step time limit. Register it with max_episode_steps to choose one."))
     return out
 
 
@@ -115,6 +112,14 @@ def _rollout(gym, env) -> list[Finding]:
         out.append(Finding("error", "observation shape", f"reset() returned an observation of shape "
                            f"{np.shape(reset[0])}, but observation_space says {shape}."))
     env.action_space.seed(0)
+    try:  # the raw env first: wrappers (TimeLimit) unpack five values and would hide an old 4-tuple API
+        raw = env.unwrapped.step(env.action_space.sample())
+    except Exception:
+        raw = None  # reported by the wrapped steps below
+    if isinstance(raw, tuple) and len(raw) != 5:
+        return out + [Finding("error", "step API", f"step() returned {len(raw)} values; the Gymnasium 1.x API returns 5 "
+                              "(obs, reward, terminated, truncated, info). Port the env (or wrap an old one with shimmy).")]
+    env.reset(seed=0)
     for step in range(PROBE_STEPS):
         try:
             result = env.step(env.action_space.sample())

@@ -40,8 +40,10 @@ def resolve_id(name: str) -> str:
             ) from exc
         target = getattr(module, attr, None)
         if isinstance(target, type):
-            gym.register(id=name, entry_point=target)
-            return name
+            env_id = f"rlcheck/{module_name}.{attr}-v0"  # gymnasium reads 'module:Id' in make() as its own form
+            if env_id not in gym.registry:
+                gym.register(id=env_id, entry_point=target)
+            return env_id
         if name in gym.registry:  # the import registered `module:Id` itself
             return name
         if attr in gym.registry:
@@ -87,6 +89,9 @@ def make_python_env(name: str, env_kwargs: dict[str, Any] | None = None, check: 
         from rlcheck.envs.preflight import preflight
 
         warnings = preflight(name, make)
+    if gym.spec(env_id).max_episode_steps is None:
+        warnings.append(f"[time limit] the env is registered without max_episode_steps; rlcheck added a "
+                        f"{DEFAULT_TIME_LIMIT}-step time limit. Register it with max_episode_steps to choose one.")
     obs_space, action_space = probe.observation_space, probe.action_space
     spec = probe.spec
     limit = spec.max_episode_steps if spec is not None and spec.max_episode_steps else DEFAULT_TIME_LIMIT
@@ -109,4 +114,5 @@ def make_python_env(name: str, env_kwargs: dict[str, Any] | None = None, check: 
     threshold = spec.reward_threshold if spec is not None else None
     return EnvSpec(name=name, env=host, params=None, obs_shape=tuple(obs_space.shape), discrete=discrete,
                    num_actions=num_actions, action_low=low, action_high=high, max_episode_steps=int(limit),
-                   reward_threshold=threshold, warnings=tuple(warnings))
+                   reward_threshold=threshold, warnings=tuple(warnings),
+                   env_kwargs=tuple(sorted(kwargs.items())))

@@ -19,6 +19,7 @@ from rlcheck.methods.td3 import TD3
 
 RL_METHODS = ("ppo", "dqn", "sac", "td3", "ddpg", "naf")
 BASELINES = ("ars", "cem", "cmaes", "lqr", "mpc", "mcts")
+SECOND_IMPLEMENTATIONS = ("sb3-ppo", "sb3-dqn", "sb3-sac", "sb3-td3", "sb3-ddpg")  # Stable-Baselines3, opt-in
 _REGISTRY: dict[str, Method] = {}
 
 
@@ -34,7 +35,10 @@ def __getattr__(name: str) -> Any:
             from rlcheck.baselines.mcts import MCTS
             from rlcheck.baselines.mpc import MPC
 
+            from rlcheck.methods.sb3 import OURS, SB3Method
+
             _REGISTRY.update({m.name: m for m in (PPO(), DQN(), SAC(), TD3(), DDPG(), NAF(), ARS(), CEM(), CMAES(), LQR(), MPC(), MCTS())})
+            _REGISTRY.update({f"sb3-{algo}": SB3Method(algo) for algo in OURS})  # opt-in: --methods ppo,sb3-ppo
         return _REGISTRY
     raise AttributeError(name)
 

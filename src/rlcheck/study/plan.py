@@ -30,11 +30,10 @@ class Job:
 
 
 def jobs(spec: StudySpec) -> list[Job]:
-    from rlcheck.envs import make_env
     from rlcheck.methods import METHODS, default_config
     from rlcheck.methods.config import expand_sweep
 
-    env = make_env(spec.env)
+    env = spec.make_env()
     block = spec.seed_block or len(spec.seeds)
     out = []
     for m in spec.methods:

@@ -98,12 +98,12 @@ def prepare(spec: StudySpec, out: Path, resume: bool) -> dict[str, Any]:
                 "the original settings, or write the new study to another --out directory."
             )
         return old
-    from rlcheck.envs import make_env
-
+    env = spec.make_env()
     return {
         "fingerprint": spec.fingerprint(),
         "spec": spec.as_dict(),
-        "reward_threshold": make_env(spec.env).reward_threshold,
+        "reward_threshold": env.reward_threshold,
+        "env_info": {"backend": env.backend, "preflight_warnings": list(env.warnings)},
         "rlcheck_version": __version__,
         "libraries": versions(),
         "machine": machine(),
@@ -115,14 +115,13 @@ def prepare(spec: StudySpec, out: Path, resume: bool) -> dict[str, Any]:
 
 def run_study(spec: StudySpec, out: Path, resume: bool = False, progress: ProgressFn | None = None,
               report: bool = True) -> dict[str, Any]:
-    from rlcheck.envs import make_env
     from rlcheck.methods import Budget, get_method
     from rlcheck.store import write_json, write_traces
 
     out = Path(out)
     manifest = prepare(spec, out, resume)
     start, wall_before = time.perf_counter(), manifest.get("wall_seconds", 0.0)
-    env = make_env(spec.env)
+    env = spec.make_env()
     budget = Budget(spec.budget, spec.num_evals, spec.eval_episodes)
     jobs = planning.jobs(spec)
     for job in jobs:

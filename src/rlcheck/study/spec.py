@@ -3,7 +3,8 @@ validated with errors that name the field and the fix.
 
 YAML form (every field but `env` optional for envs rlcheck knows):
 
-    env: CartPole-v1
+    env: CartPole-v1         # a gymnax name, a Gymnasium id, or package.module:ClassName
+    env_kwargs: {}           # passed to gymnasium.make (Gymnasium envs only)
     methods:                 # a list of names, or name -> hyper-parameter overrides
       ppo: {}
       dqn: {learning_rate: 2.5e-4, sweep: {gamma: [0.99, 0.995]}}
@@ -37,7 +38,7 @@ DEFAULT_BUDGETS: dict[str, int] = {
     "Breakout-MinAtar": 10_000_000,  # gymnax-blines PPO
 }
 DEFAULT_SEEDS = 10
-FIELDS = ("env", "methods", "seeds", "budget", "threshold", "evaluation", "seed_block")
+FIELDS = ("env", "env_kwargs", "methods", "seeds", "budget", "threshold", "evaluation", "seed_block")
 EVALUATION_FIELDS = ("checkpoints", "episodes")
 
 
@@ -59,10 +60,17 @@ class StudySpec:
     eval_episodes: int = 10
     seed_block: int | None = None
     skipped: tuple[tuple[str, str], ...] = ()  # baselines that do not apply here, with the reason
+    env_kwargs: tuple[tuple[str, Any], ...] = ()
+
+    def make_env(self):
+        from rlcheck.envs import make_env
+
+        return make_env(self.env, dict(self.env_kwargs))
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "env": self.env,
+            **({"env_kwargs": dict(self.env_kwargs)} if self.env_kwargs else {}),
             "methods": {m.name: {**m.overrides, **({"sweep": m.sweep} if m.sweep else {})} for m in self.methods},
             "seeds": list(self.seeds),
             "budget": self.budget,
@@ -91,13 +99,15 @@ def _whole(field: str, value: Any, minimum: int) -> int:
 def _methods(raw: Any, env: Any) -> tuple[tuple[MethodSpec, ...], tuple[tuple[str, str], ...]]:
     """The methods to run, and the baselines skipped because they do not apply (with the reason).
     An RL method asked for by name that cannot run on the env is an error; a baseline is skipped."""
-    from rlcheck.methods import BASELINES, METHODS, default_config, get_method
+    from rlcheck.methods import BASELINES, METHODS, SECOND_IMPLEMENTATIONS, default_config, get_method
     from rlcheck.methods.config import describe, expand_sweep
 
     skipped: list[tuple[str, str]] = []
-    if raw is None:  # every method that applies to this env
+    if raw is None:  # every method that applies to this env (second implementations only when named)
         applicable = []
         for name, method in METHODS.items():
+            if name in SECOND_IMPLEMENTATIONS:
+                continue
             try:
                 method.check(env) if hasattr(method, "check") else None
             except RLCheckError as exc:
@@ -160,7 +170,11 @@ def build(raw: Mapping[str, Any]) -> StudySpec:
     if "env" not in raw or not raw["env"]:
         raise _fail("env", "missing", "Name the environment, e.g. env: CartPole-v1 (see `rlcheck envs`).")
     env_name = str(raw["env"])
-    env = make_env(env_name)
+    env_kwargs = raw.get("env_kwargs") or {}
+    if not isinstance(env_kwargs, Mapping):
+        raise _fail("env_kwargs", f"expected a mapping, got {env_kwargs!r}", "Write e.g. env_kwargs: {render_mode: null}.")
+    env = make_env(env_name, dict(env_kwargs))
+    task = env.task
 
     seeds_raw = raw.get("seeds", DEFAULT_SEEDS)
     if isinstance(seeds_raw, list):
@@ -170,11 +184,11 @@ def build(raw: Mapping[str, Any]) -> StudySpec:
     else:
         seeds = tuple(range(_whole("seeds", seeds_raw, 1)))
 
-    if raw.get("budget") is None and env_name not in DEFAULT_BUDGETS:
+    if raw.get("budget") is None and task not in DEFAULT_BUDGETS:
         raise _fail("budget", f"no default budget is known for {env_name}", "Give env steps per seed, e.g. --budget 100000.")
-    budget = _whole("budget", raw.get("budget", DEFAULT_BUDGETS.get(env_name)), 1)
+    budget = _whole("budget", raw.get("budget", DEFAULT_BUDGETS.get(task)), 1)
 
-    threshold = raw.get("threshold", REWARD_THRESHOLDS.get(env_name, env.reward_threshold))
+    threshold = raw.get("threshold", REWARD_THRESHOLDS.get(task, env.reward_threshold))
     if threshold is None:
         raise _fail("threshold", f"{env_name} has no known reward threshold", "Say what return counts as success, e.g. --threshold -150.")
     if isinstance(threshold, bool) or not isinstance(threshold, int | float):
@@ -192,7 +206,8 @@ def build(raw: Mapping[str, Any]) -> StudySpec:
     block = None if block is None else _whole("seed_block", block, 1)
     methods, skipped = _methods(raw.get("methods"), env)
     _check_budget(methods, env, budget)
-    return StudySpec(env_name, methods, seeds, budget, float(threshold), num_evals, episodes, block, skipped)
+    return StudySpec(env_name, methods, seeds, budget, float(threshold), num_evals, episodes, block, skipped,
+                     tuple(sorted(env_kwargs.items())))
 
 
 def _check_budget(methods: Sequence[MethodSpec], env: Any, budget: int) -> None:

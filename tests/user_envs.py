@@ -1,0 +1,95 @@
+"""Python (Gymnasium) envs a user might write, good and broken, for the host-loop tests. Named in
+tests as `user_envs:ClassName` (the tests directory is on sys.path)."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+
+
+class GoRight(gym.Env):
+    """Walk from 0 to `length` on a line: -0.1 a step, +10 at the end. Optimal return 10 - 0.1 (length - 1)."""
+
+    def __init__(self, length: int = 5):
+        self.length = length
+        self.observation_space = gym.spaces.Box(0.0, 1.0, (2,), np.float32)
+        self.action_space = gym.spaces.Discrete(2)
+        self.pos = 0
+
+    def _obs(self):
+        return np.array([self.pos / self.length, 1.0], np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.pos = int(self.np_random.integers(0, 2))
+        return self._obs(), {}
+
+    def step(self, action):
+        self.pos = max(0, self.pos + (1 if action == 1 else -1))
+        done = self.pos >= self.length
+        return self._obs(), 10.0 if done else -0.1, done, False, {}
+
+
+class Countdown(gym.Env):
+    """Observation = steps taken; terminates after `end` steps. For autoreset semantics tests."""
+
+    def __init__(self, end: int = 3):
+        self.end = end
+        self.observation_space = gym.spaces.Box(0.0, 100.0, (1,), np.float32)
+        self.action_space = gym.spaces.Discrete(2)
+        self.t = 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.array([0.0], np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        return np.array([float(self.t)], np.float32), float(action), self.t >= self.end, False, {}
+
+
+gym.register("CountdownShort-v0", entry_point=Countdown, max_episode_steps=2, kwargs={"end": 3})
+
+
+class RaisesInStep(Countdown):
+    def step(self, action):
+        raise RuntimeError("the sensor broke")
+
+
+class FailsLate(Countdown):
+    """Passes preflight, then raises once all copies together took `limit` steps: jobs run one after
+    another, so the first finishes and a later one fails."""
+
+    total = 0
+
+    def __init__(self, limit: int = 1800):
+        super().__init__()
+        self.limit = limit
+
+    def step(self, action):
+        FailsLate.total += 1
+        if FailsLate.total > self.limit:
+            raise RuntimeError("the sensor broke")
+        return super().step(action)
+
+
+class WrongObservationShape(Countdown):
+    def step(self, action):
+        _, *rest = super().step(action)
+        return np.zeros(3, np.float32), *rest
+
+
+class OldStepApi(Countdown):
+    def step(self, action):
+        obs, reward, terminated, _, info = super().step(action)
+        return obs, reward, terminated, info
+
+
+class UnboundedActions(Countdown):
+    def __init__(self):
+        super().__init__()
+        self.action_space = gym.spaces.Box(-np.inf, np.inf, (1,), np.float32)
+
+    def step(self, action):
+        return super().step(0)
