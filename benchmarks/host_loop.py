@@ -7,7 +7,8 @@ rlcheck: one process, 10 seeds, the same JAX PPO as on gymnax, its envs stepped 
 batched policy call per step for all seeds; 4 copies per seed). Its rate counts learning env steps
 only, excluding compile time; evaluation episodes (also Python steps) are in the wall time but not
 in the count. SB3: PPO with the same rollout and update sizes, one torch thread per process, two
-processes at once on the 2 cores; its aggregate rate is both processes' steps over the pair's wall.
+processes at once on the 2 cores; its aggregate rate is both processes' steps over the longer of their learn() calls (process start and
+imports left out, which favours SB3). rlcheck's rate is given without and with its compile time.
 """
 
 from __future__ import annotations
@@ -44,8 +45,10 @@ def main() -> None:
     pair = [worker("sb3", "--algo", "ppo", "--steps", str(a.sb3_steps), "--seed", str(s)) for s in (0, 1)]
     sb3 = [result(proc) for proc in pair]
     sb3_wall = time.perf_counter() - start
-    sb3_rate = sum(r["steps_per_seed"] for r in sb3) / sb3_wall
-    print(json.dumps({"impl": "sb3 x2 processes", "steps_per_s": sb3_rate, "wall_s": sb3_wall, "runs": sb3}), flush=True)
+    # SB3's rate over its learn() calls only (imports and process start left out): the stricter peer.
+    sb3_rate = sum(r["steps_per_seed"] for r in sb3) / max(r["run_s"] for r in sb3)
+    print(json.dumps({"impl": "sb3 x2 processes", "steps_per_s": sb3_rate, "wall_s": sb3_wall,
+                      "steps_per_s_over_pair_wall": sum(r["steps_per_seed"] for r in sb3) / sb3_wall, "runs": sb3}), flush=True)
 
     ours = result(worker("rlcheck", "--env", "gymnasium:CartPole-v1", "--algo", "ppo", "--seeds", str(a.seeds),
                          "--steps", str(a.steps), "--num-evals", "5"))
@@ -54,7 +57,7 @@ def main() -> None:
     print(json.dumps(ours), flush=True)
     print("\n| impl | seeds | steps/seed | wall s | compile s | env steps/s (aggregate) | x SB3 pair | peak RSS MB |")
     print("|---|---|---|---|---|---|---|---|")
-    print(f"| SB3 PPO, 2 processes | 2 | {a.sb3_steps} | {sb3_wall:.1f} | 0 | {sb3_rate:,.0f} | 1.0 | "
+    print(f"| SB3 PPO, 2 processes (rate over learn() only) | 2 | {a.sb3_steps} | {sb3_wall:.1f} | 0 | {sb3_rate:,.0f} | 1.0 | "
           f"{max(r['peak_rss_mb'] for r in sb3):.0f} each |")
     print(f"| rlcheck PPO, host loop | {a.seeds} | {ours['steps_per_seed']} | {ours['wall_s']:.1f} | {ours['compile_s']:.1f} "
           f"| {ours['steps_per_s']:,.0f} | {ours['speedup_vs_sb3_pair']:.1f} "

@@ -64,11 +64,16 @@ class HostEnv:
             self._failure = exc
             raise
         except Exception as exc:
-            self._failure = RLCheckError(
-                f"Environment {self.name!r} raised {type(exc).__name__}: {exc} inside {what}. rlcheck stopped this "
-                "job; other jobs' results are kept. Fix the env (run it by hand with the same action to reproduce)."
-            )
+            self._failure = self._env_error(what, exc)
             raise self._failure from exc
+
+    def _env_error(self, what: str, exc: Exception) -> RLCheckError:
+        if isinstance(exc, RLCheckError):
+            return exc
+        return RLCheckError(
+            f"Environment {self.name!r} raised {type(exc).__name__}: {exc} inside {what}. rlcheck stopped this job; "
+            "other jobs' results are kept. Fix the env (run it by hand with the same action to reproduce)."
+        )
 
     # -- host side -------------------------------------------------------------------------------
     def _pool(self, site: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -82,7 +87,7 @@ class HostEnv:
 
     def _obs(self, obs: Any) -> np.ndarray:
         arr = np.asarray(obs, dtype=self.obs_dtype)
-        if arr.shape != self.obs_shape:
+        if arr.shape != self.obs_shape:  # checked here, not by broadcasting: (1,) would fill a (4,) row
             raise RLCheckError(
                 f"Environment {self.name!r} returned an observation of shape {arr.shape}, but its observation_space "
                 f"says {self.obs_shape}. Make the env's observations match its observation_space."
@@ -108,40 +113,48 @@ class HostEnv:
                 return self._copies[self._adopted[(owner, slot)]], True
             return self._copies[self._adopted[(owner, slot)]], False
 
-    def _host_step(self, slots: np.ndarray, owners: np.ndarray, actions: np.ndarray, t: np.ndarray):
+    def _host_step(self, slots: np.ndarray, owners: np.ndarray, t: np.ndarray, actions: np.ndarray):
         del t  # only there to make every step's inputs distinct
-        shape = slots.shape
-        obs = np.empty(shape + self.obs_shape, self.obs_dtype)
+        shape, n = slots.shape, slots.size
+        obs = np.empty((n, *self.obs_shape), self.obs_dtype)
         final = np.empty_like(obs)
-        reward = np.empty(shape, np.float32)
-        terminated = np.empty(shape, bool)
-        truncated = np.empty(shape, bool)
-        for index in np.ndindex(shape):
-            if owners[index] == self.owner:
-                env = self._copies[int(slots[index])]
+        reward = np.zeros(n, np.float32)
+        terminated = np.zeros(n, bool)
+        truncated = np.zeros(n, bool)
+        slot_list, owner_list = slots.ravel().tolist(), owners.ravel().tolist()
+        flat_actions = actions.reshape(n).tolist() if self.discrete else actions.reshape((n, *self.action_shape))
+        for i in range(n):  # a plain loop: this is the hot path of every Python env step
+            if owner_list[i] == self.owner:
+                env = self._copies[slot_list[i]]
             else:
-                env, fresh = self._adopt(int(owners[index]), int(slots[index]))
+                env, fresh = self._adopt(owner_list[i], slot_list[i])
                 if fresh:  # start afresh and call the cut-off episode truncated, as a time limit would
-                    final[index] = obs[index] = self._obs(env.reset()[0])
-                    reward[index], terminated[index], truncated[index] = 0.0, False, True
+                    final[i] = obs[i] = self._obs(env.reset()[0])
+                    truncated[i] = True
                     continue
-            action = int(actions[index]) if self.discrete else np.asarray(actions[index]).reshape(self.action_shape)
-            out = self._call(f"step({action!r})", lambda env=env, a=action: env.step(a))
+            action = flat_actions[i]
+            try:
+                out = env.step(action)
+            except Exception as exc:  # the user's env: any error is theirs, reported as such
+                raise self._env_error(f"step({action!r})", exc) from exc
             if len(out) != 5:
                 raise RLCheckError(
                     f"Environment {self.name!r} returned {len(out)} values from step(); the Gymnasium 1.x API "
                     "returns 5 (obs, reward, terminated, truncated, info). Port the env to the new API or wrap it "
                     "with gymnasium's compatibility wrapper (shimmy)."
                 )
-            next_obs, r, term, trunc, _ = out
-            final[index] = self._obs(next_obs)
-            reward[index], terminated[index], truncated[index] = r, term, trunc
+            next_obs, reward[i], term, trunc, _ = out
+            final[i] = self._obs(next_obs)
+            terminated[i], truncated[i] = term, trunc
             if term or trunc:
-                next_obs, _ = self._call("reset()", env.reset)
-                obs[index] = self._obs(next_obs)
+                try:
+                    next_obs, _ = env.reset()
+                except Exception as exc:
+                    raise self._env_error("reset()", exc) from exc
+                obs[i] = self._obs(next_obs)
             else:
-                obs[index] = final[index]
-        return obs, reward, terminated, truncated, final
+                obs[i] = final[i]
+        return tuple(x.reshape(shape + x.shape[1:]) for x in (obs, reward, terminated, truncated, final))
 
     # -- JAX side --------------------------------------------------------------------------------
     def reset(self, key: jax.Array, num_envs: int, site: str) -> tuple[jax.Array, HostState]:
@@ -153,18 +166,37 @@ class HostEnv:
         return obs, HostState(slots, jnp.full((num_envs,), self.owner, jnp.int32), jnp.zeros((num_envs,), jnp.int32))
 
     def step(self, state: HostState, actions: jax.Array):
-        n = state.slots.shape[0]
-        obs = jax.ShapeDtypeStruct((n,) + self.obs_shape, self.obs_dtype)
-        shapes = (obs, jax.ShapeDtypeStruct((n,), jnp.float32), jax.ShapeDtypeStruct((n,), bool),
-                  jax.ShapeDtypeStruct((n,), bool), obs)
+        n, size = state.slots.shape[0], int(np.prod(self.obs_shape))
         t = state.t + 1
-        def host_step(s, o, a, c):
-            return self._call("step()", lambda: self._host_step(np.asarray(s), np.asarray(o), np.asarray(a), c))
+        ids = jnp.stack([state.slots, state.owner, t], axis=-1)  # one input array, not three
+        if self.obs_dtype == np.float32:
+            # One packed float32 output per step (obs | final obs | reward | terminated | truncated): turning
+            # callback results into JAX arrays costs per array, and this is the hot path.
+            def host_step(ids, a):
+                return self._call("step()", lambda: self._pack(*self._host_step(*np.moveaxis(np.asarray(ids), -1, 0), np.asarray(a))))
 
-        out = jax.pure_callback(host_step,
-                                shapes, state.slots, state.owner, actions, t, vmap_method="broadcast_all")
-        obs, reward, terminated, truncated, final = out
+            packed = jax.pure_callback(host_step, jax.ShapeDtypeStruct((n, 2 * size + 3), jnp.float32), ids, actions,
+                                       vmap_method="broadcast_all")
+            obs = packed[:, :size].reshape((n, *self.obs_shape))
+            final = packed[:, size:2 * size].reshape((n, *self.obs_shape))
+            reward, terminated, truncated = packed[:, -3], packed[:, -2] > 0.5, packed[:, -1] > 0.5
+        else:  # e.g. uint8 frames: kept in their own dtype
+            frames = jax.ShapeDtypeStruct((n, *self.obs_shape), self.obs_dtype)
+            shapes = (frames, jax.ShapeDtypeStruct((n,), jnp.float32), jax.ShapeDtypeStruct((n,), bool),
+                      jax.ShapeDtypeStruct((n,), bool), frames)
+
+            def host_step(ids, a):
+                return self._call("step()", lambda: self._host_step(*np.moveaxis(np.asarray(ids), -1, 0), np.asarray(a)))
+
+            obs, reward, terminated, truncated, final = jax.pure_callback(host_step, shapes, ids, actions,
+                                                                          vmap_method="broadcast_all")
         return obs, state.replace(t=t), reward, terminated, truncated, final
+
+    @staticmethod
+    def _pack(obs, reward, terminated, truncated, final) -> np.ndarray:
+        lead = reward.shape
+        flat = lambda x: x.reshape(lead + (-1,)).astype(np.float32)  # noqa: E731
+        return np.concatenate([flat(obs), flat(final), flat(reward), flat(terminated), flat(truncated)], axis=-1)
 
     def close(self) -> None:
         for env in self._copies.values():
