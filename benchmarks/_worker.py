@@ -8,15 +8,16 @@ import resource
 import time
 
 
-def rlcheck_run(env: str, algo: str, seeds: int, steps: int, num_evals: int = 20) -> dict:
+def rlcheck_run(env: str, algo: str, seeds: int, steps: int, num_evals: int = 20, eval_episodes: int = 10,
+                overrides: dict | None = None) -> dict:
     from rlcheck.engine import run_method
     from rlcheck.envs import make_env
     from rlcheck.methods import Budget, default_config, get_method
 
     spec, method = make_env(env), get_method(algo)
-    config = default_config(method, spec)
+    config = default_config(method, spec, overrides or {})
     start = time.perf_counter()
-    result = run_method(method, spec, [config], list(range(seeds)), Budget(steps, num_evals, 10))
+    result = run_method(method, spec, [config], list(range(seeds)), Budget(steps, num_evals, eval_episodes))
     wall = time.perf_counter() - start
     env_steps = int(result.trace.env_steps[:, -1].sum())
     final = result.trace.eval_returns[:, -1].mean(-1)
@@ -24,6 +25,7 @@ def rlcheck_run(env: str, algo: str, seeds: int, steps: int, num_evals: int = 20
         "impl": "rlcheck", "env": env, "algo": algo, "seeds": seeds, "steps_per_seed": int(result.trace.env_steps[0, -1]),
         "wall_s": wall, "compile_s": result.compile_seconds, "run_s": wall - result.compile_seconds,
         "steps_per_s": env_steps / (wall - result.compile_seconds), "final_returns": final.tolist(),
+        "checkpoint_steps": result.trace.env_steps[0].tolist(), "eval_curve": result.trace.eval_returns.mean(-1).tolist(),
     }
 
 
@@ -61,7 +63,10 @@ if __name__ == "__main__":
     p.add_argument("--steps", type=int, default=500_000)
     p.add_argument("--num-evals", type=int, default=20)
     p.add_argument("--seed", type=int, default=0, help="sb3: the seed")
+    p.add_argument("--eval-episodes", type=int, default=10)
+    p.add_argument("--set", dest="overrides", action="append", default=[], help="rlcheck: KEY=VALUE")
     a = p.parse_args()
-    out = rlcheck_run(a.env, a.algo, a.seeds, a.steps, a.num_evals) if a.impl == "rlcheck" else sb3_run(a.env, a.algo, a.steps, a.seed)
+    out = rlcheck_run(a.env, a.algo, a.seeds, a.steps, a.num_evals, a.eval_episodes,
+                                                     dict(kv.split("=", 1) for kv in a.overrides)) if a.impl == "rlcheck" else sb3_run(a.env, a.algo, a.steps, a.seed)
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(out))

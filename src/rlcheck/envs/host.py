@@ -37,9 +37,10 @@ class HostEnv:
     """A Python env factory plus the spaces the learners need; copies are made on demand."""
 
     def __init__(self, name: str, make: Callable[[], Any], obs_shape: tuple[int, ...], obs_dtype: Any,
-                 action_shape: tuple[int, ...], discrete: bool):
+                 action_shape: tuple[int, ...], discrete: bool, make_eval: Callable[[], Any] | None = None):
         self.name = name
         self.make = make
+        self.make_eval = make_eval or make  # evaluation copies may differ (Atari: whole games, raw scores)
         self.obs_shape = obs_shape
         self.obs_dtype = np.dtype(obs_dtype)
         self.action_shape = action_shape
@@ -80,7 +81,8 @@ class HostEnv:
         with self._lock:
             if (site, shape) not in self._pools:
                 start, size = self._next_slot, int(np.prod(shape))
-                self._copies.update({start + i: self.make() for i in range(size)})
+                make = self.make_eval if site == "eval" else self.make
+                self._copies.update({start + i: make() for i in range(size)})
                 self._next_slot = start + size
                 self._pools[(site, shape)] = np.arange(start, start + size, dtype=np.int32).reshape(shape)
             return self._pools[(site, shape)]

@@ -27,6 +27,10 @@ def resolve_id(name: str) -> str:
     """A Gymnasium id for `name`. `package.module:ClassName` imports the module and registers the class
     under that name on the fly; other `module:Id` forms are Gymnasium's own."""
     gym = gymnasium()
+    if name.startswith("ALE/") and name not in gym.registry:
+        from rlcheck.envs.atari import register
+
+        register()
     if name in gym.registry:
         return name
     if ":" in name:
@@ -70,13 +74,27 @@ def make_python_env(name: str, env_kwargs: dict[str, Any] | None = None, check: 
     kwargs = dict(env_kwargs or {})
     warnings: list[str] = []
 
-    def make() -> Any:
+    from rlcheck.envs import atari
+
+    if atari.is_atari(env_id):  # training copies lose a life as a termination and clip rewards; evaluation copies don't
+        def make() -> Any:
+            return atari.make_atari(env_id, kwargs, train=True)
+
+        def make_eval() -> Any:
+            return atari.make_atari(env_id, kwargs, train=False)
+    else:
+        make_eval = None
+
+    def make_plain() -> Any:
         env = gym.make(env_id, disable_env_checker=True, **kwargs)
         if env.spec is None or env.spec.max_episode_steps is None:
             env = gym.wrappers.TimeLimit(env, DEFAULT_TIME_LIMIT)
         if not isinstance(env.observation_space, gym.spaces.Box):
             env = gym.wrappers.FlattenObservation(env)
         return env
+
+    if make_eval is None:
+        make = make_plain
 
     try:
         probe = make()
@@ -89,12 +107,14 @@ def make_python_env(name: str, env_kwargs: dict[str, Any] | None = None, check: 
         from rlcheck.envs.preflight import preflight
 
         warnings = preflight(name, make)
-    if gym.spec(env_id).max_episode_steps is None:
+    if gym.spec(env_id).max_episode_steps is None and make_eval is None:
         warnings.append(f"[time limit] the env is registered without max_episode_steps; rlcheck added a "
                         f"{DEFAULT_TIME_LIMIT}-step time limit. Register it with max_episode_steps to choose one.")
     obs_space, action_space = probe.observation_space, probe.action_space
     spec = probe.spec
     limit = spec.max_episode_steps if spec is not None and spec.max_episode_steps else DEFAULT_TIME_LIMIT
+    if make_eval is not None:
+        limit = atari.TIME_LIMIT
     probe.close()
     if isinstance(action_space, gym.spaces.Discrete):
         discrete, num_actions, low, high, action_shape = True, int(action_space.n), None, None, ()
@@ -110,7 +130,7 @@ def make_python_env(name: str, env_kwargs: dict[str, Any] | None = None, check: 
             "write an ActionWrapper that maps a Discrete or Box action onto it)."
         )
     obs_dtype = np.uint8 if obs_space.dtype == np.uint8 else np.float32
-    host = HostEnv(name, make, tuple(obs_space.shape), obs_dtype, action_shape, discrete)
+    host = HostEnv(name, make, tuple(obs_space.shape), obs_dtype, action_shape, discrete, make_eval)
     threshold = spec.reward_threshold if spec is not None else None
     return EnvSpec(name=name, env=host, params=None, obs_shape=tuple(obs_space.shape), discrete=discrete,
                    num_actions=num_actions, action_low=low, action_high=high, max_episode_steps=int(limit),

@@ -14,12 +14,14 @@ from rlcheck.methods.dqn import DQN
 from rlcheck.methods.loop import Budget, Method, train
 from rlcheck.methods.naf import NAF
 from rlcheck.methods.ppo import PPO
+from rlcheck.methods.rainbow import Rainbow
 from rlcheck.methods.sac import SAC
 from rlcheck.methods.td3 import TD3
 
-RL_METHODS = ("ppo", "dqn", "sac", "td3", "ddpg", "naf")
+RL_METHODS = ("ppo", "dqn", "rainbow", "sac", "td3", "ddpg", "naf")
 BASELINES = ("ars", "cem", "cmaes", "lqr", "mpc", "mcts")
 SECOND_IMPLEMENTATIONS = ("sb3-ppo", "sb3-dqn", "sb3-sac", "sb3-td3", "sb3-ddpg")  # Stable-Baselines3, opt-in
+OPT_IN = ("rainbow", *SECOND_IMPLEMENTATIONS)  # run only when named in --methods
 _REGISTRY: dict[str, Method] = {}
 
 
@@ -37,7 +39,7 @@ def __getattr__(name: str) -> Any:
 
             from rlcheck.methods.sb3 import OURS, SB3Method
 
-            _REGISTRY.update({m.name: m for m in (PPO(), DQN(), SAC(), TD3(), DDPG(), NAF(), ARS(), CEM(), CMAES(), LQR(), MPC(), MCTS())})
+            _REGISTRY.update({m.name: m for m in (PPO(), DQN(), Rainbow(), SAC(), TD3(), DDPG(), NAF(), ARS(), CEM(), CMAES(), LQR(), MPC(), MCTS())})
             _REGISTRY.update({f"sb3-{algo}": SB3Method(algo) for algo in OURS})  # opt-in: --methods ppo,sb3-ppo
         return _REGISTRY
     raise AttributeError(name)
@@ -58,7 +60,10 @@ def default_config(method: Method, env: EnvSpec, overrides: dict[str, Any] | Non
     """The method's defaults for this env (source named in the method module), then user overrides."""
     if hasattr(method, "check"):
         method.check(env)
-    config = apply_overrides(method.Config(), method.defaults.get(env.task, {}))
+    from rlcheck.envs.atari import is_atari
+
+    defaults = method.defaults.get(env.task, method.defaults.get("atari", {}) if is_atari(env.task) else {})
+    config = apply_overrides(method.Config(), defaults)
     config = apply_overrides(config, overrides or {})
     if hasattr(method, "validate"):
         method.validate(config)

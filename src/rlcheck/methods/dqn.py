@@ -2,6 +2,13 @@
 device and optional n-step returns. Each iteration steps `num_envs` envs once and makes
 `gradient_steps` updates once `learning_starts` env steps are collected.
 Follows CleanRL's `dqn.py` (and PureJaxRL's vectorised `dqn.py`).
+
+Rainbow's parts are switches (Hessel et al. 2018): `distributional` (C51: a categorical return
+distribution on `num_atoms` fixed atoms in [v_min, v_max], trained by cross-entropy to the projected
+n-step Bellman target), `dueling` heads, `n_step` returns, `prioritized` replay (proportional,
+exponent alpha, importance weights with beta annealed to 1) and `noisy` nets (exploration by
+parameter noise; greedy evaluation uses the mean weights). `--algo rainbow` turns them all on.
+Frames (Atari) get the Nature DQN convolutional torso.
 """
 
 from __future__ import annotations
@@ -43,9 +50,25 @@ class DQNConfig:
     huber_loss: bool = static(False, "Huber instead of squared TD error")
     hidden_sizes: tuple[int, ...] = static((120, 84), "hidden layer widths")
     activation: str = static("relu", "tanh or relu")
+    adam_eps: float = numeric(1e-8, "Adam epsilon (Rainbow: 1.5e-4)")
+    # Rainbow's switches
+    distributional: bool = static(False, "C51: learn a categorical return distribution")
+    num_atoms: int = static(51, "C51: atoms of the return distribution")
+    v_min: float = numeric(-10.0, "C51: smallest atom")
+    v_max: float = numeric(10.0, "C51: largest atom")
+    dueling: bool = static(False, "separate value and advantage streams")
+    noisy: bool = static(False, "noisy dense layers (factorised Gaussian) for exploration")
+    prioritized: bool = static(False, "prioritised replay, proportional to TD error (or C51 loss)")
+    priority_exponent: float = numeric(0.5, "prioritised replay: alpha")
+    priority_weight: float = numeric(0.4, "prioritised replay: initial importance-weight exponent beta (annealed to 1)")
 
 
 DEFAULTS: dict[str, dict[str, Any]] = {
+    # Any Atari game: CleanRL dqn_atari.py (lr 1e-4, batch 32, target every 1000, epsilon 1 -> 0.01 over
+    # 10% of the budget, an update every 4 env steps, learning_starts 80k, Nature CNN then 512 units).
+    "atari": dict(learning_rate=1e-4, batch_size=32, target_update_interval=1000, end_epsilon=0.01,
+                  exploration_fraction=0.1, num_envs=4, learning_starts=80_000, buffer_size=1_000_000,
+                  hidden_sizes=(512,), huber_loss=True),
     # CleanRL dqn.py CartPole-v1 defaults (train_frequency 10 -> 10 envs with one update per vector step;
     # CleanRL's target is max_a Q_target, not double DQN).
     "CartPole-v1": {"double_dqn": False},
@@ -96,17 +119,31 @@ class DQN:
     def steps_per_iteration(self, config: DQNConfig) -> int:
         return config.num_envs
 
-    def network(self, env: EnvSpec, config: DQNConfig) -> nets.MLP:
-        return nets.MLP(config.hidden_sizes, env.num_actions, config.activation, 1.0, len(env.obs_shape))
+    def network(self, env: EnvSpec, config: DQNConfig) -> nets.QNetwork:
+        return nets.QNetwork(config.hidden_sizes, env.num_actions, config.activation, len(env.obs_shape),
+                             nets.is_image(env.obs_shape), config.dueling, config.noisy,
+                             config.num_atoms if config.distributional else 1)
+
+    def atoms(self, config: DQNConfig) -> jax.Array:
+        return jnp.linspace(config.v_min, config.v_max, config.num_atoms)
+
+    def q_values(self, params, env: EnvSpec, config: DQNConfig, obs: jax.Array, noise_key: jax.Array | None = None):
+        """Q-values; noisy nets draw fresh noise from `noise_key`, or use their mean weights without one."""
+        rngs = {"noise": noise_key} if noise_key is not None else {}
+        out = self.network(env, config).apply(params, obs, noise_key is not None, rngs=rngs)
+        if config.distributional:
+            return jnp.sum(jax.nn.softmax(out, axis=-1) * self.atoms(config), axis=-1)
+        return out
 
     def optimizer(self, config: DQNConfig) -> optax.GradientTransformation:
         # flattened: one fused update over all weights, not one per layer (dispatch-bound on CPU)
-        return optax.flatten(optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate)))
+        return optax.flatten(optax.chain(optax.clip_by_global_norm(config.max_grad_norm),
+                                         optax.adam(config.learning_rate, eps=config.adam_eps)))
 
     def init(self, key: jax.Array, env: EnvSpec, config: DQNConfig, budget: Budget) -> DQNState:
         self.check(env)
         key, net_key, env_key = jax.random.split(key, 3)
-        params = self.network(env, config).init(net_key, jnp.zeros(env.obs_shape))
+        params = self.network(env, config).init({"params": net_key, "noise": net_key}, jnp.zeros(env.obs_shape, env_obs_dtype(env)))
         obs, env_state = vector.reset(env, env_key, config.num_envs)
         # Sized by the budget: no point holding more transitions than the run will ever collect.
         slots = replay_slots(config.buffer_size, budget, config.num_envs)
@@ -117,7 +154,7 @@ class DQN:
         )
 
     def act(self, state: DQNState, env: EnvSpec, config: DQNConfig, obs: jax.Array) -> jax.Array:
-        return jnp.argmax(self.network(env, config).apply(state.params, obs), axis=-1)
+        return jnp.argmax(self.q_values(state.params, env, config, obs), axis=-1)
 
     def eval_key(self, state: DQNState) -> jax.Array:
         return jax.random.fold_in(state.key, 1)
@@ -130,11 +167,12 @@ class DQN:
     def iterate(self, state: DQNState, env: EnvSpec, config: DQNConfig, budget: Budget) -> tuple[DQNState, IterationLog]:
         network = self.network(env, config)
         optimizer = self.optimizer(config)
-        key, explore_key, random_key, step_key, update_key = jax.random.split(state.key, 5)
+        key, explore_key, random_key, step_key, update_key, noise_key = jax.random.split(state.key, 6)
+        noise = noise_key if config.noisy else None
 
-        # --- act epsilon-greedily and store the transition ------------------------------------
+        # --- act epsilon-greedily (noisy nets: greedy under fresh noise) and store the transition --
         epsilon = self.epsilon(config, budget, state.env_steps)
-        greedy = jnp.argmax(network.apply(state.params, state.obs), axis=-1)
+        greedy = jnp.argmax(self.q_values(state.params, env, config, state.obs, noise), axis=-1)
         random_action = jax.random.randint(random_key, greedy.shape, 0, env.num_actions)
         explore = jax.random.uniform(explore_key, greedy.shape) < epsilon
         action = jnp.where(explore, random_action, greedy)
@@ -144,34 +182,62 @@ class DQN:
         replay = state.replay.add(state.obs, action, reward, terminated, done, final_obs)
         env_steps = state.env_steps + config.num_envs
 
-        # --- learn: TD regression on replayed (n-step) transitions ----------------------------
-        def td_loss(params, target_params, batch):
+        # --- learn: TD regression (or C51 cross-entropy) on replayed (n-step) transitions --------
+        beta = config.priority_weight + (1.0 - config.priority_weight) * jnp.minimum(env_steps / budget.env_steps, 1.0)
+
+        def td_loss(params, target_params, batch, weights, key):
             obs, action, n_step_reward, boot_obs, boot_discount = batch
-            q = jnp.take_along_axis(network.apply(params, obs), action[:, None], axis=-1)[:, 0]
-            next_target_q = network.apply(target_params, boot_obs)
-            if config.double_dqn:
-                next_action = jnp.argmax(network.apply(params, boot_obs), axis=-1)
+            online_key, next_key, target_key = jax.random.split(key, 3)
+            keys = (online_key, next_key, target_key) if config.noisy else (None, None, None)
+            next_online_q = self.q_values(params, env, config, boot_obs, keys[1])
+            if config.distributional:
+                log_p = jax.nn.log_softmax(network.apply(params, obs, config.noisy, rngs=_rngs(keys[0])), axis=-1)
+                log_p = jnp.take_along_axis(log_p, action[:, None, None], axis=1)[:, 0]  # [B, atoms]
+                next_logits = network.apply(target_params, boot_obs, config.noisy, rngs=_rngs(keys[2]))
+                next_p = jax.nn.softmax(next_logits, axis=-1)
+                next_q = jnp.sum(next_p * self.atoms(config), axis=-1)
+                next_action = jnp.argmax(next_online_q if config.double_dqn else next_q, axis=-1)
+                next_p = jnp.take_along_axis(next_p, next_action[:, None, None], axis=1)[:, 0]
+                target = jax.lax.stop_gradient(project_distribution(
+                    n_step_reward[:, None] + boot_discount[:, None] * self.atoms(config)[None], next_p, config))
+                per_sample = -jnp.sum(target * log_p, axis=-1)
+                q = jnp.sum(jnp.exp(log_p) * self.atoms(config), axis=-1)
             else:
-                next_action = jnp.argmax(next_target_q, axis=-1)
-            next_q = jnp.take_along_axis(next_target_q, next_action[:, None], axis=-1)[:, 0]
-            target = jax.lax.stop_gradient(n_step_reward + boot_discount * next_q)
-            error = q - target
-            loss = optax.huber_loss(error).mean() if config.huber_loss else (error**2).mean()
-            return loss, q.mean()
+                q = jnp.take_along_axis(self.q_values(params, env, config, obs, keys[0]), action[:, None], axis=-1)[:, 0]
+                next_target_q = self.q_values(target_params, env, config, boot_obs, keys[2])
+                next_action = jnp.argmax(next_online_q if config.double_dqn else next_target_q, axis=-1)
+                next_q = jnp.take_along_axis(next_target_q, next_action[:, None], axis=-1)[:, 0]
+                error = q - jax.lax.stop_gradient(n_step_reward + boot_discount * next_q)
+                per_sample = optax.huber_loss(error) if config.huber_loss else error**2
+            loss = jnp.mean(weights * per_sample)
+            priority = per_sample if config.distributional else jnp.abs(error)
+            return loss, (q.mean(), priority)
 
         def gradient_step(carry, step_key):
-            params, opt_state = carry
-            batch = replay.sample(step_key, config.batch_size, config.n_step, config.gamma)
-            (loss, q_mean), grads = jax.value_and_grad(td_loss, has_aux=True)(params, state.target_params, batch)
+            params, opt_state, replay = carry
+            sample_key, loss_key = jax.random.split(step_key)
+            start, env_index, probability = replay.sample_indices(
+                sample_key, config.batch_size, config.n_step, config.priority_exponent if config.prioritized else None)
+            batch = replay.gather(start, env_index, config.n_step, config.gamma)
+            if config.prioritized:  # importance weights, normalised by their largest possible value
+                weights = (probability * replay.size * replay.reward.shape[1]) ** -beta
+                weights = weights / jnp.max(weights)
+            else:
+                weights = jnp.ones(config.batch_size)
+            (loss, (q_mean, priority)), grads = jax.value_and_grad(td_loss, has_aux=True)(
+                params, state.target_params, batch, weights, loss_key)
+            if config.prioritized:
+                replay = replay.set_priority(start, env_index, priority + 1e-6)
             updates, opt_state = optimizer.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), (loss, q_mean)
+            return (optax.apply_updates(params, updates), opt_state, replay), (loss, q_mean)
 
-        (new_params, new_opt_state), (loss, q_mean) = jax.lax.scan(
-            gradient_step, (state.params, state.opt_state), jax.random.split(update_key, config.gradient_steps)
+        (new_params, new_opt_state, new_replay), (loss, q_mean) = jax.lax.scan(
+            gradient_step, (state.params, state.opt_state, replay), jax.random.split(update_key, config.gradient_steps)
         )
         learning = env_steps > config.learning_starts
         params = jax.tree.map(lambda new, old: jnp.where(learning, new, old), new_params, state.params)
         opt_state = jax.tree.map(lambda new, old: jnp.where(learning, new, old), new_opt_state, state.opt_state)
+        replay = jax.tree.map(lambda new, old: jnp.where(learning, new, old), new_replay, replay)
 
         # --- target network: every target_update_interval env steps -------------------------
         update_target = (env_steps // config.target_update_interval) != (state.env_steps // config.target_update_interval)
@@ -193,3 +259,26 @@ class DQN:
             ),
         )
         return new_state, log
+
+
+def _rngs(key: jax.Array | None) -> dict[str, jax.Array]:
+    return {"noise": key} if key is not None else {}
+
+
+def env_obs_dtype(env: EnvSpec):
+    return getattr(env.env, "obs_dtype", jnp.float32)
+
+
+def project_distribution(target_atoms: jax.Array, probabilities: jax.Array, config: DQNConfig) -> jax.Array:
+    """C51's projection: mass `probabilities` at `target_atoms` ([B, atoms], clipped to [v_min, v_max])
+    shared out to the two nearest fixed atoms, in proportion to closeness. Returns [B, atoms]."""
+    delta = (config.v_max - config.v_min) / (config.num_atoms - 1)
+    position = (jnp.clip(target_atoms, config.v_min, config.v_max) - config.v_min) / delta  # in [0, atoms - 1]
+    lower = jnp.floor(position)
+    upper_weight = position - lower  # share of the mass that goes to the atom above
+    lower_index = lower.astype(jnp.int32)
+    upper_index = jnp.minimum(lower_index + 1, config.num_atoms - 1)
+    rows = jnp.arange(target_atoms.shape[0])[:, None]
+    out = jnp.zeros_like(probabilities)
+    out = out.at[rows, lower_index].add(probabilities * (1.0 - upper_weight))
+    return out.at[rows, upper_index].add(probabilities * upper_weight)

@@ -35,19 +35,117 @@ class MLP(nn.Module):
         return _dense(self.out_dim, self.out_scale)(x)
 
 
+def is_image(obs_shape: Sequence[int]) -> bool:
+    """Frames big enough for a convolutional torso (Atari's 4x84x84); MinAtar's 10x10 grids are not."""
+    return len(obs_shape) == 3 and sorted(obs_shape)[1] >= 32
+
+
+class NatureCNN(nn.Module):
+    """The Nature DQN torso (Mnih et al. 2015): 32 8x8/4, 64 4x4/2, 64 3x3/1 convolutions on uint8
+    frames scaled to [0, 1]. Frames may come channels first (Gymnasium's frame stack: 4x84x84)."""
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        if x.shape[-3] < x.shape[-1]:  # [.., C, H, W] -> [.., H, W, C]
+            x = jnp.moveaxis(x, -3, -1)
+        lead = x.shape[:-3]
+        x = x.reshape((-1, *x.shape[-3:])).astype(jnp.float32) / 255.0
+        for features, kernel, stride in ((32, 8, 4), (64, 4, 2), (64, 3, 1)):
+            # A VALID convolution as patches times a dense layer: the same function, but XLA:CPU runs the
+            # gradient of a real convolution inside a loop (our whole training loop) about 20x slower.
+            patches = jax.lax.conv_general_dilated_patches(x, (kernel, kernel), (stride, stride), "VALID",
+                                                           dimension_numbers=("NHWC", "HWIO", "NHWC"))
+            x = nn.relu(_dense(features, np.sqrt(2))(patches))
+        return x.reshape((*lead, -1))
+
+
+class NoisyDense(nn.Module):
+    """Factorised Gaussian noisy layer (Fortunato et al. 2018), sigma_0 = 0.5. Noise from the "noise"
+    rng stream; `noisy=False` uses the mean weights (greedy evaluation)."""
+
+    features: int
+    sigma0: float = 0.5
+
+    @nn.compact
+    def __call__(self, x: jax.Array, noisy: bool = True) -> jax.Array:
+        n_in = x.shape[-1]
+        bound = 1.0 / np.sqrt(n_in)
+        uniform = lambda key, shape: jax.random.uniform(key, shape, minval=-bound, maxval=bound)  # noqa: E731
+        mu_w = self.param("mu_w", uniform, (n_in, self.features))
+        mu_b = self.param("mu_b", uniform, (self.features,))
+        sigma_w = self.param("sigma_w", nn.initializers.constant(self.sigma0 / np.sqrt(n_in)), (n_in, self.features))
+        sigma_b = self.param("sigma_b", nn.initializers.constant(self.sigma0 / np.sqrt(n_in)), (self.features,))
+        if not noisy:
+            return x @ mu_w + mu_b
+        key_in, key_out = jax.random.split(self.make_rng("noise"))
+        f = lambda e: jnp.sign(e) * jnp.sqrt(jnp.abs(e))  # noqa: E731
+        eps_in, eps_out = f(jax.random.normal(key_in, (n_in,))), f(jax.random.normal(key_out, (self.features,)))
+        return x @ (mu_w + sigma_w * jnp.outer(eps_in, eps_out)) + mu_b + sigma_b * eps_out
+
+
+class QNetwork(nn.Module):
+    """DQN's Q-network with Rainbow's switches: a torso (MLP, or Nature CNN for frames), then `dueling`
+    value and advantage streams, `noisy` dense layers, and `num_atoms` > 1 for a distributional (C51)
+    head. Returns [.., actions] Q-values, or [.., actions, atoms] logits when distributional."""
+
+    hidden_sizes: Sequence[int]
+    num_actions: int
+    activation: str = "relu"
+    obs_ndim: int = 1
+    image: bool = False
+    dueling: bool = False
+    noisy: bool = False
+    num_atoms: int = 1
+
+    @nn.compact
+    def __call__(self, x: jax.Array, noisy: bool = True) -> jax.Array:
+        act = ACTIVATIONS[self.activation]
+        if self.image:
+            x = NatureCNN()(x)
+        else:
+            x = x.reshape(x.shape[:-self.obs_ndim] + (-1,)) if self.obs_ndim > 1 else x
+            x = x.astype(jnp.float32)
+
+        def dense(features: int, scale: float):
+            if self.noisy:
+                return lambda h: NoisyDense(features)(h, noisy)
+            return _dense(features, scale)
+
+        def stream(h, out: int):
+            for size in self.hidden_sizes:
+                h = act(dense(size, np.sqrt(2))(h))
+            return dense(out * self.num_atoms, 1.0)(h).reshape(h.shape[:-1] + (out, self.num_atoms))
+
+        if self.dueling:
+            value, advantage = stream(x, 1), stream(x, self.num_actions)
+            out = value + advantage - advantage.mean(axis=-2, keepdims=True)
+        else:
+            out = stream(x, self.num_actions)
+        return out[..., 0] if self.num_atoms == 1 else out
+
+
 class ActorCritic(nn.Module):
-    """Separate actor and critic MLPs. Discrete: logits. Continuous: Gaussian mean and a state-independent log-std."""
+    """Separate actor and critic MLPs (or, for frames, a shared Nature CNN torso as in CleanRL's
+    ppo_atari). Discrete: logits. Continuous: Gaussian mean and a state-independent log-std."""
 
     action_dim: int
     discrete: bool
     hidden_sizes: Sequence[int] = (64, 64)
     activation: str = "tanh"
     obs_ndim: int = 1
+    image: bool = False
 
     @nn.compact
     def __call__(self, obs: jax.Array) -> tuple[jax.Array, jax.Array | None, jax.Array]:
-        actor_out = MLP(self.hidden_sizes, self.action_dim, self.activation, 0.01, self.obs_ndim)(obs)
-        value = MLP(self.hidden_sizes, 1, self.activation, 1.0, self.obs_ndim)(obs)[..., 0]
+        if self.image:
+            h = NatureCNN()(obs)
+            h = MLP(self.hidden_sizes[:-1], self.hidden_sizes[-1], "relu", np.sqrt(2))(h)
+            h = nn.relu(h)
+            actor_out = _dense(self.action_dim, 0.01)(h)
+            value = _dense(1, 1.0)(h)[..., 0]
+        else:
+            actor_out = MLP(self.hidden_sizes, self.action_dim, self.activation, 0.01, self.obs_ndim)(obs)
+            value = MLP(self.hidden_sizes, 1, self.activation, 1.0, self.obs_ndim)(obs)[..., 0]
         if self.discrete:
             return actor_out, None, value
         log_std = self.param("log_std", nn.initializers.zeros, (self.action_dim,))

@@ -49,6 +49,9 @@ class PPOConfig:
 # Defaults per env and where they come from. Anything not listed uses PPOConfig's defaults
 # (PureJaxRL / CleanRL classic-control settings).
 DEFAULTS: dict[str, dict[str, Any]] = {
+    # Any Atari game (ALE, standard preprocessing): CleanRL ppo_atari.py, 8 envs x 128 steps, clip 0.1,
+    # a Nature CNN torso then 512 units.
+    "atari": dict(num_envs=8, num_steps=128, clip_eps=0.1, hidden_sizes=(512,), activation="relu"),
     # PureJaxRL ppo.py CartPole config; CleanRL ppo.py defaults are the same.
     "CartPole-v1": {},
     # CleanRL ppo.py defaults, as benchmarked by CleanRL on Acrobot-v1 at 500k steps.
@@ -114,7 +117,8 @@ class PPO:
             )
 
     def network(self, env: EnvSpec, config: PPOConfig) -> nets.ActorCritic:
-        return nets.ActorCritic(env.num_actions, env.discrete, config.hidden_sizes, config.activation, len(env.obs_shape))
+        return nets.ActorCritic(env.num_actions, env.discrete, config.hidden_sizes, config.activation, len(env.obs_shape),
+                                nets.is_image(env.obs_shape))
 
     def optimizer(self, config: PPOConfig, budget: Budget) -> optax.GradientTransformation:
         num_iterations = make_schedule(self.steps_per_iteration(config), budget).total_iterations

@@ -1,5 +1,6 @@
-"""Replay buffer on device: a ring of `slots` time steps x `num_envs` envs, sampled with
-optional n-step returns that stop at episode ends (bootstrapping only past truncations)."""
+"""Replay buffer on device: a ring of `slots` time steps x `num_envs` envs, sampled uniformly or in
+proportion to priorities (prioritised replay, Schaul et al. 2016), with optional n-step returns that
+stop at episode ends (bootstrapping only past truncations)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ class Replay:
     terminated: jax.Array  # [slots, envs]
     done: jax.Array  # [slots, envs] terminated or truncated
     next_obs: jax.Array  # [slots, envs, *obs_shape] true next observation (pre-reset)
+    priority: jax.Array  # [slots, envs] prioritised replay: new transitions get the largest seen so far
     pos: jax.Array  # next slot to write
     size: jax.Array  # filled slots
 
@@ -28,7 +30,7 @@ class Replay:
             obs=zeros(obs_example), action=zeros(action_example),
             reward=jnp.zeros((slots, num_envs)), terminated=jnp.zeros((slots, num_envs), bool),
             done=jnp.zeros((slots, num_envs), bool), next_obs=zeros(obs_example),
-            pos=jnp.int32(0), size=jnp.int32(0),
+            priority=jnp.zeros((slots, num_envs)), pos=jnp.int32(0), size=jnp.int32(0),
         )
 
     @property
@@ -41,18 +43,39 @@ class Replay:
             obs=self.obs.at[i].set(obs), action=self.action.at[i].set(action),
             reward=self.reward.at[i].set(reward), terminated=self.terminated.at[i].set(terminated),
             done=self.done.at[i].set(done), next_obs=self.next_obs.at[i].set(next_obs),
+            priority=self.priority.at[i].set(jnp.maximum(self.priority.max(), 1.0)),
             pos=(i + 1) % self.slots, size=jnp.minimum(self.size + 1, self.slots),
         )
 
-    def sample(self, key: jax.Array, batch_size: int, n_step: int, gamma: jax.Array):
-        """Returns (obs, action, n-step discounted reward, bootstrap obs, bootstrap discount).
-        The bootstrap discount is gamma^k for the k steps used, and 0 after a termination."""
-        time_key, env_key = jax.random.split(key)
+    def set_priority(self, start: jax.Array, env: jax.Array, priority: jax.Array) -> Replay:
+        return self.replace(priority=self.priority.at[start, env].set(priority))
+
+    def sample_indices(self, key: jax.Array, batch_size: int, n_step: int, exponent: jax.Array | None = None):
+        """(start slot, env, probability) of `batch_size` transitions whose n steps are all written:
+        uniform, or with probability proportional to priority ** exponent."""
         num_envs = self.reward.shape[1]
-        valid = jnp.maximum(self.size - (n_step - 1), 1)  # starts whose n steps are all written
+        valid = jnp.maximum(self.size - (n_step - 1), 1)
         oldest = (self.pos - self.size) % self.slots
-        start = (oldest + jax.random.randint(time_key, (batch_size,), 0, valid)) % self.slots
-        env = jax.random.randint(env_key, (batch_size,), 0, num_envs)
+        if exponent is None:
+            time_key, env_key = jax.random.split(key)
+            start = (oldest + jax.random.randint(time_key, (batch_size,), 0, valid)) % self.slots
+            env = jax.random.randint(env_key, (batch_size,), 0, num_envs)
+            return start, env, jnp.full((batch_size,), 1.0 / (valid * num_envs))
+        age = (jnp.arange(self.slots) - oldest) % self.slots  # 0 for the oldest written slot
+        weight = jnp.where((age < valid)[:, None], self.priority ** exponent, 0.0).reshape(-1)
+        probability = weight / weight.sum()
+        flat = jax.random.choice(key, weight.shape[0], (batch_size,), p=probability)
+        return flat // num_envs, flat % num_envs, probability[flat]
+
+    def sample(self, key: jax.Array, batch_size: int, n_step: int, gamma: jax.Array):
+        """Uniform: (obs, action, n-step discounted reward, bootstrap obs, bootstrap discount)."""
+        start, env, _ = self.sample_indices(key, batch_size, n_step)
+        return self.gather(start, env, n_step, gamma)
+
+    def gather(self, start: jax.Array, env: jax.Array, n_step: int, gamma: jax.Array):
+        """The transitions starting at (start, env). The bootstrap discount is gamma^k for the k steps
+        used, and 0 after a termination."""
+        batch_size = start.shape[0]
         steps = (start[:, None] + jnp.arange(n_step)[None, :]) % self.slots  # [B, n]
         reward = self.reward[steps, env[:, None]]
         done = self.done[steps, env[:, None]]

@@ -99,14 +99,14 @@ def _whole(field: str, value: Any, minimum: int) -> int:
 def _methods(raw: Any, env: Any) -> tuple[tuple[MethodSpec, ...], tuple[tuple[str, str], ...]]:
     """The methods to run, and the baselines skipped because they do not apply (with the reason).
     An RL method asked for by name that cannot run on the env is an error; a baseline is skipped."""
-    from rlcheck.methods import BASELINES, METHODS, SECOND_IMPLEMENTATIONS, default_config, get_method
+    from rlcheck.methods import BASELINES, METHODS, OPT_IN, default_config, get_method
     from rlcheck.methods.config import describe, expand_sweep
 
     skipped: list[tuple[str, str]] = []
-    if raw is None:  # every method that applies to this env (second implementations only when named)
+    if raw is None:  # every method that applies to this env (Rainbow and second implementations only when named)
         applicable = []
         for name, method in METHODS.items():
-            if name in SECOND_IMPLEMENTATIONS:
+            if name in OPT_IN:
                 continue
             try:
                 method.check(env) if hasattr(method, "check") else None
