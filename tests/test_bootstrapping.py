@@ -57,8 +57,10 @@ def test_replay_n_step_stops_at_episode_end_and_bootstraps_only_past_truncation(
 def _learned_q0(params: Params) -> float:
     env = spec_from_gymnax("ConstantReward", ConstantReward(), params)
     method = DQN()
-    config = DQNConfig(gamma=GAMMA, learning_rate=3e-3, learning_starts=200, exploration_fraction=0.0,
-                       target_update_interval=100, num_envs=4, buffer_size=2000, batch_size=64,
+    # lr 1e-3 and batch 128: with 3e-3 and 64 the learned value sits about 0.7 above the fixed point
+    # (SGD noise plus the max over actions), too close to the tolerance.
+    config = DQNConfig(gamma=GAMMA, learning_rate=1e-3, learning_starts=200, exploration_fraction=0.0,
+                       target_update_interval=100, num_envs=4, buffer_size=2000, batch_size=128,
                        hidden_sizes=(32, 32), max_grad_norm=100.0)
     budget = Budget(12_000, 1, 1)
     state = method.init(jax.random.PRNGKey(0), env, config, budget)

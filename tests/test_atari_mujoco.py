@@ -1,0 +1,54 @@
+"""Atari (ALE) with its standard wrappers, and MuJoCo, through the host loop."""
+
+import numpy as np
+import pytest
+
+from rlcheck.envs import make_env
+from rlcheck.methods import Budget, default_config, get_method
+
+
+def test_atari_train_copies_clip_rewards_and_end_on_a_lost_life_eval_copies_do_not():
+    pytest.importorskip("ale_py")
+    env = make_env("ALE/Breakout-v5")
+    assert env.obs_shape == (4, 84, 84) and env.env.obs_dtype == np.uint8 and env.discrete and env.num_actions == 4
+    assert env.max_episode_steps == 27_000
+    lengths = {}
+    for site, make in (("train", env.env.make), ("eval", env.env.make_eval)):
+        copy = make()
+        copy.reset(seed=0)
+        rng, rewards = np.random.default_rng(0), []
+        for t in range(5000):
+            _, reward, terminated, truncated, info = copy.step(int(rng.integers(4)))
+            rewards.append(reward)
+            if terminated or truncated:
+                break
+        lengths[site] = (t + 1, info["lives"])
+        assert max(rewards) <= 1.0 if site == "train" else True
+    assert lengths["train"][1] == 4  # the first lost life ends a training episode
+    assert lengths["eval"][1] == 0 and lengths["eval"][0] > lengths["train"][0]  # a whole game
+
+
+def test_ppo_trains_on_atari_frames_with_the_nature_cnn():
+    pytest.importorskip("ale_py")
+    from rlcheck.engine import run_method
+
+    env = make_env("ALE/Breakout-v5")
+    ppo = get_method("ppo")
+    config = default_config(ppo, env, {"num_envs": "2", "num_steps": "32", "num_minibatches": "2"})
+    result = run_method(ppo, env, [config], [0], Budget(128, 1, 1))
+    assert result.trace.env_steps.tolist() == [[0, 128]]
+    assert np.all(np.isfinite(result.trace.eval_returns)) and not np.isnan(result.trace.diagnostics["value_loss"][0, -1])
+
+
+def test_sac_on_halfcheetah_through_gymnasium():
+    pytest.importorskip("mujoco")
+    from rlcheck.engine import run_method
+
+    env = make_env("HalfCheetah-v5")
+    assert env.obs_shape == (17,) and not env.discrete and env.num_actions == 6 and env.max_episode_steps == 1000
+    sac = get_method("sac")
+    config = default_config(sac, env, {"hidden_sizes": "32,32", "batch_size": "32"})
+    result = run_method(sac, env, [config], [0, 1], Budget(400, 1, 1))
+    assert result.trace.env_steps[:, -1].tolist() == [400, 400]
+    returns = result.trace.eval_returns[:, -1, 0]
+    assert np.all(np.isfinite(returns)) and returns[0] != returns[1]  # seeds differ
