@@ -88,11 +88,15 @@ BAD_ENVS = [
     ("user_envs:UnboundedActions", "infinite bounds", 3),
     ("no_such_package.envs:Env", "cannot import module 'no_such_package.envs'", 2),
     ("user_envs:NoSuchClass", "has no environment class", 2),
+    ("MissingPackage-v0", "No module named 'no_such_package'", 2),  # registered, entry point not installed
+    ("ALE/NoSuchGame-v5", "Unknown environment", 2),
 ]
 
 
 @pytest.mark.parametrize("name,message,exit_code", BAD_ENVS)
 def test_bad_envs_give_one_clear_error(tmp_path, capsys, name, message, exit_code):
+    import user_envs  # noqa: F401  (registers MissingPackage-v0)
+
     code = main(["check", name, "--methods", "ppo", "--budget", "1024", "--threshold", "1", "--out", str(tmp_path / "o"), "--quiet"])
     err = capsys.readouterr().err
     assert code == exit_code and message in err and name in err and "Traceback" not in err

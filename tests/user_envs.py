@@ -50,6 +50,7 @@ class Countdown(gym.Env):
 
 
 gym.register("CountdownShort-v0", entry_point=Countdown, max_episode_steps=2, kwargs={"end": 3})
+gym.register("MissingPackage-v0", entry_point="no_such_package.envs:Env")  # its package is not installed
 
 
 class RaisesInStep(Countdown):

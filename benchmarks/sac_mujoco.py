@@ -1,6 +1,6 @@
 """Issue 6: SAC on MuJoCo through Gymnasium (host loop): throughput and returns.
 
-    python benchmarks/mujoco.py [--envs HalfCheetah-v5,Reacher-v5] [--seeds 3] [--steps 100000]
+    python benchmarks/sac_mujoco.py [--envs HalfCheetah-v5,Reacher-v5] [--seeds 3] [--steps 100000]
 
 Each env: one process, `--seeds` seeds of rlcheck's SAC (SB3/RL Zoo defaults: 256x256, batch 256,
 lr 3e-4, learning_starts 100 here; the Zoo uses 10k for HalfCheetah), 10 evaluations of 10 episodes.
