@@ -52,3 +52,19 @@ def test_sac_on_halfcheetah_through_gymnasium():
     assert result.trace.env_steps[:, -1].tolist() == [400, 400]
     returns = result.trace.eval_returns[:, -1, 0]
     assert np.all(np.isfinite(returns)) and returns[0] != returns[1]  # seeds differ
+
+
+def test_mpc_plans_on_mujoco_through_save_and_restore():
+    pytest.importorskip("mujoco")
+    from rlcheck.baselines.mpc import MPC, MPCConfig
+    from rlcheck.baselines.planner import NotApplicable
+    from rlcheck.engine import run_method
+
+    env = make_env("Reacher-v5")
+    result = run_method(MPC(), env, [MPCConfig(num_samples=16, horizon=8)], [0], Budget(1, 1, 2))
+    returns = result.trace.eval_returns[0, 0]
+    assert returns.mean() > -25  # a random policy averages about -43 (reference_scores.csv)
+    assert result.trace.env_steps.max() == 0
+    assert result.trace.diagnostics["eval_model_calls_per_episode"][0, 0] == 50 * 16 * 8  # 50 steps x samples x horizon
+    with pytest.raises(NotApplicable, match="set_state"):
+        MPC().check(make_env("user_envs:GoRight"))

@@ -5,7 +5,8 @@ MPPI (exponentially weighted average), CEM-MPC (refit a Gaussian to the elite se
 warm-started by shifting the previous one. No env step is used for learning; every simulated step
 is a model call, and the report shows model calls per episode.
 
-Discrete actions: candidate sequences are drawn uniformly, plus the shifted previous best."""
+Discrete actions: candidate sequences are drawn uniformly, plus the shifted previous best.
+MuJoCo envs run through Gymnasium plan on the host from the simulator's saved state (mpc_host.py)."""
 
 from __future__ import annotations
 
@@ -42,7 +43,20 @@ class MPC(Planner):
     Config = MPCConfig
     defaults = DEFAULTS
 
+    def run_host(self, env: EnvSpec, configs, seeds, budget, progress=None):
+        """Python envs: MPC in numpy over MuJoCo's save/restore (baselines/mpc_host.py)."""
+        from rlcheck.baselines.mpc_host import run_host_mpc
+
+        return run_host_mpc(self, env, configs, seeds, budget, progress)
+
     def check(self, env: EnvSpec) -> None:
+        from rlcheck.envs.host import HostEnv
+
+        if isinstance(env.env, HostEnv):  # MuJoCo through Gymnasium: state save/restore (mpc_host.py)
+            from rlcheck.baselines.mpc_host import check_mujoco
+
+            check_mujoco(env)
+            return
         require_jax_model(env, "MPC")
         _, state = env.env.reset_env(jax.random.PRNGKey(0), env.params)
         if not all(hasattr(leaf, "shape") or isinstance(leaf, int | float) for leaf in jax.tree.leaves(state)):

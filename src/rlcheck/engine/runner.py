@@ -84,6 +84,8 @@ def _run_method(
     run_seeds = [s for _ in configs for s in seeds]
     if getattr(method, "external", False):  # another implementation (SB3), in its own processes
         return method.run(env, list(configs), list(seeds), budget, progress)
+    if hasattr(method, "run_host") and isinstance(env.env, HostEnv):  # a planner over a Python env's saved state
+        return method.run_host(env, list(configs), list(seeds), budget, progress)
     if not getattr(method, "learns", True):  # a planner: one evaluation, no training loop
         return _run_planner(method, env, configs, seeds, budget, run_configs, config_ids, run_seeds, start, progress)
     if hasattr(method, "check_resources"):  # e.g. replay memory against the cap, before allocating
