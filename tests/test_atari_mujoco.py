@@ -68,3 +68,22 @@ def test_mpc_plans_on_mujoco_through_save_and_restore():
     assert result.trace.diagnostics["eval_model_calls_per_episode"][0, 0] == 50 * 16 * 8  # 50 steps x samples x horizon
     with pytest.raises(NotApplicable, match="set_state"):
         MPC().check(make_env("user_envs:GoRight"))
+
+
+def test_tree_search_on_atari_through_clone_and_restore():
+    pytest.importorskip("ale_py")
+    from rlcheck.baselines.mcts import MCTS, MCTSConfig
+    from rlcheck.baselines.planner import NotApplicable
+    from rlcheck.engine import run_method
+
+    env = make_env("ALE/Breakout-v5")
+    config = MCTSConfig(num_simulations=4, rollout_steps=5, max_steps=30)
+    result = run_method(MCTS(), env, [config], [0], Budget(1, 1, 1))
+    diagnostics = result.trace.diagnostics
+    assert diagnostics["eval_steps_per_episode"][0, 0] == 30  # the cap on a game is honoured
+    # every simulation steps at least one expansion and at most the rollout more, 4 frames each
+    calls = diagnostics["eval_model_calls_per_episode"][0, 0]
+    assert 30 * 4 * 1 <= calls <= 30 * 4 * (config.max_depth + 5) * 4
+    assert result.trace.env_steps.max() == 0 and result.trace.eval_returns[0, 0, 0] >= 0
+    with pytest.raises(NotApplicable, match="cloneState"):
+        MCTS().check(make_env("user_envs:GoRight"))

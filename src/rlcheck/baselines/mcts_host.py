@@ -1,0 +1,133 @@
+"""Tree search on Atari games run through Gymnasium, with the emulator as the model: UCT (UCB1
+selection, one expansion per simulation, a random rollout for the leaf's value) over ALE's own
+`cloneState`/`restoreState`. The model steps the raw emulator with the env's action set and frame
+skip, so its rewards are the game's. This exploits the emulator's determinism: with sticky actions
+on (ALE v5's default), the model's futures are samples, not certainties.
+
+Pure Python on the host and slow: `max_steps` caps each evaluation game (the report says so), and
+every emulator frame the search runs is a model call."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from rlcheck.baselines.planner import NotApplicable
+from rlcheck.envs.jax_env import EnvSpec
+from rlcheck.methods.loop import Budget
+from rlcheck.trace import Trace
+
+FRAME_SKIP = 4  # as the env's preprocessing
+
+
+def check_ale(env: EnvSpec) -> None:
+    copy = env.env.make()
+    supported = hasattr(copy.unwrapped, "ale")
+    copy.close()
+    if not supported:
+        raise NotApplicable(f"MCTS on a Python env needs a state it can copy (ALE's cloneState), and {env.name} "
+                            "has none. Use the gymnax version of the env if there is one.")
+
+
+class Node:
+    __slots__ = ("children", "visits", "value")
+
+    def __init__(self) -> None:
+        self.children: dict[int, Node] = {}
+        self.visits = 0
+        self.value = 0.0  # mean return from here
+
+
+def _act(ale: Any, action: Any) -> tuple[float, int]:
+    reward, frames = 0.0, 0
+    for _ in range(FRAME_SKIP):
+        reward += ale.act(action)
+        frames += 1
+        if ale.game_over():
+            break
+    return reward, frames
+
+
+def search(ale: Any, root_state: Any, actions: list[Any], config: Any, rng: np.random.Generator) -> tuple[int, int]:
+    """The most visited root action after `num_simulations` simulations; emulator frames used."""
+    root, frames = Node(), 0
+    for _ in range(config.num_simulations):
+        ale.restoreState(root_state)
+        node, path, total, discount = root, [root], 0.0, 1.0
+        # select down the tree, expanding the first untried action
+        while True:
+            untried = [a for a in range(len(actions)) if a not in node.children]
+            if untried:
+                a = int(rng.choice(untried))
+                node.children[a] = Node()
+            else:
+                log_n = math.log(node.visits + 1)
+                a = max(node.children, key=lambda b: node.children[b].value
+                        + config.exploration * math.sqrt(log_n / (node.children[b].visits + 1)))
+            reward, used = _act(ale, actions[a])
+            frames += used
+            total += discount * reward
+            discount *= config.gamma
+            node = node.children[a]
+            path.append(node)
+            if untried or ale.game_over() or len(path) > config.max_depth:
+                break
+        for _ in range(config.rollout_steps):  # the leaf's value from a random rollout
+            if ale.game_over():
+                break
+            reward, used = _act(ale, actions[int(rng.integers(len(actions)))])
+            frames += used
+            total += discount * reward
+            discount *= config.gamma
+        for n in path:  # backup (the path's rewards and the rollout are one return from the root)
+            n.visits += 1
+            n.value += (total - n.value) / n.visits
+    best = max(root.children, key=lambda b: root.children[b].visits)
+    return best, frames
+
+
+def play_game(env: EnvSpec, config: Any, seed: int) -> tuple[float, int, int]:
+    """One capped game of search on a fresh real copy: (return, model frames, steps played)."""
+    rng = np.random.default_rng(seed)
+    real, model_env = env.env.make_eval(), env.env.make()
+    model = model_env.unwrapped.ale
+    actions = list(model_env.unwrapped._action_set)
+    real.reset(seed=int(seed))
+    model_env.reset(seed=int(seed))
+    total, frames, steps, done = 0.0, 0, 0, False
+    cap = config.max_steps or env.max_episode_steps
+    while not done and steps < cap:
+        action, used = search(model, real.unwrapped.ale.cloneState(), actions, config, rng)
+        frames += used
+        _, reward, terminated, truncated, _ = real.step(action)
+        total += float(reward)
+        steps += 1
+        done = terminated or truncated
+    real.close()
+    model_env.close()
+    return total, frames, steps
+
+
+def run_host_mcts(method: Any, env: EnvSpec, configs: list[Any], seeds: list[int], budget: Budget, progress=None):
+    from rlcheck.engine.runner import RunResult
+
+    start = time.perf_counter()
+    runs = [(c, i, s) for i, c in enumerate(configs) for s in seeds]
+    returns = np.zeros((len(runs), 1, budget.eval_episodes))
+    calls, steps = np.zeros((len(runs), 1)), np.zeros((len(runs), 1))
+    for k, (config, _, seed) in enumerate(runs):
+        games = [play_game(env, config, seed * 1000 + e) for e in range(budget.eval_episodes)]
+        returns[k, 0] = [g[0] for g in games]
+        calls[k, 0] = np.mean([g[1] for g in games])
+        steps[k, 0] = np.mean([g[2] for g in games])
+        if progress:
+            progress(k + 1, len(runs))
+    trace = Trace(env_steps=np.zeros((len(runs), 1), np.int64), model_calls=np.zeros((len(runs), 1), np.int64),
+                  eval_returns=returns, train_returns=np.full((len(runs), 1), np.nan),
+                  train_episodes=np.zeros((len(runs), 1)),
+                  diagnostics={"eval_model_calls_per_episode": calls, "eval_steps_per_episode": steps})
+    return RunResult(method.name, [c for c, _, _ in runs], [i for _, i, _ in runs], [s for _, _, s in runs], trace,
+                     time.perf_counter() - start, 0.0, [None] * len(runs))
