@@ -33,7 +33,7 @@ def check_ale(env: EnvSpec) -> None:
 
 
 class Node:
-    __slots__ = ("children", "visits", "value")
+    __slots__ = ("children", "value", "visits")
 
     def __init__(self) -> None:
         self.children: dict[int, Node] = {}

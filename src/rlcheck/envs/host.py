@@ -197,7 +197,7 @@ class HostEnv:
     @staticmethod
     def _pack(obs, reward, terminated, truncated, final) -> np.ndarray:
         lead = reward.shape
-        flat = lambda x: x.reshape(lead + (-1,)).astype(np.float32)  # noqa: E731
+        flat = lambda x: x.reshape(lead + (-1,)).astype(np.float32)
         return np.concatenate([flat(obs), flat(final), flat(reward), flat(terminated), flat(truncated)], axis=-1)
 
     def close(self) -> None:

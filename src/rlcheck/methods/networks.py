@@ -70,7 +70,7 @@ class NoisyDense(nn.Module):
     def __call__(self, x: jax.Array, noisy: bool = True) -> jax.Array:
         n_in = x.shape[-1]
         bound = 1.0 / np.sqrt(n_in)
-        uniform = lambda key, shape: jax.random.uniform(key, shape, minval=-bound, maxval=bound)  # noqa: E731
+        uniform = lambda key, shape: jax.random.uniform(key, shape, minval=-bound, maxval=bound)
         mu_w = self.param("mu_w", uniform, (n_in, self.features))
         mu_b = self.param("mu_b", uniform, (self.features,))
         sigma_w = self.param("sigma_w", nn.initializers.constant(self.sigma0 / np.sqrt(n_in)), (n_in, self.features))
@@ -78,7 +78,7 @@ class NoisyDense(nn.Module):
         if not noisy:
             return x @ mu_w + mu_b
         key_in, key_out = jax.random.split(self.make_rng("noise"))
-        f = lambda e: jnp.sign(e) * jnp.sqrt(jnp.abs(e))  # noqa: E731
+        f = lambda e: jnp.sign(e) * jnp.sqrt(jnp.abs(e))
         eps_in, eps_out = f(jax.random.normal(key_in, (n_in,))), f(jax.random.normal(key_out, (self.features,)))
         return x @ (mu_w + sigma_w * jnp.outer(eps_in, eps_out)) + mu_b + sigma_b * eps_out
 
