@@ -10,15 +10,13 @@ every emulator frame the search runs is a model call."""
 from __future__ import annotations
 
 import math
-import time
 from typing import Any
 
 import numpy as np
 
-from rlcheck.baselines.planner import NotApplicable
+from rlcheck.baselines.planner import NotApplicable, run_host_planner
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods.loop import Budget
-from rlcheck.trace import Trace
 
 FRAME_SKIP = 4  # as the env's preprocessing
 
@@ -112,22 +110,4 @@ def play_game(env: EnvSpec, config: Any, seed: int) -> tuple[float, int, int]:
 
 
 def run_host_mcts(method: Any, env: EnvSpec, configs: list[Any], seeds: list[int], budget: Budget, progress=None):
-    from rlcheck.engine.runner import RunResult
-
-    start = time.perf_counter()
-    runs = [(c, i, s) for i, c in enumerate(configs) for s in seeds]
-    returns = np.zeros((len(runs), 1, budget.eval_episodes))
-    calls, steps = np.zeros((len(runs), 1)), np.zeros((len(runs), 1))
-    for k, (config, _, seed) in enumerate(runs):
-        games = [play_game(env, config, seed * 1000 + e) for e in range(budget.eval_episodes)]
-        returns[k, 0] = [g[0] for g in games]
-        calls[k, 0] = np.mean([g[1] for g in games])
-        steps[k, 0] = np.mean([g[2] for g in games])
-        if progress:
-            progress(k + 1, len(runs))
-    trace = Trace(env_steps=np.zeros((len(runs), 1), np.int64), model_calls=np.zeros((len(runs), 1), np.int64),
-                  eval_returns=returns, train_returns=np.full((len(runs), 1), np.nan),
-                  train_episodes=np.zeros((len(runs), 1)),
-                  diagnostics={"eval_model_calls_per_episode": calls, "eval_steps_per_episode": steps})
-    return RunResult(method.name, [c for c, _, _ in runs], [i for _, i, _ in runs], [s for _, _, s in runs], trace,
-                     time.perf_counter() - start, 0.0, [None] * len(runs))
+    return run_host_planner(method, lambda config, seed: play_game(env, config, seed), configs, seeds, budget, progress)

@@ -9,15 +9,13 @@ horizon per real step), so budgets are small; the model calls per episode are in
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
 
-from rlcheck.baselines.planner import NotApplicable
+from rlcheck.baselines.planner import NotApplicable, run_host_planner
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods.loop import Budget
-from rlcheck.trace import Trace
 
 
 def check_mujoco(env: EnvSpec) -> None:
@@ -47,8 +45,8 @@ def _returns(model: Any, qpos: np.ndarray, qvel: np.ndarray, candidates: np.ndar
     return out, calls
 
 
-def play_episode(env: EnvSpec, config: Any, seed: int) -> tuple[float, int]:
-    """One episode of MPC on a fresh real copy; returns (return, model calls)."""
+def play_episode(env: EnvSpec, config: Any, seed: int) -> tuple[float, int, int]:
+    """One episode of MPC on a fresh real copy; returns (return, model calls, steps)."""
     rng = np.random.default_rng(seed)
     real, model_env = env.env.make_eval(), env.env.make()
     model = model_env.unwrapped
@@ -56,7 +54,7 @@ def play_episode(env: EnvSpec, config: Any, seed: int) -> tuple[float, int]:
     scale = (high - low) / 2
     plan = np.zeros((config.horizon, env.num_actions))
     real.reset(seed=int(seed))
-    total, calls, done = 0.0, 0, False
+    total, calls, steps, done = 0.0, 0, 0, False
     while not done:
         qpos, qvel = real.unwrapped.data.qpos.copy(), real.unwrapped.data.qvel.copy()
         mean, std = plan, np.full_like(plan, float(config.noise_std))
@@ -76,28 +74,13 @@ def play_episode(env: EnvSpec, config: Any, seed: int) -> tuple[float, int]:
                 mean, std = elite.mean(0), elite.std(0) + 1e-3
         _, reward, terminated, truncated, _ = real.step(low + (mean[0] + 1.0) * scale)
         total += float(reward)
+        steps += 1
         done = terminated or truncated
         plan = np.concatenate([mean[1:], mean[-1:]])
     real.close()
     model_env.close()
-    return total, calls
+    return total, calls, steps
 
 
 def run_host_mpc(method: Any, env: EnvSpec, configs: list[Any], seeds: list[int], budget: Budget, progress=None):
-    from rlcheck.engine.runner import RunResult
-
-    start = time.perf_counter()
-    runs = [(c, i, s) for i, c in enumerate(configs) for s in seeds]
-    returns = np.zeros((len(runs), 1, budget.eval_episodes))
-    calls = np.zeros((len(runs), 1))
-    for k, (config, _, seed) in enumerate(runs):
-        episodes = [play_episode(env, config, seed * 1000 + e) for e in range(budget.eval_episodes)]
-        returns[k, 0] = [r for r, _ in episodes]
-        calls[k, 0] = np.mean([c for _, c in episodes])
-        if progress:
-            progress(k + 1, len(runs))
-    trace = Trace(env_steps=np.zeros((len(runs), 1), np.int64), model_calls=np.zeros((len(runs), 1), np.int64),
-                  eval_returns=returns, train_returns=np.full((len(runs), 1), np.nan),
-                  train_episodes=np.zeros((len(runs), 1)), diagnostics={"eval_model_calls_per_episode": calls})
-    return RunResult(method.name, [c for c, _, _ in runs], [i for _, i, _ in runs], [s for _, _, s in runs], trace,
-                     time.perf_counter() - start, 0.0, [None] * len(runs))
+    return run_host_planner(method, lambda config, seed: play_episode(env, config, seed), configs, seeds, budget, progress)
