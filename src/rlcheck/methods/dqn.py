@@ -189,7 +189,8 @@ class DQN:
             obs, action, n_step_reward, boot_obs, boot_discount = batch
             online_key, next_key, target_key = jax.random.split(key, 3)
             keys = (online_key, next_key, target_key) if config.noisy else (None, None, None)
-            next_online_q = self.q_values(params, env, config, boot_obs, keys[1])
+            # the online net's next-state values only serve double-DQN's action choice: skip them otherwise
+            next_online_q = self.q_values(params, env, config, boot_obs, keys[1]) if config.double_dqn else None
             if config.distributional:
                 log_p = jax.nn.log_softmax(network.apply(params, obs, config.noisy, rngs=_rngs(keys[0])), axis=-1)
                 log_p = jnp.take_along_axis(log_p, action[:, None, None], axis=1)[:, 0]  # [B, atoms]
