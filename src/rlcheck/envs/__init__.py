@@ -24,6 +24,12 @@ _PYTHON_ENVS: dict[str, EnvSpec] = {}  # one preflight and one pool of copies pe
 
 
 def make_env(name: str, env_kwargs: dict[str, Any] | None = None) -> EnvSpec:
+    if name.startswith("trap/"):
+        from rlcheck.envs.traps import make_trap
+
+        if env_kwargs:
+            raise RLCheckError(f"--env-kwargs applies to Gymnasium envs; {name!r} is a built-in trap env.")
+        return make_trap(name)
     if name.startswith("gymnax:") or (name in registered_env_ids() and not env_kwargs):
         if env_kwargs:
             raise RLCheckError(f"--env-kwargs applies to Gymnasium envs; {name!r} is a gymnax env. Drop the "
