@@ -1,0 +1,298 @@
+"""`rlcheck lint ENV`: reward checks from probe rollouts, before any training.
+
+Each check returns a `Finding` {check, status (pass | warn | fail), value, threshold, evidence, fix}.
+The thresholds below are the documented ones (docs/lint.md); they were calibrated on the trap envs
+(envs/traps.py), which must fail, their `-fixed` twins and CartPole, Pendulum and Acrobot, which must not.
+
+What the probes can and cannot tell: they see what simple policies reach. An ending only a skilled
+policy reaches (Acrobot's swing-up, MountainCar's flag) is invisible to them, which is what keeps the
+early-termination check from calling a goal a pit; a pit that a skilled policy reaches late is
+missed. `info["is_success"]` marks endings that are the task itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import jax
+import numpy as np
+
+from rlcheck.diagnostics import probes as probes_module
+from rlcheck.diagnostics.probes import Probe, Rollout
+from rlcheck.envs.jax_env import EnvSpec
+
+# Documented thresholds
+EARLY_ENDING_SHARE = 0.5  # a degenerate probe "ends episodes early" if its median ending is within this share of the horizon
+TIME_LIMIT_SAME_LENGTH_SHARE = 0.9  # terminations at one identical length, across probes, look like a time limit
+LARGE_REWARD = 100.0  # mean |reward| per step above this: rescale
+SMALL_REWARD = 1e-3  # mean |reward| per step below this (but not zero): rescale
+CLIPPED_SHARE = 0.3  # share of steps at the extreme values of a many-valued reward: looks clipped
+RARE_TOP_STEPS = 0.01  # the top 1% of steps by |reward| ...
+RARE_DOMINANCE = 0.5  # ... carrying over half of all |reward| ...
+RARE_EPISODES = 0.1  # ... and occurring in at most 10% of episodes
+COMPONENT_DOMINANCE = 0.95  # one reward component carrying this share of all |components|
+NO_PROGRESS_MARGIN = 0.05  # a degenerate probe within 5% (of the probes' return range) of the best proxy return
+LOOP_REPEATS = 3  # the same positive reward at the same state this many times in one episode
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    status: str  # "pass", "warn" or "fail"
+    value: float | None
+    threshold: float | None
+    evidence: str
+    fix: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class LintResult:
+    env: str
+    findings: list[Finding]
+    profile: dict[str, Any]
+    probes: list[dict[str, Any]]  # per probe: name, mean return, true return, ending shares
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"env": self.env, "findings": [f.as_dict() for f in self.findings], "profile": self.profile,
+                "probes": self.probes}
+
+    @property
+    def worst(self) -> str:
+        statuses = {f.status for f in self.findings}
+        return "fail" if "fail" in statuses else "warn" if "warn" in statuses else "pass"
+
+
+def lint(env: EnvSpec, episodes: int = 32, seed: int = 0, measure_speed: bool = True) -> LintResult:
+    """Run every probe, every check and the plausibility profile."""
+    from rlcheck.diagnostics.profile import plausibility_profile
+
+    info_keys = probes_module.info_keys_of(env)
+    key = jax.random.PRNGKey(seed)
+    rollouts = []
+    for i, probe in enumerate(probes_module.probes_for(env)):
+        n = episodes if probe.kind == "random" else max(4, episodes // 4)
+        rollouts.append(probes_module.rollout(env, probe, n, jax.random.fold_in(key, i), info_keys))
+    horizon = rollouts[0].reward.shape[1]
+    findings = run_checks(rollouts, horizon, env.max_episode_steps)
+    profile = plausibility_profile(env, rollouts, measure_speed)
+    return LintResult(env.name, findings, profile, [_probe_row(r) for r in rollouts])
+
+
+def run_checks(rollouts: Sequence[Rollout], horizon: int, time_limit: int) -> list[Finding]:
+    findings = [
+        early_termination(rollouts, horizon),
+        alive_bonus(rollouts, horizon),
+        time_limit_as_termination(rollouts, time_limit),
+        reward_scale(rollouts),
+        rare_event(rollouts),
+        reward_component(rollouts),
+        reward_without_progress(rollouts),
+        reward_loop(rollouts, horizon),
+    ]
+    if horizon < time_limit:
+        findings.append(Finding("probe_horizon", "warn", float(horizon), float(time_limit),
+                                f"probes ran {horizon} steps of the env's {time_limit}-step episodes",
+                                "checks that depend on late events may miss them; nothing to fix in the env"))
+    return findings
+
+
+def _probe_row(r: Rollout) -> dict[str, Any]:
+    true = r.true_returns()
+    return {"probe": r.probe.name, "episodes": int(len(r.reward)), "mean_return": float(r.returns.mean()),
+            "mean_length": float(r.lengths.mean()), "terminated_share": float(r.ended_by_termination().mean()),
+            "success_share": float(r.success().mean()),
+            "mean_true_return": None if true is None else float(true.mean())}
+
+
+def _living_reward(rollouts: Sequence[Rollout]) -> float:
+    """The median reward of steps that do not end an episode: what merely existing earns."""
+    rewards = np.concatenate([r.reward[r.valid & ~r.terminated & ~r.truncated] for r in rollouts])
+    return float(np.median(rewards)) if rewards.size else 0.0
+
+
+def _degenerate(rollouts: Sequence[Rollout]) -> list[Rollout]:
+    return [r for r in rollouts if r.probe.kind != "random"]
+
+
+def _success_return(rollouts: Sequence[Rollout]) -> float | None:
+    returns = [r.returns[r.success()].mean() for r in rollouts if r.success().any()]
+    return float(max(returns)) if returns else None
+
+
+def early_termination(rollouts: Sequence[Rollout], horizon: int) -> Finding:
+    """Negative living reward plus an ending a degenerate probe reaches quickly, which is not a success:
+    ending it there pays more than surviving (or than any success the probes saw)."""
+    name, fix = "early_termination", ("give the ending a terminal penalty at least as large as the value shown, or make "
+                                     "the per-step reward non-negative; if that ending is the goal, mark it with info['is_success']")
+    living = _living_reward(rollouts)
+    if living >= 0:
+        return Finding(name, "pass", living, 0.0, f"living reward {living:+.3g} per step is not negative", fix)
+    candidates = []
+    for r in _degenerate(rollouts):
+        ended = r.ended_by_termination() & ~r.success()
+        if ended.mean() >= 0.5 and np.median(r.lengths[ended]) <= EARLY_ENDING_SHARE * horizon:
+            candidates.append((float(r.returns[ended].mean()), float(np.median(r.lengths[ended])), r.probe.name))
+    if not candidates:
+        return Finding(name, "pass", None, 0.0, f"living reward {living:+.3g} per step, but no degenerate probe ends "
+                       f"episodes (other than by success) within {EARLY_ENDING_SHARE:.0%} of the horizon", fix)
+    ending_return, length, probe = max(candidates)
+    alternatives = {"surviving to the time limit": horizon * living}
+    success = _success_return(rollouts)
+    if success is not None:
+        alternatives["the best successful episode"] = success
+    best_name, best = max(alternatives.items(), key=lambda kv: kv[1])
+    penalty = ending_return - best  # the terminal penalty that would make ending no better than the alternative
+    evidence = (f"'{probe}' ends episodes after {length:.0f} steps with return {ending_return:.3g}; {best_name} "
+                f"returns {best:.3g} (living reward {living:+.3g} per step). Break-even terminal penalty: {penalty:.3g}.")
+    return Finding(name, "fail" if penalty > 0 else "pass", penalty, 0.0, evidence, fix)
+
+
+def alive_bonus(rollouts: Sequence[Rollout], horizon: int) -> Finding:
+    """The mirror case: a positive living reward that pays more over the horizon than finishing the task."""
+    name, fix = "alive_bonus", "cut the per-step bonus or raise the reward for finishing above what stalling earns"
+    living = _living_reward(rollouts)
+    success = _success_return(rollouts)
+    if living <= 0 or success is None:
+        why = "not positive" if living <= 0 else "positive, but no probe finished the task (no info['is_success'])"
+        return Finding(name, "pass", living, 0.0, f"living reward {living:+.3g} per step is {why}", fix)
+    stall = horizon * living
+    evidence = f"stalling to the time limit earns {stall:.3g}; the best successful probe episode earns {success:.3g}"
+    return Finding(name, "warn" if stall > success else "pass", stall - success, 0.0, evidence, fix)
+
+
+def time_limit_as_termination(rollouts: Sequence[Rollout], time_limit: int) -> Finding:
+    name, fix = "time_limit_as_termination", ("report the time limit as truncated=True, terminated=False "
+                                              "(or register the env with max_episode_steps)")
+    lengths = np.concatenate([r.lengths[r.ended_by_termination()] for r in rollouts])
+    probes_ending = sum(r.ended_by_termination().any() for r in rollouts)
+    if lengths.size < 5 or probes_ending < 2:
+        return Finding(name, "pass", None, TIME_LIMIT_SAME_LENGTH_SHARE, "too few terminations to tell", fix)
+    values, counts = np.unique(lengths, return_counts=True)
+    share, common = counts.max() / lengths.size, int(values[counts.argmax()])
+    fires = share >= TIME_LIMIT_SAME_LENGTH_SHARE and (common >= time_limit or len(values) == 1 and probes_ending >= 3)
+    evidence = f"{share:.0%} of {lengths.size} terminated probe episodes end at step {common} (time limit {time_limit})"
+    return Finding(name, "fail" if fires else "pass", float(share), TIME_LIMIT_SAME_LENGTH_SHARE, evidence, fix)
+
+
+def reward_scale(rollouts: Sequence[Rollout]) -> Finding:
+    name = "reward_scale"
+    rewards = np.concatenate([r.reward[r.valid] for r in rollouts])
+    magnitude = float(np.abs(rewards).mean())
+    distinct = np.unique(rewards)
+    if magnitude > LARGE_REWARD or 0 < magnitude < SMALL_REWARD:
+        return Finding(name, "warn", magnitude, LARGE_REWARD if magnitude > 1 else SMALL_REWARD,
+                       f"mean |reward| per step is {magnitude:.3g}",
+                       "scale the reward (or normalise it: PPO's normalize_reward) so typical steps are near 1")
+    if distinct.size > 10:
+        at_extremes = float(np.mean((rewards == distinct[0]) | (rewards == distinct[-1])))
+        if at_extremes >= CLIPPED_SHARE:
+            return Finding(name, "warn", at_extremes, CLIPPED_SHARE,
+                           f"{at_extremes:.0%} of steps sit exactly at the smallest or largest of {distinct.size} reward "
+                           f"values ({distinct[0]:.3g}, {distinct[-1]:.3g}): the reward looks clipped",
+                           "widen or remove the clip so the learner can tell good from very good")
+    return Finding(name, "pass", magnitude, LARGE_REWARD, f"mean |reward| per step {magnitude:.3g}, {distinct.size} distinct values",
+                   "nothing to fix")
+
+
+def rare_event(rollouts: Sequence[Rollout]) -> Finding:
+    name, fix = "rare_event", ("shape the reward so progress toward the event pays too, or expect high seed variance "
+                               "and run more seeds")
+    steps = np.concatenate([np.abs(r.reward[r.valid]) for r in rollouts])
+    episode_of = np.concatenate([np.broadcast_to(np.arange(len(r.reward))[:, None] + offset, r.reward.shape)[r.valid]
+                                 for r, offset in zip(rollouts, np.cumsum([0] + [len(r.reward) for r in rollouts])[:-1])])
+    total = steps.sum()
+    if total == 0 or steps.size < 100:
+        return Finding(name, "pass", 0.0, RARE_DOMINANCE, "no reward, or too few steps, to tell", fix)
+    top = max(1, int(RARE_TOP_STEPS * steps.size))
+    order = np.argsort(steps)[::-1][:top]
+    threshold = steps[order[-1]]
+    if threshold <= np.median(steps):  # ties with ordinary steps: no event stands out
+        return Finding(name, "pass", 0.0, RARE_DOMINANCE, "no step's reward stands out from the ordinary ones", fix)
+    share = float(steps[order].sum() / total)
+    episodes = np.concatenate([np.arange(len(r.reward)) for r in rollouts]).size
+    episode_share = np.unique(episode_of[order]).size / episodes
+    fires = share > RARE_DOMINANCE and episode_share <= RARE_EPISODES
+    evidence = (f"the top {RARE_TOP_STEPS:.0%} of steps by |reward| carry {share:.0%} of all |reward| and occur in "
+                f"{episode_share:.0%} of probe episodes")
+    return Finding(name, "warn" if fires else "pass", share, RARE_DOMINANCE, evidence, fix)
+
+
+def reward_component(rollouts: Sequence[Rollout]) -> Finding:
+    name = "reward_component"
+    keys = sorted(k for k in rollouts[0].info if k.startswith("reward_"))
+    if len(keys) < 2:
+        return Finding(name, "pass", None, COMPONENT_DOMINANCE, "the env reports fewer than two reward components in info",
+                       "report components as info['reward_<name>'] to have them checked")
+    sums = {k: float(sum(np.abs(r.info[k][r.valid]).sum() for r in rollouts)) for k in keys}
+    total = sum(sums.values())
+    if total == 0:
+        return Finding(name, "pass", 0.0, COMPONENT_DOMINANCE, "all components are zero under the probes", "nothing to fix")
+    top, top_sum = max(sums.items(), key=lambda kv: kv[1])
+    share = top_sum / total
+    shares = ", ".join(f"{k.removeprefix('reward_')} {v / total:.1%}" for k, v in sums.items())
+    return Finding(name, "warn" if share >= COMPONENT_DOMINANCE else "pass", share, COMPONENT_DOMINANCE,
+                   f"shares of |reward| under the probes: {shares}",
+                   f"rescale the components so '{top.removeprefix('reward_')}' does not drown the others, if they matter")
+
+
+def reward_without_progress(rollouts: Sequence[Rollout]) -> Finding:
+    """A degenerate probe earns (near) the best proxy return while making no progress: zero true objective
+    when the env reports one, else observations that do not change."""
+    name, fix = "reward_without_progress", ("pay for the task's progress (info['true_objective']), not for a state a "
+                                           "trivial policy reaches")
+    means = {r.probe.name: float(r.returns.mean()) for r in rollouts}
+    random_return = means["random"]
+    best, spread = max(means.values()), max(means.values()) - min(means.values())
+    if spread == 0:
+        return Finding(name, "pass", None, NO_PROGRESS_MARGIN, "every probe earns the same return", fix)
+    for r in _degenerate(rollouts):
+        near_best = means[r.probe.name] >= best - NO_PROGRESS_MARGIN * spread and means[r.probe.name] > random_return
+        if not near_best:
+            continue
+        true = r.true_returns()
+        if true is not None and float(true.mean()) <= 0:
+            return Finding(name, "fail", means[r.probe.name], best,
+                           f"'{r.probe.name}' earns {means[r.probe.name]:.3g} (best probe {best:.3g}, random "
+                           f"{random_return:.3g}) with true objective {float(true.mean()):.3g}", fix)
+        if true is None and r.obs is not None:
+            later = r.obs[:, 1:][r.valid[:, 1:]]
+            if later.size and np.all(later.std(0) < 1e-6) and means[r.probe.name] > 0:
+                return Finding(name, "warn", means[r.probe.name], best,
+                               f"'{r.probe.name}' earns {means[r.probe.name]:.3g} (best probe) while its observation "
+                               "never changes after the first step", fix)
+    return Finding(name, "pass", None, NO_PROGRESS_MARGIN,
+                   "no degenerate probe earns the best proxy return without progress", fix)
+
+
+def reward_loop(rollouts: Sequence[Rollout], horizon: int) -> Finding:
+    """The same positive reward collected again and again at the same state within one episode."""
+    name, fix = "reward_loop", ("pay a reward once (or make it non-respawning), or pay for progress along the task "
+                                "instead of for revisiting a state")
+    best = None  # (repeats, probe, reward, farm return)
+    for r in rollouts:
+        for i in range(len(r.reward)):
+            paid = r.valid[i] & (r.reward[i] > 0)
+            if paid.sum() < LOOP_REPEATS:
+                continue
+            pairs = np.stack([r.obs_key[i][paid], r.reward[i][paid].view(np.int32).astype(np.int64)], axis=1)
+            _, counts = np.unique(pairs, axis=0, return_counts=True)
+            repeats = int(counts.max())
+            if repeats >= LOOP_REPEATS and (best is None or repeats > best[0]):
+                length = max(int(r.lengths[i]), 1)
+                farm = float(r.reward[i][paid].sum()) * horizon / length
+                best = (repeats, r.probe.name, float(r.reward[i][paid].max()), farm)
+    if best is None:
+        return Finding(name, "pass", 0.0, float(LOOP_REPEATS), "no probe collects the same positive reward at the same "
+                       f"state {LOOP_REPEATS} times in an episode", fix)
+    repeats, probe, reward, farm = best
+    success = _success_return(rollouts)
+    fires = success is None or farm > success
+    versus = "" if success is None else f" (the best successful probe episode earns {success:.3g})"
+    evidence = (f"'{probe}' collects {reward:.3g} at the same state {repeats} times in one episode; farmed for the whole "
+                f"horizon that is about {farm:.3g}{versus}")
+    return Finding(name, "fail" if fires else "warn", float(repeats), float(LOOP_REPEATS), evidence, fix)
