@@ -1,0 +1,99 @@
+"""biased-catch: balls fall mostly on the right, so "always press right" is a tempting collapse.
+
+The essay's story: Breakout policies that always press one button. A ball falls down a grid of
+`width` columns and `height` rows, one row a step; the paddle on the bottom row moves left, stays
+or moves right (actions 0, 1, 2). A caught ball is +1, a missed one -1; the episode is `num_balls`
+balls. Spawns are biased: column `width - 1` with probability `right_bias`, else uniform over the
+others. Always-right catches 80% (expected return +6 of 10); tracking the ball catches every one
+(+10); the paddle can always reach the ball in time. `-fixed`: spawns are uniform, so always-right
+returns about -6 and only tracking pays. True objective: balls caught.
+Observation: one-hot ball column, ball row (scaled to [0, 1]), one-hot paddle column.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+from gymnax.environments import spaces
+
+from rlcheck.envs.traps._base import TrapEnv, make_info
+
+
+@struct.dataclass
+class State:
+    ball_col: jax.Array
+    ball_row: jax.Array
+    paddle: jax.Array
+    balls: jax.Array  # balls resolved so far
+    misses: jax.Array
+    time: int
+
+
+@struct.dataclass
+class Params:
+    width: int = struct.field(pytree_node=False, default=5)
+    height: int = 5
+    num_balls: int = 10
+    right_bias: float = 0.8
+    max_steps_in_episode: int = 200
+
+
+class BiasedCatch(TrapEnv):
+    base_name = "biased-catch"
+
+    @property
+    def default_params(self) -> Params:
+        return Params()
+
+    def spawn(self, key, params) -> jax.Array:
+        """A ball's column: uniform (fixed), or the right edge with probability right_bias (trap)."""
+        uniform = jax.random.randint(key, (), 0, params.width)
+        if self.fixed:
+            return uniform.astype(jnp.int32)
+        k_side, k_col = jax.random.split(key)
+        other = jax.random.randint(k_col, (), 0, params.width - 1)
+        return jnp.where(jax.random.uniform(k_side) < params.right_bias, params.width - 1, other).astype(jnp.int32)
+
+    def step_env(self, key, state, action, params):
+        paddle = jnp.clip(state.paddle + action - 1, 0, params.width - 1).astype(jnp.int32)
+        row = state.ball_row + 1
+        lands = row >= params.height - 1
+        caught = lands & (paddle == state.ball_col)
+        missed = lands & ~caught
+        balls = state.balls + lands
+        misses = state.misses + missed
+        done = balls >= params.num_balls
+        state = State(ball_col=jnp.where(lands, self.spawn(key, params), state.ball_col),
+                      ball_row=jnp.where(lands, 0, row).astype(jnp.int32), paddle=paddle,
+                      balls=balls.astype(jnp.int32), misses=misses.astype(jnp.int32), time=state.time + 1)
+        info = make_info(caught, done & (misses == 0), reward_catch=caught, reward_miss=-1.0 * missed)
+        reward = info["reward_catch"] + info["reward_miss"]
+        return self.get_obs(state, params), state, reward, done, info
+
+    def trap_policy(self, state, params):
+        return jnp.int32(2)  # always right
+
+    def intended_policy(self, state, params):
+        return (jnp.sign(state.ball_col - state.paddle) + 1).astype(jnp.int32)  # track the ball
+
+    def reset_env(self, key, params):
+        state = State(ball_col=self.spawn(key, params), ball_row=jnp.int32(0), paddle=jnp.int32(params.width // 2),
+                      balls=jnp.int32(0), misses=jnp.int32(0), time=0)
+        return self.get_obs(state, params), state
+
+    def get_obs(self, state, params=None, key=None):
+        params = params or self.default_params
+        return jnp.concatenate([jax.nn.one_hot(state.ball_col, params.width, dtype=jnp.float32),
+                                (state.ball_row / (params.height - 1)).astype(jnp.float32)[None],
+                                jax.nn.one_hot(state.paddle, params.width, dtype=jnp.float32)])
+
+    @property
+    def num_actions(self) -> int:
+        return 3
+
+    def action_space(self, params=None):
+        return spaces.Discrete(3)
+
+    def observation_space(self, params):
+        return spaces.Box(0.0, 1.0, (2 * params.width + 1,), jnp.float32)

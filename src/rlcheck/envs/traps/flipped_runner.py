@@ -1,0 +1,99 @@
+"""flipped-runner: a runner whose flipped (on-its-back) gait is a local optimum.
+
+The essay's story: HalfCheetah seeds that learn to run on their back. The body's posture p runs
+from -1 (on its back) to +1 (upright); it starts near 0 (crouched) and the torque action a[1]
+tips it one way or the other. Both postures are wells: within them (|p| >= 0.5) torque barely
+moves the body and a spring pulls it to the well's centre, so getting up from the back takes about
+25 steps of full torque at zero speed. Action a[0] drives the legs:
+- on its back, speed = `flipped_speed` * max(a[0], 0): any constant push works, so it is found first;
+- upright, speed = `upright_speed` * max(a[0] * g, 0), with g = +1/-1 alternating each step (shown in
+  the observation): a gait that alternates its push with g earns 2 per step, a constant push 1.
+Reward = speed - `ctrl_cost` * |a|^2. Upright running (about 2 per step) beats the flipped gait
+(1.2), but a learner that settles on its back early rarely gets up again.
+True objective: speed while upright. `descriptor_flipped` = 1 while on its back.
+`-fixed`: the flipped gait earns nothing, so every learner stands up.
+Actions: Box(-1, 1, (2,)). Observation: posture p, last speed, gait sign g.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+from gymnax.environments import spaces
+
+from rlcheck.envs.traps._base import TrapEnv, make_info
+
+
+@struct.dataclass
+class State:
+    posture: jax.Array
+    speed: jax.Array
+    time: int
+
+
+@struct.dataclass
+class Params:
+    flipped_speed: float = 1.2
+    upright_speed: float = 2.0
+    ctrl_cost: float = 0.05
+    tip_rate: float = 0.2  # posture change per unit torque between the wells
+    well_torque: float = 0.05  # ... and within a well
+    spring: float = 0.08  # pull towards the well's centre
+    start_noise: float = 0.05
+    max_steps_in_episode: int = 100
+
+
+class FlippedRunner(TrapEnv):
+    base_name = "flipped-runner"
+
+    @property
+    def default_params(self) -> Params:
+        return Params()
+
+    def step_env(self, key, state, action, params):
+        a = jnp.clip(jnp.asarray(action, jnp.float32).reshape(2), -1.0, 1.0)
+        p = state.posture
+        in_well = jnp.abs(p) >= 0.5
+        dp = jnp.where(in_well, params.well_torque * a[1] + params.spring * (jnp.sign(p) - p), params.tip_rate * a[1])
+        posture = jnp.clip(p + dp, -1.0, 1.0)
+        upright, flipped = p >= 0.5, p <= -0.5  # the gait acts in the posture the step starts in
+        gait = self.gait_sign(state.time)
+        upright_v = params.upright_speed * jnp.maximum(a[0] * gait, 0.0)
+        flipped_v = 0.0 if self.fixed else params.flipped_speed * jnp.maximum(a[0], 0.0)
+        speed = jnp.where(upright, upright_v, jnp.where(flipped, flipped_v, 0.0))
+        state = State(posture=posture, speed=speed, time=state.time + 1)
+        info = make_info(speed * upright, self.last_step(state, params) & (posture >= 0.5),
+                         reward_speed=speed, reward_ctrl=-params.ctrl_cost * jnp.sum(a**2),
+                         descriptor_flipped=flipped, descriptor_upright=upright)
+        reward = info["reward_speed"] + info["reward_ctrl"]
+        return self.get_obs(state, params), state, reward, jnp.bool_(False), info
+
+    def trap_policy(self, state, params):
+        return jnp.array([1.0, -1.0], jnp.float32) * jnp.array([1.0, state.posture > -0.9])  # roll over, push
+
+    def intended_policy(self, state, params):
+        torque = jnp.where(state.posture < 0.9, 1.0, 0.0)  # stand up, then run with the alternating gait
+        return jnp.stack([self.gait_sign(state.time), torque]).astype(jnp.float32)
+
+    @staticmethod
+    def gait_sign(time) -> jax.Array:
+        return jnp.where(time % 2 == 0, 1.0, -1.0).astype(jnp.float32)
+
+    def reset_env(self, key, params):
+        p0 = jax.random.uniform(key, (), jnp.float32, -params.start_noise, params.start_noise)
+        state = State(posture=p0, speed=jnp.float32(0.0), time=0)
+        return self.get_obs(state, params), state
+
+    def get_obs(self, state, params=None, key=None):
+        return jnp.stack([state.posture, state.speed, self.gait_sign(state.time)]).astype(jnp.float32)
+
+    @property
+    def num_actions(self) -> int:
+        return 2
+
+    def action_space(self, params=None):
+        return spaces.Box(-1.0, 1.0, (2,), jnp.float32)
+
+    def observation_space(self, params):
+        return spaces.Box(jnp.array([-1.0, 0.0, -1.0]), jnp.array([1.0, 3.0, 1.0]), (3,), jnp.float32)
