@@ -37,6 +37,7 @@ def trace_table(results: Sequence[RunResult]) -> pa.Table:
             "train_return": tr.train_returns,
             "train_episodes": tr.train_episodes,
             **{f"diag/{k}": v for k, v in tr.diagnostics.items()},
+            **{f"behaviour/{k}": v for k, v in tr.behaviour.items()},
         }
         if result.diverged_at:  # 1 from the first checkpoint whose weights or returns were NaN/inf
             at = np.array([np.inf if d is None else d for d in result.diverged_at])[:, None]

@@ -18,3 +18,5 @@ class Trace:
     train_returns: jax.Array  # [T] mean return of training episodes finished since the last checkpoint; nan if none
     train_episodes: jax.Array  # [T] training episodes finished since the last checkpoint
     diagnostics: dict[str, jax.Array]  # [T] method-specific losses etc., averaged over the interval
+    # [T] what the evaluated policy does (diagnostics/behaviour.py): descriptors and the true objective
+    behaviour: dict[str, jax.Array] = struct.field(default_factory=dict)

@@ -3,7 +3,7 @@ divergence, read from the long-format traces table."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -22,6 +22,8 @@ class Outcome:
     model_calls: np.ndarray  # [N] simulator-as-model calls by the end
     diverged: np.ndarray  # [N] bool
     eval_model_calls: np.ndarray | None = None  # [N] planners: model calls per evaluation episode
+    eval_return_std: np.ndarray | None = None  # [N, T] spread of the K evaluation episodes' returns
+    behaviour: dict[str, np.ndarray] = field(default_factory=dict)  # [N, T] per behaviour scalar (true_return, ...)
 
     @property
     def label(self) -> str:
@@ -62,7 +64,11 @@ def outcomes(table: pa.Table) -> list[Outcome]:
         flag = diverged[2][:, -1] > 0 if diverged[2].size else np.zeros(len(seeds), bool)
         planning = mine & (metric == "diag/eval_model_calls_per_episode")
         per_episode = _pivot(columns, planning)[2][:, -1] if planning.any() else None
-        result.append(Outcome(name, int(config_id), seeds, steps, returns, calls[:, -1], flag, per_episode))
+        spread = mine & (metric == "eval_return_std")
+        std = _pivot(columns, spread)[2] if spread.any() else None
+        names = sorted({m for m in metric[mine] if m.startswith("behaviour/")})
+        behaviour = {m.removeprefix("behaviour/"): _pivot(columns, mine & (metric == m))[2] for m in names}
+        result.append(Outcome(name, int(config_id), seeds, steps, returns, calls[:, -1], flag, per_episode, std, behaviour))
     return result
 
 

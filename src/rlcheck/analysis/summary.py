@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from rlcheck.analysis import stats
+from rlcheck.analysis.audit import audit
 from rlcheck.analysis.outcomes import Outcome
 from rlcheck.analysis.verdict import baselines_vs_rl, method_label, method_text, rank_key, study_verdict
 from rlcheck.methods import RL_METHODS
@@ -104,6 +105,10 @@ def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int
                                     **stats.compare(best_final, other_final, seed)})
     comparisons += implementation_pairs(methods, comparisons, seed)
     verdict = study_verdict(methods, spec["env"], threshold, budget)
+    env_info = manifest.get("env_info", {})
+    audit_section = audit(outcomes, manifest.get("audit_lint"), int(spec["evaluation"]["episodes"]),
+                          bool(env_info.get("discrete", True)), env_info.get("action_range"),
+                          manifest.get("audit_errors", []))
     versus = baselines_vs_rl(methods, threshold)
     if versus["text"]:
         verdict["text"] += " " + versus["text"]
@@ -121,6 +126,7 @@ def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int
         "skipped": [{"method": k, "reason": v} for k, v in spec.get("skipped", {}).items()],
         "methods": methods,
         "comparisons": comparisons,
+        "audit": audit_section,
         "failed_jobs": [{"job": k, "method": j.get("method"), "error": j["error"]} for k, j in jobs.items() if j.get("status") == "failed"],
         "wall_seconds": manifest.get("wall_seconds"),
         "rlcheck_version": manifest.get("rlcheck_version"),

@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from rlcheck.diagnostics import behaviour
 from rlcheck.envs import vector
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.errors import RLCheckError
@@ -48,27 +49,32 @@ class Planner:
 
 
 def evaluate_planner(planner: Planner, params: Any, key: jax.Array, env: EnvSpec, config: Any, episodes: int):
-    """Returns (episode returns [episodes], model calls [episodes]) of the planner on the real env."""
+    """Returns (episode returns [episodes], model calls [episodes], behaviour scalars) of the planner on
+    the real env."""
+    spec = behaviour.behaviour_spec(env)
     reset_key, key = jax.random.split(key)
     obs, env_state = vector.reset(env, reset_key, episodes, site="eval")
     carry = jax.vmap(lambda o: planner.init_carry(params, env, config, o))(obs)
 
     def body(loop):
-        obs, env_state, carry, returns, calls, done, t, key = loop
+        obs, env_state, carry, returns, calls, done, t, key, acc = loop
         key, plan_key, step_key = jax.random.split(key, 3)
         action, carry, used = jax.vmap(lambda o, s, c, k: planner.plan(params, env, config, o, s, c, k))(
             obs, env_state, carry, jax.random.split(plan_key, episodes))
-        obs, env_state, reward, terminated, truncated, _ = vector.step(env, step_key, env_state, action)
+        next_obs, env_state, reward, terminated, truncated, final_obs, info = vector.step_info(
+            env, step_key, env_state, action, spec.info_keys)
+        acc = behaviour.accumulate(acc, env, spec, ~done, obs, action, reward, terminated, final_obs, info)
         returns = returns + jnp.where(done, 0.0, reward)
         calls = calls + jnp.where(done, 0, used)
-        return obs, env_state, carry, returns, calls, done | terminated | truncated, t + 1, key
+        return next_obs, env_state, carry, returns, calls, done | terminated | truncated, t + 1, key, acc
 
     def cond(loop):
         return jnp.logical_and(~jnp.all(loop[5]), loop[6] < env.max_episode_steps)
 
-    init = (obs, env_state, carry, jnp.zeros(episodes), jnp.zeros(episodes, jnp.int32), jnp.zeros(episodes, bool), 0, key)
+    init = (obs, env_state, carry, jnp.zeros(episodes), jnp.zeros(episodes, jnp.int32), jnp.zeros(episodes, bool), 0, key,
+            behaviour.init_accumulator(env, spec, episodes))
     out = jax.lax.while_loop(cond, body, init)
-    return out[3], out[4]
+    return out[3], out[4], behaviour.summarise(out[8], env, spec)
 
 
 def run_planner_batch(planner: Planner, env: EnvSpec, config: Any, seeds: list[int], budget: Budget) -> Trace:
@@ -77,7 +83,7 @@ def run_planner_batch(planner: Planner, env: EnvSpec, config: Any, seeds: list[i
     params = planner.setup(env, config)
     keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray(seeds, jnp.uint32))
     run = jax.jit(jax.vmap(lambda k: evaluate_planner(planner, params, k, env, config, budget.eval_episodes)))
-    returns, calls = jax.device_get(run(keys))
+    returns, calls, behaviour_now = jax.device_get(run(keys))
     n = len(seeds)
     return Trace(
         env_steps=np.zeros((n, 1), np.int64),
@@ -86,6 +92,7 @@ def run_planner_batch(planner: Planner, env: EnvSpec, config: Any, seeds: list[i
         train_returns=np.full((n, 1), np.nan),
         train_episodes=np.zeros((n, 1)),
         diagnostics={"eval_model_calls_per_episode": np.asarray(calls, np.float64).mean(-1)[:, None]},
+        behaviour={k: np.asarray(v)[:, None] for k, v in behaviour_now.items()},
     )
 
 

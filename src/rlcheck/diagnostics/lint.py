@@ -20,7 +20,7 @@ import jax
 import numpy as np
 
 from rlcheck.diagnostics import probes as probes_module
-from rlcheck.diagnostics.probes import Probe, Rollout
+from rlcheck.diagnostics.probes import Rollout
 from rlcheck.envs.jax_env import EnvSpec
 
 # Documented thresholds
@@ -67,19 +67,15 @@ class LintResult:
         return "fail" if "fail" in statuses else "warn" if "warn" in statuses else "pass"
 
 
-def lint(env: EnvSpec, episodes: int = 32, seed: int = 0, measure_speed: bool = True) -> LintResult:
+def lint(env: EnvSpec, episodes: int = 24, seed: int = 0, measure_speed: bool = True) -> LintResult:
     """Run every probe, every check and the plausibility profile."""
     from rlcheck.diagnostics.profile import plausibility_profile
 
     info_keys = probes_module.info_keys_of(env)
-    key = jax.random.PRNGKey(seed)
-    rollouts = []
-    for i, probe in enumerate(probes_module.probes_for(env)):
-        n = episodes if probe.kind == "random" else max(4, episodes // 4)
-        rollouts.append(probes_module.rollout(env, probe, n, jax.random.fold_in(key, i), info_keys))
+    rollouts = probes_module.rollouts(env, probes_module.probes_for(env), episodes, jax.random.PRNGKey(seed), info_keys)
     horizon = rollouts[0].reward.shape[1]
     findings = run_checks(rollouts, horizon, env.max_episode_steps)
-    profile = plausibility_profile(env, rollouts, measure_speed)
+    profile = plausibility_profile(env, rollouts, measure_speed, info_keys)
     return LintResult(env.name, findings, profile, [_probe_row(r) for r in rollouts])
 
 

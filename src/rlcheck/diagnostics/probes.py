@@ -11,7 +11,6 @@ reference. Each rollout plays one episode per copy up to the env's time limit (c
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import jax
@@ -82,70 +81,79 @@ def probes_for(env: EnvSpec, max_pairs: int = 6) -> list[Probe]:
     return probes
 
 
-def _policy(env: EnvSpec, probe: Probe) -> Callable[[jax.Array, jax.Array], jax.Array]:
-    """action(t, key) for one env copy."""
-    if probe.kind == "random":
-        if env.discrete:
-            return lambda t, key: jax.random.randint(key, (), 0, env.num_actions)
-        low, high = jnp.asarray(env.action_low), jnp.asarray(env.action_high)
-        return lambda t, key: jax.random.uniform(key, low.shape, minval=low, maxval=high)
-    values = jnp.asarray(probe.actions, jnp.int32 if env.discrete else jnp.float32)
-    return lambda t, key: values[t % len(probe.actions)]
+def _probe_table(env: EnvSpec, probes: list[Probe]) -> tuple[jax.Array, jax.Array]:
+    """Probes as data, so one compiled program runs them all: (is_random [P], action pair [P, 2, ...])."""
+    is_random = jnp.asarray([p.kind == "random" for p in probes])
+    if env.discrete:
+        pairs = [(p.actions * 2)[:2] if p.actions else (0, 0) for p in probes]
+        return is_random, jnp.asarray(pairs, jnp.int32)
+    zero = tuple([0.0] * env.num_actions)
+    pairs = [(p.actions * 2)[:2] if p.actions else (zero, zero) for p in probes]
+    return is_random, jnp.asarray(pairs, jnp.float32)
 
 
-def rollout(env: EnvSpec, probe: Probe, episodes: int, key: jax.Array, info_keys: tuple[str, ...] = ()) -> Rollout:
+def rollouts(env: EnvSpec, probes: list[Probe], episodes: int, key: jax.Array,
+             info_keys: tuple[str, ...] = ()) -> list[Rollout]:
+    """`episodes` episodes of every probe. JAX envs: one compiled program for all probes and episodes."""
     if isinstance(env.env, HostEnv):
-        return _host_rollout(env, probe, episodes, int(jax.random.randint(key, (), 0, 2**31 - 1)), info_keys)
+        seeds = np.asarray(jax.random.randint(key, (len(probes),), 0, 2**31 - 1))
+        return [_host_rollout(env, p, episodes, int(s), info_keys) for p, s in zip(probes, seeds, strict=True)]
     horizon = min(env.max_episode_steps, MAX_PROBE_STEPS)
-    return _jax_rollout(env, probe, episodes, horizon, info_keys)(key)
+    fn = _jax_program(env, len(probes), episodes, horizon, info_keys)
+    is_random, pairs = _probe_table(env, probes)
+    r = jax.device_get(fn(key, is_random, pairs))
+    out = []
+    for i, probe in enumerate(probes):
+        obs = np.asarray(r["obs"][i])
+        terminated, truncated, valid = (np.asarray(r[k][i]).copy() for k in ("terminated", "truncated", "valid"))
+        _mark_cap(valid, terminated, truncated)
+        out.append(Rollout(probe, np.asarray(r["reward"][i]), terminated, truncated, valid, _hash_rows(obs),
+                           obs if obs.shape[-1] <= MAX_STORED_OBS else None, np.asarray(r["action"][i]),
+                           {k: np.asarray(v[i]) for k, v in r["info"].items()}))
+    return out
 
 
-_JAX_ROLLOUTS: dict = {}
+_PROGRAMS: dict = {}
 
 
-def _jax_rollout(env: EnvSpec, probe: Probe, episodes: int, horizon: int, info_keys: tuple[str, ...]):
-    cache_key = (env.name, probe, episodes, horizon, info_keys)
-    if cache_key in _JAX_ROLLOUTS:
-        return _JAX_ROLLOUTS[cache_key]
-    policy = _policy(env, probe)
+def _jax_program(env: EnvSpec, num_probes: int, episodes: int, horizon: int, info_keys: tuple[str, ...]):
+    """fn(key, is_random [P], pairs [P, 2, ...]) -> records [P, episodes, horizon, ...], compiled once."""
+    cache_key = (id(env.env), env.name, num_probes, episodes, horizon, info_keys)
+    if cache_key in _PROGRAMS:
+        return _PROGRAMS[cache_key]
     action_shape = tuple(env.env.action_space(env.params).shape)
+    low = None if env.discrete else jnp.asarray(env.action_low)
+    high = None if env.discrete else jnp.asarray(env.action_high)
 
-    def one_episode(key):
+    def one_episode(key, is_random, pair):
         reset_key, key = jax.random.split(key)
         obs, state = env.env.reset(reset_key, env.params)
 
         def step(carry, t):
             obs, state, done, key = carry
             key, act_key, step_key = jax.random.split(key, 3)
-            action = policy(t, act_key)
+            if env.discrete:
+                random_action = jax.random.randint(act_key, (), 0, env.num_actions)
+            else:
+                random_action = jax.random.uniform(act_key, low.shape, minval=low, maxval=high)
+            action = jnp.where(is_random, random_action, pair[t % 2])
             env_action = action if env.discrete else action.reshape(action_shape)
             next_obs, next_state, reward, terminated, truncated, info = env.env.step(step_key, state, env_action, env.params)
-            flat = obs.reshape(-1).astype(jnp.float32)
-            record = dict(reward=reward.astype(jnp.float32), terminated=jnp.asarray(terminated, bool),
-                          truncated=jnp.asarray(truncated, bool), valid=~done, obs=flat, action=action,
-                          info={k: jnp.asarray(info[k], jnp.float32) for k in info_keys})
+            record = dict(reward=jnp.asarray(reward, jnp.float32), terminated=jnp.asarray(terminated, bool),
+                          truncated=jnp.asarray(truncated, bool), valid=~done, obs=obs.reshape(-1).astype(jnp.float32),
+                          action=action, info={k: jnp.asarray(info[k], jnp.float32) for k in info_keys})
             done = done | terminated | truncated
             return (next_obs, next_state, done, key), record
 
-        _, records = jax.lax.scan(step, (obs, state, jnp.bool_(False), key), jnp.arange(horizon))
-        return records
+        return jax.lax.scan(step, (obs, state, jnp.bool_(False), key), jnp.arange(horizon))[1]
 
-    fn = jax.jit(lambda key: jax.vmap(one_episode)(jax.random.split(key, episodes)))
+    def program(key, is_random, pairs):
+        keys = jax.random.split(key, num_probes * episodes).reshape(num_probes, episodes, -1)
+        per_probe = jax.vmap(one_episode, in_axes=(0, None, None))
+        return jax.vmap(per_probe)(keys, is_random, pairs)
 
-    def run(key: jax.Array | None) -> Rollout:
-        if key is None:  # the compiled function itself, for timing
-            return fn
-        r = jax.device_get(fn(key))
-        obs = np.asarray(r["obs"])
-        truncated = np.asarray(r["truncated"]).copy()
-        valid = np.asarray(r["valid"])
-        _mark_cap(valid, np.asarray(r["terminated"]), truncated)
-        return Rollout(probe, np.asarray(r["reward"]), np.asarray(r["terminated"]), truncated, valid,
-                       _hash_rows(obs), obs if obs.shape[-1] <= MAX_STORED_OBS else None, np.asarray(r["action"]),
-                       {k: np.asarray(v) for k, v in r["info"].items()})
-
-    _JAX_ROLLOUTS[cache_key] = run
-    return run
+    _PROGRAMS[cache_key] = jax.jit(program)
+    return _PROGRAMS[cache_key]
 
 
 def _mark_cap(valid: np.ndarray, terminated: np.ndarray, truncated: np.ndarray) -> None:
@@ -205,26 +213,16 @@ def _host_rollout(env: EnvSpec, probe: Probe, episodes: int, seed: int, info_key
 
 
 def info_keys_of(env: EnvSpec) -> tuple[str, ...]:
-    """The info keys one step of the env provides that the lint reads."""
-    wanted = lambda k: k in ("true_objective", "is_success") or k.startswith("reward_")
-    if isinstance(env.env, HostEnv):
-        copy = env.env.make()
-        try:
-            copy.reset(seed=0)
-            sample = copy.action_space.sample()
-            info = copy.step(sample)[4]
-        finally:
-            copy.close()
-        return tuple(sorted(k for k, v in info.items() if wanted(k) and np.ndim(v) == 0))
-    key = jax.random.PRNGKey(0)
-    obs, state = env.env.reset(key, env.params)
-    action = env.env.action_space(env.params).sample(key)
-    info = jax.eval_shape(lambda s, a: env.env.step(key, s, a, env.params)[5], state, action)
-    return tuple(sorted(k for k, v in info.items() if wanted(k) and np.ndim(v) == 0))
+    """The info keys the lint reads that one step of the env provides."""
+    from rlcheck.diagnostics.behaviour import scalar_info_keys
+
+    return tuple(k for k in scalar_info_keys(env) if k in ("true_objective", "is_success") or k.startswith("reward_"))
 
 
-def steps_per_second(env: EnvSpec, seconds: float = 1.0) -> float:
-    """Env steps per second on this machine under the random probe (JAX: 64 copies at once, compiled)."""
+def steps_per_second(env: EnvSpec, probes: list[Probe], episodes: int, info_keys: tuple[str, ...] = (),
+                     seconds: float = 1.0) -> float:
+    """Env steps per second on this machine. JAX envs: the probes' compiled program (all copies at once)
+    run again; Python envs: one copy stepped with random actions."""
     if isinstance(env.env, HostEnv):
         copy = env.env.make()
         try:
@@ -238,10 +236,10 @@ def steps_per_second(env: EnvSpec, seconds: float = 1.0) -> float:
         finally:
             copy.close()
     horizon = min(env.max_episode_steps, MAX_PROBE_STEPS)
-    fn = _jax_rollout(env, Probe("random", "random", ()), 64, horizon, ())(None)
-    jax.block_until_ready(fn(jax.random.PRNGKey(0)))  # compile
+    fn = _jax_program(env, len(probes), episodes, horizon, info_keys)  # compiled already by `rollouts`
+    is_random, pairs = _probe_table(env, probes)
     count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        jax.block_until_ready(fn(jax.random.PRNGKey(count)))
-        count += 64 * horizon
+    while count == 0 or time.perf_counter() - start < seconds:
+        jax.block_until_ready(fn(jax.random.PRNGKey(count), is_random, pairs))
+        count += len(probes) * episodes * horizon
     return count / (time.perf_counter() - start)

@@ -26,10 +26,12 @@ DEPENDENCE_FACTOR = 3.0  # dependence counts when it exceeds 3x the permutation 
 RETURN_LEVEL_TOLERANCE = 0.05  # mean returns within 5% of the probes' range are one level
 
 
-def plausibility_profile(env: EnvSpec, rollouts: Sequence[Rollout], measure_speed: bool = True) -> dict[str, Any]:
+def plausibility_profile(env: EnvSpec, rollouts: Sequence[Rollout], measure_speed: bool = True,
+                         info_keys: tuple[str, ...] = ()) -> dict[str, Any]:
     random = next(r for r in rollouts if r.probe.kind == "random")
     rewards = random.reward[random.valid]
-    speed = probes_module.steps_per_second(env) if measure_speed else None
+    speed = (probes_module.steps_per_second(env, [r.probe for r in rollouts], len(random.reward), info_keys)
+             if measure_speed else None)
     return {
         "nonzero_reward_share": float(np.mean(rewards != 0)) if rewards.size else 0.0,
         "positive_return_episode_share": float(np.mean(random.returns > 0)),

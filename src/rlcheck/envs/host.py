@@ -115,9 +115,11 @@ class HostEnv:
                 return self._copies[self._adopted[(owner, slot)]], True
             return self._copies[self._adopted[(owner, slot)]], False
 
-    def _host_step(self, slots: np.ndarray, owners: np.ndarray, t: np.ndarray, actions: np.ndarray):
+    def _host_step(self, slots: np.ndarray, owners: np.ndarray, t: np.ndarray, actions: np.ndarray,
+                   info_keys: tuple[str, ...] = ()):
         del t  # only there to make every step's inputs distinct
         shape, n = slots.shape, slots.size
+        infos = np.zeros((n, len(info_keys)), np.float32)
         obs = np.empty((n, *self.obs_shape), self.obs_dtype)
         final = np.empty_like(obs)
         reward = np.zeros(n, np.float32)
@@ -145,7 +147,9 @@ class HostEnv:
                     "returns 5 (obs, reward, terminated, truncated, info). Port the env to the new API or wrap it "
                     "with gymnasium's compatibility wrapper (shimmy)."
                 )
-            next_obs, reward[i], term, trunc, _ = out
+            next_obs, reward[i], term, trunc, info = out
+            for j, k in enumerate(info_keys):  # read only for evaluation (behaviour, true objective)
+                infos[i, j] = float(info.get(k, np.nan))
             final[i] = self._obs(next_obs)
             terminated[i], truncated[i] = term, trunc
             if term or trunc:
@@ -156,7 +160,8 @@ class HostEnv:
                 obs[i] = self._obs(next_obs)
             else:
                 obs[i] = final[i]
-        return tuple(x.reshape(shape + x.shape[1:]) for x in (obs, reward, terminated, truncated, final))
+        out = (obs, reward, terminated, truncated, final) + ((infos,) if info_keys else ())
+        return tuple(x.reshape(shape + x.shape[1:]) for x in out)
 
     # -- JAX side --------------------------------------------------------------------------------
     def reset(self, key: jax.Array, num_envs: int, site: str) -> tuple[jax.Array, HostState]:
@@ -167,38 +172,45 @@ class HostEnv:
                                        vmap_method="broadcast_all")
         return obs, HostState(slots, jnp.full((num_envs,), self.owner, jnp.int32), jnp.zeros((num_envs,), jnp.int32))
 
-    def step(self, state: HostState, actions: jax.Array):
-        n, size = state.slots.shape[0], int(np.prod(self.obs_shape))
+    def step(self, state: HostState, actions: jax.Array, info_keys: tuple[str, ...] = ()):
+        """(obs, state, reward, terminated, truncated, final_obs), then [n, len(info_keys)] info values
+        (NaN where a step's info lacks the key) when `info_keys` are asked for."""
+        n, size, extra = state.slots.shape[0], int(np.prod(self.obs_shape)), len(info_keys)
         t = state.t + 1
         ids = jnp.stack([state.slots, state.owner, t], axis=-1)  # one input array, not three
         if self.obs_dtype == np.float32:
             # One packed float32 output per step (obs | final obs | reward | terminated | truncated): turning
             # callback results into JAX arrays costs per array, and this is the hot path.
             def host_step(ids, a):
-                return self._call("step()", lambda: self._pack(*self._host_step(*np.moveaxis(np.asarray(ids), -1, 0), np.asarray(a))))
+                return self._call("step()", lambda: self._pack(*self._host_step(*np.moveaxis(np.asarray(ids), -1, 0), np.asarray(a), info_keys)))
 
-            packed = jax.pure_callback(host_step, jax.ShapeDtypeStruct((n, 2 * size + 3), jnp.float32), ids, actions,
+            packed = jax.pure_callback(host_step, jax.ShapeDtypeStruct((n, 2 * size + 3 + extra), jnp.float32), ids, actions,
                                        vmap_method="broadcast_all")
             obs = packed[:, :size].reshape((n, *self.obs_shape))
             final = packed[:, size:2 * size].reshape((n, *self.obs_shape))
-            reward, terminated, truncated = packed[:, -3], packed[:, -2] > 0.5, packed[:, -1] > 0.5
+            reward, terminated, truncated = packed[:, 2 * size], packed[:, 2 * size + 1] > 0.5, packed[:, 2 * size + 2] > 0.5
+            if info_keys:
+                return obs, state.replace(t=t), reward, terminated, truncated, final, packed[:, 2 * size + 3:]
         else:  # e.g. uint8 frames: kept in their own dtype
             frames = jax.ShapeDtypeStruct((n, *self.obs_shape), self.obs_dtype)
             shapes = (frames, jax.ShapeDtypeStruct((n,), jnp.float32), jax.ShapeDtypeStruct((n,), bool),
                       jax.ShapeDtypeStruct((n,), bool), frames)
+            shapes += (jax.ShapeDtypeStruct((n, extra), jnp.float32),) if info_keys else ()
 
             def host_step(ids, a):
-                return self._call("step()", lambda: self._host_step(*np.moveaxis(np.asarray(ids), -1, 0), np.asarray(a)))
+                return self._call("step()", lambda: self._host_step(*np.moveaxis(np.asarray(ids), -1, 0), np.asarray(a), info_keys))
 
-            obs, reward, terminated, truncated, final = jax.pure_callback(host_step, shapes, ids, actions,
-                                                                          vmap_method="broadcast_all")
+            obs, reward, terminated, truncated, final, *infos = jax.pure_callback(host_step, shapes, ids, actions,
+                                                                                  vmap_method="broadcast_all")
+            if info_keys:
+                return obs, state.replace(t=t), reward, terminated, truncated, final, infos[0]
         return obs, state.replace(t=t), reward, terminated, truncated, final
 
     @staticmethod
-    def _pack(obs, reward, terminated, truncated, final) -> np.ndarray:
+    def _pack(obs, reward, terminated, truncated, final, *infos) -> np.ndarray:
         lead = reward.shape
         flat = lambda x: x.reshape(lead + (-1,)).astype(np.float32)
-        return np.concatenate([flat(obs), flat(final), flat(reward), flat(terminated), flat(truncated)], axis=-1)
+        return np.concatenate([flat(obs), flat(final), flat(reward), flat(terminated), flat(truncated), *map(flat, infos)], axis=-1)
 
     def close(self) -> None:
         for env in self._copies.values():

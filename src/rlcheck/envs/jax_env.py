@@ -47,6 +47,7 @@ class EnvSpec:
     # The task's real goal when it differs from the training reward: an `info` key holding each step's
     # contribution, or `module:function` of (obs, action, reward, next_obs) -> that contribution.
     true_objective: str | None = None
+    descriptors: str | None = None  # `module:function` of (obs, action, reward, next_obs) -> extra behaviour descriptors
 
     @property
     def task(self) -> str:

@@ -38,5 +38,25 @@ def step(env: EnvSpec, key: jax.Array, state, actions: jax.Array):
     )
 
 
+def step_info(env: EnvSpec, key: jax.Array, state, actions: jax.Array, info_keys: tuple[str, ...]):
+    """`step`, plus a dict of [n] float32 info values for `info_keys` (NaN where missing). For evaluation:
+    the training hot path reads no info."""
+    if isinstance(env.env, HostEnv):
+        if not info_keys:
+            return (*env.env.step(state, actions), {})
+        *out, values = env.env.step(state, actions, info_keys)
+        return (*out, {k: values[:, j] for j, k in enumerate(info_keys)})
+    keys = jax.random.split(key, actions.shape[0])
+    if not env.discrete:
+        actions = actions.reshape((actions.shape[0],) + _action_shape(env))
+    obs, state, reward, terminated, truncated, info = jax.vmap(
+        env.env.step, in_axes=(0, 0, 0, None)
+    )(keys, state, actions, env.params)
+    n = reward.shape[0]
+    values = {k: jnp.asarray(info[k], jnp.float32).reshape(n) if k in info else jnp.full((n,), jnp.nan) for k in info_keys}
+    return (obs, state, reward.astype(jnp.float32).reshape(-1), jnp.asarray(terminated, bool).reshape(-1),
+            jnp.asarray(truncated, bool).reshape(-1), info["final_observation"], values)
+
+
 def _action_shape(env: EnvSpec) -> tuple[int, ...]:
     return tuple(env.env.action_space(env.params).shape) or ()

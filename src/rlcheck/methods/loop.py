@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from rlcheck.diagnostics import behaviour
 from rlcheck.envs import vector
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.errors import RLCheckError
@@ -97,6 +98,7 @@ class Checkpoint:
     diagnostics: dict[str, jax.Array]
     env_steps: jax.Array  # cumulative real env steps as counted by the method; -1 = the schedule's count
     model_calls: jax.Array  # cumulative simulator-as-model calls
+    behaviour: dict[str, jax.Array]  # the evaluated policy's behaviour scalars
 
 
 class Method(Protocol):
@@ -117,26 +119,32 @@ def track_episodes(episode_return: jax.Array, reward: jax.Array, done: jax.Array
     return jnp.where(done, 0.0, episode_return), finished_sum, jnp.sum(done).astype(jnp.float32)
 
 
-def evaluate(key: jax.Array, env: EnvSpec, policy, episodes: int) -> jax.Array:
-    """Undiscounted returns of `episodes` episodes of a deterministic policy, run in parallel.
-    Stops as soon as all episodes ended (or at the env's time limit)."""
+def evaluate(key: jax.Array, env: EnvSpec, policy, episodes: int) -> tuple[jax.Array, dict[str, jax.Array]]:
+    """Undiscounted returns of `episodes` episodes of a deterministic policy, run in parallel, and the
+    behaviour scalars of those episodes (diagnostics/behaviour.py). Stops as soon as all episodes ended
+    (or at the env's time limit)."""
+    spec = behaviour.behaviour_spec(env)
     obs, env_state = vector.reset(env, key, episodes, site="eval")
 
     def cond(carry):
-        _, _, _, done, t, _ = carry
+        _, _, _, done, t, _, _ = carry
         return jnp.logical_and(~jnp.all(done), t < env.max_episode_steps)
 
     def body(carry):
-        obs, env_state, returns, done, t, key = carry
+        obs, env_state, returns, done, t, key, acc = carry
         key, step_key = jax.random.split(key)
         action = policy(obs)
-        obs, env_state, reward, terminated, truncated, _ = vector.step(env, step_key, env_state, action)
+        next_obs, env_state, reward, terminated, truncated, final_obs, info = vector.step_info(
+            env, step_key, env_state, action, spec.info_keys)
+        acc = behaviour.accumulate(acc, env, spec, ~done, obs, action, reward, terminated, final_obs, info)
         returns = returns + jnp.where(done, 0.0, reward)
         done = done | terminated | truncated
-        return obs, env_state, returns, done, t + 1, key
+        return next_obs, env_state, returns, done, t + 1, key, acc
 
-    init = (obs, env_state, jnp.zeros(episodes), jnp.zeros(episodes, bool), 0, key)
-    return jax.lax.while_loop(cond, body, init)[2]
+    init = (obs, env_state, jnp.zeros(episodes), jnp.zeros(episodes, bool), 0, key,
+            behaviour.init_accumulator(env, spec, episodes))
+    out = jax.lax.while_loop(cond, body, init)
+    return out[2], behaviour.summarise(out[6], env, spec)
 
 
 def run_interval(method: Method, env: EnvSpec, config: Any, budget: Budget, state: Any, num_iters: int):
@@ -151,10 +159,11 @@ def run_interval(method: Method, env: EnvSpec, config: Any, budget: Budget, stat
 
 def initial_checkpoint(method: Method, env: EnvSpec, config: Any, budget: Budget, state: Any) -> Checkpoint:
     """Evaluation of the untrained policy at env step 0."""
-    eval_returns = _eval(method, env, config, budget, state)
+    eval_returns, behaviour_now = _eval(method, env, config, budget, state)
     diag_shapes = jax.eval_shape(lambda s: method.iterate(s, env, config, budget)[1].diagnostics, state)
     diagnostics = jax.tree.map(lambda x: jnp.full(x.shape, jnp.nan, jnp.float32), diag_shapes)
-    return Checkpoint(eval_returns, jnp.float32(jnp.nan), jnp.float32(0.0), diagnostics, jnp.int32(0), jnp.int32(0))
+    return Checkpoint(eval_returns, jnp.float32(jnp.nan), jnp.float32(0.0), diagnostics, jnp.int32(0), jnp.int32(0),
+                      behaviour_now)
 
 
 def _eval(method, env, config, budget, state):
@@ -167,7 +176,8 @@ def _checkpoint(method, env, config, budget, state, logs: IterationLog) -> Check
     diagnostics = jax.tree.map(lambda x: jnp.nanmean(x, axis=0), logs.diagnostics)  # NaN = not learning yet
     env_steps = jnp.int32(-1) if logs.env_steps is None else logs.env_steps[-1].astype(jnp.int32)
     model_calls = jnp.int32(0) if logs.model_calls is None else logs.model_calls[-1].astype(jnp.int32)
-    return Checkpoint(_eval(method, env, config, budget, state), train_return, count, diagnostics, env_steps, model_calls)
+    eval_returns, behaviour_now = _eval(method, env, config, budget, state)
+    return Checkpoint(eval_returns, train_return, count, diagnostics, env_steps, model_calls, behaviour_now)
 
 
 def assemble_trace(schedule: Schedule, rows: Checkpoint) -> Trace:
@@ -181,6 +191,7 @@ def assemble_trace(schedule: Schedule, rows: Checkpoint) -> Trace:
         train_returns=rows.train_returns,
         train_episodes=rows.train_episodes,
         diagnostics=rows.diagnostics,
+        behaviour=rows.behaviour,
     )
 
 

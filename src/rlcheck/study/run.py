@@ -65,7 +65,7 @@ def _save_result(path: Path, result: RunResult) -> None:
     leaves, _ = jax.tree.flatten(result.trace)
     meta = {"config_ids": result.config_ids, "seeds": result.seeds, "diverged_at": result.diverged_at,
             "wall_seconds": result.wall_seconds, "compile_seconds": result.compile_seconds,
-            "diagnostics": sorted(result.trace.diagnostics)}
+            "diagnostics": sorted(result.trace.diagnostics), "behaviour": sorted(result.trace.behaviour)}
     buffer = io.BytesIO()
     np.savez(buffer, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **{f"leaf_{i}": x for i, x in enumerate(leaves)})
     atomic_write_bytes(path, buffer.getvalue())
@@ -74,7 +74,7 @@ def _save_result(path: Path, result: RunResult) -> None:
 def _load_result(path: Path, job: planning.Job) -> RunResult:
     with np.load(path) as data:
         meta = json.loads(bytes(data["meta"]).decode())
-        template = Trace(0, 0, 0, 0, 0, {k: 0 for k in meta["diagnostics"]})
+        template = Trace(0, 0, 0, 0, 0, {k: 0 for k in meta["diagnostics"]}, {k: 0 for k in meta.get("behaviour", [])})
         treedef = jax.tree.structure(template)
         trace = jax.tree.unflatten(treedef, [data[f"leaf_{i}"] for i in range(treedef.num_leaves)])
     configs = [job.configs[i] for i in meta["config_ids"]]
@@ -103,7 +103,8 @@ def prepare(spec: StudySpec, out: Path, resume: bool) -> dict[str, Any]:
         "fingerprint": spec.fingerprint(),
         "spec": spec.as_dict(),
         "reward_threshold": env.reward_threshold,
-        "env_info": {"backend": env.backend, "preflight_warnings": list(env.warnings)},
+        "env_info": {"backend": env.backend, "preflight_warnings": list(env.warnings), "discrete": env.discrete,
+                     "action_range": None if env.discrete else (np.asarray(env.action_high) - np.asarray(env.action_low)).tolist()},
         "rlcheck_version": __version__,
         "libraries": versions(),
         "machine": machine(),
@@ -122,6 +123,9 @@ def run_study(spec: StudySpec, out: Path, resume: bool = False, progress: Progre
     manifest = prepare(spec, out, resume)
     start, wall_before = time.perf_counter(), manifest.get("wall_seconds", 0.0)
     env = spec.make_env()
+    if spec.audit and "audit_lint" not in manifest:
+        manifest["audit_lint"], manifest["audit_errors"] = run_lint(env)
+        write_manifest(out, manifest)
     budget = Budget(spec.budget, spec.num_evals, spec.eval_episodes)
     jobs = planning.jobs(spec)
     for job in jobs:
@@ -172,6 +176,21 @@ def run_study(spec: StudySpec, out: Path, resume: bool = False, progress: Progre
 
         write_report(out, summary)
     return summary
+
+
+def run_lint(env) -> tuple[dict[str, Any] | None, list[str]]:
+    """The reward lint (before training) and any user behaviour inputs that had to be dropped. A lint
+    that fails is recorded, never fatal: the study runs without it."""
+    from rlcheck.diagnostics.behaviour import behaviour_spec
+    from rlcheck.diagnostics.lint import lint
+
+    errors = list(behaviour_spec(env).errors)
+    try:
+        result = lint(env).as_dict()
+    except Exception as exc:  # the user's env may fail under a probe policy: say so, keep going
+        errors.append(f"The reward lint could not run: {type(exc).__name__}: {exc}")
+        result = None
+    return result, errors
 
 
 def analyse(out: Path, manifest: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -13,6 +13,9 @@ YAML form (every field but `env` optional for envs rlcheck knows):
     threshold: 475           # success: final eval return >= threshold
     evaluation: {checkpoints: 20, episodes: 10}
     seed_block: null         # seeds per job (null: all seeds of a config in one vmapped job)
+    true_objective: null     # the real goal, if not the reward: an info key, or module:function (see docs/audit.md)
+    descriptors: null        # module:function -> extra behaviour descriptors per step
+    audit: true              # lint the reward before training and audit behaviour after it
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ DEFAULT_BUDGETS: dict[str, int] = {
     "Breakout-MinAtar": 10_000_000,  # gymnax-blines PPO
 }
 DEFAULT_SEEDS = 10
-FIELDS = ("env", "env_kwargs", "methods", "seeds", "budget", "threshold", "evaluation", "seed_block")
+FIELDS = ("env", "env_kwargs", "methods", "seeds", "budget", "threshold", "evaluation", "seed_block", "true_objective",
+          "descriptors", "audit")
 EVALUATION_FIELDS = ("checkpoints", "episodes")
 
 
@@ -61,11 +65,18 @@ class StudySpec:
     seed_block: int | None = None
     skipped: tuple[tuple[str, str], ...] = ()  # baselines that do not apply here, with the reason
     env_kwargs: tuple[tuple[str, Any], ...] = ()
+    true_objective: str | None = None
+    descriptors: str | None = None
+    audit: bool = True
 
     def make_env(self):
         from rlcheck.envs import make_env
 
-        return make_env(self.env, dict(self.env_kwargs))
+        env = make_env(self.env, dict(self.env_kwargs))
+        if self.true_objective or self.descriptors:
+            env = dataclasses.replace(env, true_objective=self.true_objective or env.true_objective,
+                                      descriptors=self.descriptors or env.descriptors)
+        return env
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -78,6 +89,9 @@ class StudySpec:
             "evaluation": {"checkpoints": self.num_evals, "episodes": self.eval_episodes},
             "seed_block": self.seed_block,
             **({"skipped": {name: reason for name, reason in self.skipped}} if self.skipped else {}),
+            **({"true_objective": self.true_objective} if self.true_objective else {}),
+            **({"descriptors": self.descriptors} if self.descriptors else {}),
+            **({} if self.audit else {"audit": False}),
         }
 
     def fingerprint(self) -> str:
@@ -206,8 +220,20 @@ def build(raw: Mapping[str, Any]) -> StudySpec:
     block = None if block is None else _whole("seed_block", block, 1)
     methods, skipped = _methods(raw.get("methods"), env)
     _check_budget(methods, env, budget)
+    user = {}
+    for field in ("true_objective", "descriptors"):
+        value = raw.get(field)
+        if value is not None and (not isinstance(value, str) or not value):
+            raise _fail(field, f"expected an info key or 'module:function', got {value!r}", "Write e.g. true_objective: distance.")
+        user[field] = value
+    if user["descriptors"] and ":" not in user["descriptors"]:
+        raise _fail("descriptors", f"expected 'module:function', got {user['descriptors']!r}",
+                    "Info keys named descriptor_<name> are read without naming them; name a function here.")
+    audit = raw.get("audit", True)
+    if not isinstance(audit, bool):
+        raise _fail("audit", f"expected true or false, got {audit!r}", "Write audit: false to skip the reward audit.")
     return StudySpec(env_name, methods, seeds, budget, float(threshold), num_evals, episodes, block, skipped,
-                     tuple(sorted(env_kwargs.items())))
+                     tuple(sorted(env_kwargs.items())), user["true_objective"], user["descriptors"], audit)
 
 
 def _check_budget(methods: Sequence[MethodSpec], env: Any, budget: int) -> None:

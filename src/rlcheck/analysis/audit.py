@@ -1,0 +1,236 @@
+"""The training half of the reward audit, from stored traces: proxy-vs-true divergence, sharp behaviour
+shifts, behaviour modes across seeds and action collapse. Pure functions of `Outcome`s (their
+`behaviour` curves) and, for collapse, the lint's constant-action probe returns.
+
+Thresholds (documented in docs/audit.md):
+- divergence: the proxy (eval return) rises from the first checkpoint to the last by more than its
+  95% interval and by at least 5% of the range of returns seen, while the true objective ends below
+  its peak by more than its interval ("falls") or gains less than 5% of its range ("flat");
+- shift: a checkpoint-to-checkpoint jump in the standardised behaviour vector over 3 units and 4x the
+  median jump (not counting the first interval: leaving the untrained policy always moves);
+- modes: seeds' final behaviour vectors clustered (Ward linkage); k > 1 modes when the best k has a
+  mean silhouette >= 0.5; a mode split "fires" when the modes' returns differ (Welch p < 0.05);
+- collapse: a discrete policy that plays one action >= 95% of the time (continuous: every action
+  dimension's spread under 5% of its range), whose return is within 10% of the probes' return range of
+  the best constant action's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from scipy import stats as scipy_stats
+from scipy.cluster.hierarchy import fcluster, linkage
+
+from rlcheck.analysis.outcomes import Outcome
+
+EFFECT_SHARE = 0.05
+SHIFT_UNITS, SHIFT_FACTOR = 3.0, 4.0
+SILHOUETTE = 0.5
+MODE_P = 0.05
+COLLAPSE_SHARE = 0.95
+COLLAPSE_SPREAD = 0.05
+COLLAPSE_MATCH = 0.10
+Z95 = 1.96
+NOT_DESCRIPTORS = ("true_return", "true_return_std")
+
+
+def _num(x: Any) -> float | None:
+    return float(x) if x is not None and np.isfinite(x) else None
+
+
+def divergence(o: Outcome, eval_episodes: int) -> dict[str, Any] | None:
+    """Per seed: did the proxy rise while the true objective fell or stayed flat?"""
+    true = o.behaviour.get("true_return")
+    if true is None or o.eval_returns.shape[1] < 2:
+        return None
+    true_std = o.behaviour.get("true_return_std", np.zeros_like(true))
+    proxy_std = o.eval_return_std if o.eval_return_std is not None else np.zeros_like(o.eval_returns)
+    k = max(eval_episodes, 1)
+    proxy_range = np.nanmax(o.eval_returns) - np.nanmin(o.eval_returns)
+    true_range = np.nanmax(true) - np.nanmin(true)
+    seeds = []
+    for i, seed in enumerate(o.seeds):
+        gain = o.eval_returns[i, -1] - o.eval_returns[i, 0]
+        gain_half = Z95 * np.sqrt((proxy_std[i, -1] ** 2 + proxy_std[i, 0] ** 2) / k)
+        peak = int(np.nanargmax(true[i]))
+        drop = true[i, -1] - true[i, peak]
+        drop_half = Z95 * np.sqrt((true_std[i, -1] ** 2 + true_std[i, peak] ** 2) / k)
+        true_gain = true[i, -1] - true[i, 0]
+        proxy_up = gain - gain_half > 0 and gain >= EFFECT_SHARE * proxy_range and proxy_range > 0
+        falls = drop + drop_half < 0 and -drop >= EFFECT_SHARE * true_range and true_range > 0
+        flat = true_gain < EFFECT_SHARE * max(true_range, abs(float(np.nanmax(np.abs(true[i])))), 1e-9)
+        kind = ("falls" if falls else "flat") if proxy_up and (falls or flat) else None
+        seeds.append({"seed": int(seed), "diverged": kind is not None, "kind": kind,
+                      "proxy_gain": {"value": _num(gain), "low": _num(gain - gain_half), "high": _num(gain + gain_half)},
+                      "true_change_from_peak": {"value": _num(drop), "low": _num(drop - drop_half), "high": _num(drop + drop_half)},
+                      "true_first": _num(true[i, 0]), "true_peak": _num(true[i, peak]), "true_final": _num(true[i, -1]),
+                      "proxy_first": _num(o.eval_returns[i, 0]), "proxy_final": _num(o.eval_returns[i, -1])})
+    flagged = [s for s in seeds if s["diverged"]]
+    n = len(seeds)
+    text = (f"{o.label}: {len(flagged)}/{n} seeds raised the training reward while the true objective "
+            f"{'fell or stayed flat' if flagged else 'kept up'}.")
+    return {"method": o.label, "flagged": len(flagged), "seeds_total": n, "fires": bool(flagged), "seeds": seeds,
+            "text": text}
+
+
+def _descriptor_matrix(o: Outcome, column: int | slice = -1) -> tuple[list[str], np.ndarray]:
+    names = [k for k in sorted(o.behaviour) if k not in NOT_DESCRIPTORS]
+    if not names:
+        return [], np.zeros((len(o.seeds), 0))
+    return names, np.stack([o.behaviour[k][:, column] for k in names], axis=-1)
+
+
+def _standardise(x: np.ndarray, axis: tuple[int, ...]) -> np.ndarray:
+    """Each descriptor over its pooled spread; descriptors that barely vary (under 1e-3 in absolute
+    terms, or 1% of their magnitude) are dropped so noise in them cannot split seeds."""
+    spread = np.nanstd(x, axis=axis, keepdims=True)
+    magnitude = np.nanmean(np.abs(x), axis=axis, keepdims=True)
+    keep = (spread > 1e-3) & (spread > 0.01 * magnitude)
+    z = (x - np.nanmean(x, axis=axis, keepdims=True)) / np.where(keep, spread, 1.0)
+    return np.where(keep, np.nan_to_num(z), 0.0)
+
+
+def shifts(o: Outcome) -> dict[str, Any] | None:
+    """Sharp checkpoint-to-checkpoint behaviour changes per seed."""
+    names = [k for k in sorted(o.behaviour) if k not in NOT_DESCRIPTORS]
+    if not names or o.eval_returns.shape[1] < 3:
+        return None
+    x = np.stack([o.behaviour[k] for k in names], axis=-1)  # [N, T, D]
+    z = _standardise(x, (0, 1))
+    jumps = np.linalg.norm(np.diff(z, axis=1), axis=-1)  # [N, T-1]
+    typical = float(np.median(jumps)) if jumps.size else 0.0
+    found = []
+    for i, seed in enumerate(o.seeds):
+        j = 1 + int(np.argmax(jumps[i, 1:]))  # the first interval (from the untrained policy) always moves
+        if jumps[i, j] > SHIFT_UNITS and jumps[i, j] > SHIFT_FACTOR * typical:
+            delta = np.abs(np.diff(z[i, j: j + 2], axis=0))[0]
+            top = int(np.argmax(delta))
+            found.append({"seed": int(seed), "from_step": int(o.steps[i, j]), "to_step": int(o.steps[i, j + 1]),
+                          "size": float(jumps[i, j]), "descriptor": names[top],
+                          "before": float(x[i, j, top]), "after": float(x[i, j + 1, top])})
+    return {"method": o.label, "typical_jump": typical, "shifts": found, "fires": False,
+            "text": f"{o.label}: {len(found)} sharp behaviour shift(s) between checkpoints." if found else ""}
+
+
+def _silhouette(z: np.ndarray, labels: np.ndarray) -> float:
+    d = np.linalg.norm(z[:, None] - z[None], axis=-1)
+    scores = []
+    for i in range(len(z)):
+        same = (labels == labels[i]) & (np.arange(len(z)) != i)
+        if not same.any():
+            scores.append(0.0)
+            continue
+        a = d[i, same].mean()
+        b = min(d[i, labels == c].mean() for c in np.unique(labels) if c != labels[i])
+        scores.append((b - a) / max(a, b, 1e-12))
+    return float(np.mean(scores))
+
+
+def modes(o: Outcome) -> dict[str, Any] | None:
+    """Cluster the seeds' final behaviour; report each mode with its seeds, returns and what sets it apart."""
+    names, x = _descriptor_matrix(o)
+    if len(o.seeds) < 4 or not names:
+        return None
+    z = _standardise(x, (0,))
+    final = o.final
+    best_k, best_score, labels = 1, -1.0, np.ones(len(o.seeds), int)
+    if np.any(z != 0):
+        tree = linkage(z, "ward")
+        for k in range(2, min(4, len(o.seeds) - 1) + 1):
+            candidate = fcluster(tree, k, "maxclust")
+            if len(np.unique(candidate)) < 2:
+                continue
+            score = _silhouette(z, candidate)
+            if score > best_score:
+                best_k, best_score, labels = len(np.unique(candidate)), score, candidate
+        if best_score < SILHOUETTE:
+            best_k, labels = 1, np.ones(len(o.seeds), int)
+    groups = []
+    for label in np.unique(labels):
+        member = labels == label
+        others = ~member
+        distinct = []
+        if others.any():
+            gap = np.abs(z[member].mean(0) - z[others].mean(0))
+            distinct = [{"descriptor": names[j], "value": float(np.nanmean(x[member, j])),
+                         "others": float(np.nanmean(x[others, j]))} for j in np.argsort(gap)[::-1][:3] if gap[j] > 0]
+        returns = final[member]
+        groups.append({"seeds": [int(s) for s in o.seeds[member]], "count": int(member.sum()),
+                       "mean_return": _num(np.nanmean(returns)) if np.isfinite(returns).any() else None,
+                       "distinct": distinct})
+    groups.sort(key=lambda g: -(g["mean_return"] if g["mean_return"] is not None else -np.inf))
+    p_value = None
+    if best_k == 2:
+        a, b = (final[labels == c] for c in np.unique(labels))
+        a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+        if len(a) >= 2 and len(b) >= 2 and (a.std() > 0 or b.std() > 0):
+            p_value = float(scipy_stats.ttest_ind(a, b, equal_var=False).pvalue)
+        elif len(a) and len(b) and a.mean() != b.mean():
+            p_value = 0.0  # identical returns within each mode, different between them
+    fires = best_k > 1 and p_value is not None and p_value < MODE_P
+    text = ""
+    if best_k > 1:
+        parts = [f"{g['count']}/{len(o.seeds)} seeds return {g['mean_return']:.4g}" +
+                 (f" ({g['distinct'][0]['descriptor']} {g['distinct'][0]['value']:.3g} vs {g['distinct'][0]['others']:.3g})"
+                  if g["distinct"] else "") for g in groups]
+        text = f"{o.label}: {best_k} behaviour modes: " + "; ".join(parts) + "."
+    return {"method": o.label, "count": best_k, "silhouette": None if best_k == 1 else best_score, "modes": groups,
+            "return_p_value": p_value, "fires": bool(fires), "text": text}
+
+
+def collapse(o: Outcome, constant_returns: dict[str, float], return_range: float, discrete: bool,
+             action_range: Sequence[float] | None = None) -> dict[str, Any] | None:
+    """Seeds whose final policy is (near) one constant action and earns what the best constant action earns."""
+    if not constant_returns or not o.behaviour:
+        return None
+    best_probe, best_constant = max(constant_returns.items(), key=lambda kv: kv[1])
+    tolerance = COLLAPSE_MATCH * max(return_range, 1e-9)
+    seeds = []
+    for i, seed in enumerate(o.seeds):
+        if discrete:
+            shares = {k: v[i, -1] for k, v in o.behaviour.items() if k.startswith("action_share/")}
+            if not shares:
+                return None
+            action, share = max(shares.items(), key=lambda kv: kv[1])
+            near_constant = share >= COLLAPSE_SHARE
+            what = f"action {action.split('/')[1]} {share:.0%} of the time"
+        else:
+            spreads = [v[i, -1] for k, v in sorted(o.behaviour.items()) if k.startswith("action_std/")]
+            if not spreads:
+                return None
+            ranges = action_range if action_range is not None else [1.0] * len(spreads)
+            near_constant = all(s < COLLAPSE_SPREAD * r for s, r in zip(spreads, ranges, strict=False))
+            what = "every action dimension nearly constant"
+        matches = abs(o.final[i] - best_constant) <= tolerance if np.isfinite(o.final[i]) else False
+        seeds.append({"seed": int(seed), "collapsed": bool(near_constant and matches), "near_constant": bool(near_constant),
+                      "final_return": _num(o.final[i]), "what": what})
+    flagged = [s for s in seeds if s["collapsed"]]
+    text = (f"{o.label}: {len(flagged)}/{len(seeds)} seeds collapsed to a near-constant policy that earns what the best "
+            f"constant action ('{best_probe}', {best_constant:.4g}) earns." if flagged else "")
+    return {"method": o.label, "flagged": len(flagged), "seeds_total": len(seeds), "best_constant_probe": best_probe,
+            "best_constant_return": best_constant, "fires": bool(flagged), "seeds": seeds, "text": text}
+
+
+def audit(outcomes: Sequence[Outcome], lint: dict[str, Any] | None, eval_episodes: int, discrete: bool,
+          action_range: Sequence[float] | None = None, errors: Sequence[str] = ()) -> dict[str, Any]:
+    """summary.json's `audit`: {lint, profile, divergence, shifts, modes, collapse, errors}."""
+    constant, spread = {}, 0.0
+    if lint:
+        constant = {p["probe"]: p["mean_return"] for p in lint["probes"] if p["probe"].startswith("constant")}
+        returns = [p["mean_return"] for p in lint["probes"]]
+        spread = max(returns) - min(returns) if returns else 0.0
+    learners = [o for o in outcomes if o.eval_returns.shape[1] > 1]  # planners have one checkpoint: nothing learned
+    keep = lambda xs: [x for x in xs if x is not None]
+    return {
+        "lint": lint["findings"] if lint else [],
+        "profile": lint["profile"] if lint else None,
+        "probes": lint["probes"] if lint else [],
+        "divergence": keep(divergence(o, eval_episodes) for o in outcomes),
+        "shifts": keep(shifts(o) for o in learners),
+        "modes": keep(modes(o) for o in outcomes),
+        "collapse": keep(collapse(o, constant, spread, discrete, action_range) for o in learners),
+        "errors": list(errors),
+    }

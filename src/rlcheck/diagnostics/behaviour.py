@@ -1,0 +1,238 @@
+"""What a policy does, measured during every evaluation: the behaviour descriptors and the true objective.
+
+At each checkpoint the K evaluation episodes also accumulate, per episode, the episode length, how it
+ended, the action distribution (discrete: each action's share; continuous: mean, spread and the share
+of saturated action dimensions), observation statistics (small observations), reward-component shares
+(`info["reward_<name>"]`), user descriptors (`info["descriptor_<name>"]`, or a function) and the true
+objective when the study names one. They become scalars per checkpoint, stored as `behaviour/<name>`:
+the raw material of the divergence, shift, mode and collapse analyses.
+
+User functions (`true_objective="module:function"`, `descriptors="module:function"`) are called per
+step as f(obs, action, reward, next_obs) and must be JAX-traceable (jnp, no Python control flow on
+values): they run inside the compiled evaluation. A function that fails, or returns the wrong shape,
+is dropped with an error that names it; the study goes on without it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from rlcheck.envs.host import HostEnv
+from rlcheck.envs.jax_env import EnvSpec
+
+MAX_OBS_DESCRIPTORS = 16  # observation statistics only for observations this small
+MAX_ACTION_DESCRIPTORS = 18
+SATURATION = 0.02  # an action dimension within 2% of the range from a bound is saturated
+RESERVED_INFO = ("final_observation", "terminated", "truncated", "discount", "TimeLimit.truncated")
+
+
+@dataclass(frozen=True)
+class BehaviourSpec:
+    info_keys: tuple[str, ...]  # every info key evaluation reads
+    components: tuple[str, ...]  # reward_<name> keys
+    descriptor_keys: tuple[str, ...]  # descriptor_<name> keys
+    has_success: bool
+    true_key: str | None
+    true_fn: Callable | None
+    descriptor_fn: Callable | None
+    descriptor_size: int
+    errors: tuple[str, ...]  # user inputs that were dropped, and why
+
+
+_SPECS: dict[tuple, BehaviourSpec] = {}
+
+
+def scalar_info_keys(env: EnvSpec) -> tuple[str, ...]:
+    """The scalar keys of one step's `info` (found by stepping a copy once)."""
+    if isinstance(env.env, HostEnv):
+        if not hasattr(env.env, "scalar_info_keys"):
+            copy = env.env.make()
+            try:
+                copy.reset(seed=0)
+                info = copy.step(copy.action_space.sample())[4]
+            finally:
+                copy.close()
+            env.env.scalar_info_keys = tuple(sorted(k for k, v in info.items()
+                                                    if k not in RESERVED_INFO and np.ndim(v) == 0 and _numeric(v)))
+        return env.env.scalar_info_keys
+    key = jax.random.PRNGKey(0)
+    _, state = env.env.reset(key, env.params)
+    action = env.env.action_space(env.params).sample(key)
+    info = jax.eval_shape(lambda s, a: env.env.step(key, s, a, env.params)[5], state, action)
+    return tuple(sorted(k for k, v in info.items() if k not in RESERVED_INFO and np.ndim(v) == 0))
+
+
+def _numeric(value: Any) -> bool:
+    try:
+        float(value)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def load_function(path: str, what: str) -> Callable:
+    module_name, _, attr = path.partition(":")
+    try:
+        fn = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"{what} {path!r} cannot be loaded ({type(exc).__name__}: {exc}); write it as "
+                         "'package.module:function' with the module importable") from exc
+    if not callable(fn):
+        raise ValueError(f"{what} {path!r} is not a function")
+    return fn
+
+
+def behaviour_spec(env: EnvSpec) -> BehaviourSpec:
+    cache_key = (id(env.env), env.name, env.true_objective, env.descriptors)
+    if cache_key not in _SPECS:
+        _SPECS[cache_key] = _build_spec(env)
+    return _SPECS[cache_key]
+
+
+def _build_spec(env: EnvSpec) -> BehaviourSpec:
+    available = scalar_info_keys(env)
+    errors: list[str] = []
+    true_key, true_fn = None, None
+    if env.true_objective:
+        if ":" in env.true_objective:
+            try:
+                true_fn = _checked(load_function(env.true_objective, "The true-objective function"), env, "true objective", scalar=True)
+            except ValueError as exc:
+                errors.append(str(exc))
+        elif env.true_objective in available:
+            true_key = env.true_objective
+        else:
+            errors.append(f"The true objective {env.true_objective!r} is not a key of the env's step info (its scalar "
+                          f"keys: {', '.join(available) or 'none'}). Name one of those, or give 'module:function'.")
+    descriptor_fn, size = None, 0
+    if env.descriptors:
+        try:
+            descriptor_fn = _checked(load_function(env.descriptors, "The descriptor function"), env, "descriptor", scalar=False)
+            size = _output_size(descriptor_fn, env)
+        except ValueError as exc:
+            errors.append(str(exc))
+    components = tuple(k for k in available if k.startswith("reward_"))
+    descriptor_keys = tuple(k for k in available if k.startswith("descriptor_"))
+    has_success = "is_success" in available
+    keys = components + descriptor_keys + (("is_success",) if has_success else ()) + ((true_key,) if true_key else ())
+    return BehaviourSpec(tuple(dict.fromkeys(keys)), components, descriptor_keys, has_success, true_key, true_fn,
+                         descriptor_fn, size, tuple(errors))
+
+
+def _example(env: EnvSpec):
+    obs = jax.ShapeDtypeStruct(env.obs_shape, jnp.float32)
+    action = jax.ShapeDtypeStruct((), jnp.int32) if env.discrete else jax.ShapeDtypeStruct((env.num_actions,), jnp.float32)
+    return obs, action, jax.ShapeDtypeStruct((), jnp.float32), obs
+
+
+def _output_size(fn: Callable, env: EnvSpec) -> int:
+    return int(np.prod(jax.eval_shape(fn, *_example(env)).shape))
+
+
+def _checked(fn: Callable, env: EnvSpec, what: str, scalar: bool) -> Callable:
+    name = getattr(fn, "__qualname__", repr(fn))
+    try:
+        out = jax.eval_shape(fn, *_example(env))
+    except Exception as exc:  # the user's function: any error is theirs
+        raise ValueError(f"The {what} function {name} raised {type(exc).__name__}: {exc} when called as "
+                         "f(obs, action, reward, next_obs) with JAX arrays; it was dropped. Make it JAX-traceable "
+                         "(jnp operations, no Python branching on values).") from exc
+    if not hasattr(out, "shape") or (scalar and out.shape != ()) or (not scalar and len(out.shape) > 1):
+        shape = getattr(out, "shape", type(out).__name__)
+        want = "a scalar" if scalar else "a scalar or a 1-D array"
+        raise ValueError(f"The {what} function {name} returned shape {shape}; it must return {want} per step. "
+                         "It was dropped.")
+    return fn
+
+
+# -- accumulation inside the evaluation loop -------------------------------------------------------
+
+def init_accumulator(env: EnvSpec, spec: BehaviourSpec, episodes: int) -> dict[str, jax.Array]:
+    zeros = lambda *shape: jnp.zeros((episodes, *shape), jnp.float32)
+    acc = {"length": zeros(), "terminated": zeros(), "true": zeros(), "success": zeros()}
+    if env.discrete:
+        acc["action_count"] = zeros(min(env.num_actions, MAX_ACTION_DESCRIPTORS))
+    else:
+        acc["action_sum"], acc["action_sq"], acc["saturated"] = zeros(env.num_actions), zeros(env.num_actions), zeros()
+    if env.obs_size <= MAX_OBS_DESCRIPTORS:
+        acc["obs_sum"], acc["obs_sq"] = zeros(env.obs_size), zeros(env.obs_size)
+    acc["component"] = zeros(len(spec.components))
+    acc["descriptor"] = zeros(len(spec.descriptor_keys) + spec.descriptor_size)
+    return acc
+
+
+def accumulate(acc: dict[str, jax.Array], env: EnvSpec, spec: BehaviourSpec, live: jax.Array, obs, action, reward,
+               terminated, next_obs, info: dict[str, jax.Array]) -> dict[str, jax.Array]:
+    """Add one step of K episodes; `live` masks episodes that already ended."""
+    w = live.astype(jnp.float32)
+    acc = dict(acc)
+    acc["length"] += w
+    acc["terminated"] = jnp.maximum(acc["terminated"], w * terminated)
+    if spec.has_success:
+        acc["success"] = jnp.maximum(acc["success"], w * (jnp.nan_to_num(info["is_success"]) > 0.5))
+    if spec.true_key:
+        acc["true"] += w * jnp.nan_to_num(info[spec.true_key])
+    elif spec.true_fn is not None:
+        acc["true"] += w * jax.vmap(spec.true_fn)(obs, action, reward, next_obs).astype(jnp.float32)
+    if env.discrete:
+        acc["action_count"] += w[:, None] * jax.nn.one_hot(action, env.num_actions)[:, :MAX_ACTION_DESCRIPTORS]
+    else:
+        a = action.reshape(action.shape[0], -1)
+        low, high = jnp.asarray(env.action_low), jnp.asarray(env.action_high)
+        near = SATURATION * (high - low)
+        saturated = jnp.mean((a <= low + near) | (a >= high - near), axis=-1)
+        acc["action_sum"] += w[:, None] * a
+        acc["action_sq"] += w[:, None] * a**2
+        acc["saturated"] += w * saturated
+    if "obs_sum" in acc:
+        flat = obs.reshape(obs.shape[0], -1).astype(jnp.float32)
+        acc["obs_sum"] += w[:, None] * flat
+        acc["obs_sq"] += w[:, None] * flat**2
+    if spec.components:
+        acc["component"] += w[:, None] * jnp.abs(jnp.stack([jnp.nan_to_num(info[k]) for k in spec.components], -1))
+    parts = [jnp.stack([jnp.nan_to_num(info[k]) for k in spec.descriptor_keys], -1)] if spec.descriptor_keys else []
+    if spec.descriptor_fn is not None:
+        user = jax.vmap(spec.descriptor_fn)(obs, action, reward, next_obs)
+        parts.append(user.reshape(user.shape[0], -1).astype(jnp.float32))
+    if parts:
+        acc["descriptor"] += w[:, None] * jnp.concatenate(parts, -1)
+    return acc
+
+
+def summarise(acc: dict[str, jax.Array], env: EnvSpec, spec: BehaviourSpec) -> dict[str, jax.Array]:
+    """Scalars for one checkpoint, over its K evaluation episodes."""
+    steps = jnp.maximum(acc["length"].sum(), 1.0)
+    out = {"episode_length": acc["length"].mean(), "terminated_share": acc["terminated"].mean()}
+    if spec.has_success:
+        out["success_share"] = acc["success"].mean()
+    if spec.true_key or spec.true_fn is not None:
+        out["true_return"], out["true_return_std"] = acc["true"].mean(), acc["true"].std()
+    if env.discrete:
+        shares = acc["action_count"].sum(0) / steps
+        out.update({f"action_share/{a}": shares[a] for a in range(shares.shape[0])})
+    else:
+        mean = acc["action_sum"].sum(0) / steps
+        std = jnp.sqrt(jnp.maximum(acc["action_sq"].sum(0) / steps - mean**2, 0.0))
+        for d in range(min(env.num_actions, MAX_ACTION_DESCRIPTORS)):
+            out[f"action_mean/{d}"], out[f"action_std/{d}"] = mean[d], std[d]
+        out["action_saturation"] = acc["saturated"].sum() / steps
+    if "obs_sum" in acc:
+        mean = acc["obs_sum"].sum(0) / steps
+        std = jnp.sqrt(jnp.maximum(acc["obs_sq"].sum(0) / steps - mean**2, 0.0))
+        for i in range(env.obs_size):
+            out[f"obs_mean/{i}"], out[f"obs_std/{i}"] = mean[i], std[i]
+    if spec.components:
+        totals = acc["component"].sum(0)
+        shares = totals / jnp.maximum(totals.sum(), 1e-12)
+        out.update({f"component_share/{k.removeprefix('reward_')}": shares[j] for j, k in enumerate(spec.components)})
+    names = [k.removeprefix("descriptor_") for k in spec.descriptor_keys] + [f"fn{i}" for i in range(spec.descriptor_size)]
+    values = acc["descriptor"].sum(0) / steps
+    out.update({f"user/{n}": values[j] for j, n in enumerate(names)})
+    return {k: jnp.asarray(v, jnp.float32) for k, v in out.items()}
