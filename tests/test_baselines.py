@@ -36,7 +36,7 @@ def test_lqr_gain_equals_the_closed_form_riccati_solution(integrator):
 
 def _returns(planner, config, env, episodes=20):
     params = planner.setup(env, config)
-    returns, calls = jax.jit(lambda k: evaluate_planner(planner, params, k, env, config, episodes))(jax.random.PRNGKey(0))
+    returns, calls, _ = jax.jit(lambda k: evaluate_planner(planner, params, k, env, config, episodes))(jax.random.PRNGKey(0))
     return np.asarray(returns), np.asarray(calls)
 
 

@@ -88,7 +88,8 @@ def progress_bar(enabled: bool = True) -> Iterator[ProgressFn | None]:
 def study_spec(env: str, seeds: int | Sequence[int] | None = None, budget: int | None = None,
                threshold: float | None = None, methods: Sequence[str] | str | None = None,
                num_evals: int | None = None, eval_episodes: int | None = None,
-               env_kwargs: Mapping[str, Any] | None = None):
+               env_kwargs: Mapping[str, Any] | None = None, true_objective: str | None = None,
+               descriptors: str | None = None, audit: bool = True):
     """A validated StudySpec from `rlcheck check`-style arguments (None = the default)."""
     from rlcheck.study.spec import build
 
@@ -106,7 +107,23 @@ def study_spec(env: str, seeds: int | Sequence[int] | None = None, budget: int |
     evaluation = {k: v for k, v in (("checkpoints", num_evals), ("episodes", eval_episodes)) if v is not None}
     if evaluation:
         raw["evaluation"] = evaluation
+    raw.update({k: v for k, v in (("true_objective", true_objective), ("descriptors", descriptors)) if v})
+    if not audit:
+        raw["audit"] = False
     return build(raw)
+
+
+def lint(env: str, env_kwargs: Mapping[str, Any] | None = None, episodes: int = 24, seed: int = 0,
+         true_objective: str | None = None) -> dict[str, Any]:
+    """The reward lint and plausibility profile of `env`, without training: {env, findings, profile, probes}."""
+    import dataclasses
+
+    from rlcheck.diagnostics.lint import lint as run_lint
+
+    spec = make_env(env, dict(env_kwargs or {}))
+    if true_objective:
+        spec = dataclasses.replace(spec, true_objective=true_objective)
+    return run_lint(spec, episodes, seed).as_dict()
 
 
 def check(env: str, out: Path | str, seeds: int | Sequence[int] | None = None, budget: int | None = None,

@@ -70,7 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--methods", help="comma-separated, e.g. ppo,dqn (default: every method that applies)")
     check.add_argument("--num-evals", type=_positive_int("--num-evals"), help="evaluation checkpoints (default 20)")
     check.add_argument("--eval-episodes", type=_positive_int("--eval-episodes"), help="episodes per evaluation (default 10)")
+    check.add_argument("--true-objective", help="the task's real goal if not the reward: an info key or module:function")
+    check.add_argument("--descriptors", help="module:function(obs, action, reward, next_obs) -> extra behaviour descriptors")
+    check.add_argument("--no-audit", action="store_true", help="skip the reward lint and behaviour audit")
     _study_options(check)
+
+    lint = sub.add_parser("lint", help="audit ENV's reward with probe policies, before any training")
+    lint.add_argument("env", help="environment name (a gymnax name, a Gymnasium id or package.module:ClassName)")
+    lint.add_argument("--env-kwargs", dest="env_kwargs", action="append", type=_key_value, default=[],
+                      metavar="KEY=VALUE", help="keyword argument for gymnasium.make (repeatable; values read as YAML)")
+    lint.add_argument("--episodes", type=_positive_int("--episodes"), default=24, help="episodes per probe policy")
+    lint.add_argument("--seed", type=int, default=0)
+    lint.add_argument("--json", type=Path, help="also write the findings and profile to this JSON file")
 
     run = sub.add_parser("run", help="run a study from a YAML file")
     run.add_argument("study", type=Path, help="study file (YAML; see the README)")
@@ -125,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
 
             print("\n".join(registered_env_ids()))
             return 0
-        return {"train": _train, "check": _check, "run": _run, "plan": _plan, "report": _report, "seeds": _seeds}[args.command](args)
+        commands = {"train": _train, "check": _check, "run": _run, "plan": _plan, "report": _report, "seeds": _seeds,
+                    "lint": _lint}
+        return commands[args.command](args)
     except RLCheckError as exc:
         print(f"rlcheck: error: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", 2)
@@ -158,7 +171,9 @@ def _check_spec(args: argparse.Namespace):
 
     return api.study_spec(args.env, args.seeds, args.budget, args.threshold, args.methods,
                           getattr(args, "num_evals", None), getattr(args, "eval_episodes", None),
-                          env_kwargs=_yaml_values(getattr(args, "env_kwargs", [])))
+                          env_kwargs=_yaml_values(getattr(args, "env_kwargs", [])),
+                          true_objective=getattr(args, "true_objective", None),
+                          descriptors=getattr(args, "descriptors", None), audit=not getattr(args, "no_audit", False))
 
 
 def _yaml_values(pairs: list[tuple[str, str]]) -> dict[str, object]:
@@ -191,9 +206,52 @@ def _execute(spec, args: argparse.Namespace) -> int:
 def _print_verdict(summary: dict, out: Path) -> None:
     print(f"Verdict: {summary['verdict']['label']}")
     print(summary["verdict"]["text"])
+    for line in audit_lines(summary.get("audit") or {}):
+        print(line)
     for f in summary["failed_jobs"]:
         print(f"failed job {f['job']}: {f['error']}")
     print(f"report: {Path(out) / 'report.html'} (and report.md, summary.json, traces.parquet)")
+
+
+def audit_lines(audit: dict) -> list[str]:
+    """The audit's findings that fired, one line each."""
+    lines = [f"reward lint {f['status']}: {f['check']}: {f['evidence']}" for f in audit.get("lint", []) if f["status"] != "pass"]
+    for section in ("divergence", "modes", "collapse"):
+        lines += [f"{section}: {item['text']}" for item in audit.get(section, []) if item.get("fires") or
+                  (section == "modes" and item.get("count", 1) > 1)]
+    lines += [f"audit error: {e}" for e in audit.get("errors", [])]
+    return lines
+
+
+def _lint(args: argparse.Namespace) -> int:
+    from rlcheck import api
+    from rlcheck.store import write_json
+
+    result = api.lint(args.env, _yaml_values(args.env_kwargs), args.episodes, args.seed)
+    print(f"Reward lint of {args.env} ({len(result['probes'])} probe policies x {args.episodes} episodes, no training):")
+    for f in result["findings"]:
+        print(f"  {f['status'].upper():4}  {f['check']}: {f['evidence']}")
+        if f["status"] != "pass":
+            print(f"        fix: {f['fix']}")
+    for line in profile_lines(result["profile"]):
+        print(line)
+    if args.json:
+        write_json(args.json, result)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def profile_lines(profile: dict) -> list[str]:
+    speed = profile.get("env_steps_per_second")
+    lines = ["Plausibility profile (what deep RL needs, measured):",
+             f"  reward density: {profile['nonzero_reward_share']:.0%} of random-policy steps have a non-zero reward; "
+             f"{profile['positive_return_episode_share']:.0%} of its episodes have a positive return"]
+    if speed:
+        lines.append(f"  experience: {speed:,.0f} env steps/s on this machine; 1M steps take {1e6 / speed:,.1f} s")
+    lines.append(f"  delay: {profile['action_effect_lag']['note']}")
+    levels = profile["return_levels"]
+    lines.append(f"  return levels reached by the probes: {levels['count']} ({', '.join(f'{v:.4g}' for v in levels['levels'])})")
+    return lines
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -34,10 +34,11 @@ class State:
 
 @struct.dataclass
 class Params:
-    flipped_speed: float = 1.2
+    flipped_speed: float = 1.4
     upright_speed: float = 2.0
     ctrl_cost: float = 0.05
     tip_rate: float = 0.2  # posture change per unit torque between the wells
+    fall: float = 0.5  # growth rate of the posture's distance from balance between the wells
     well_torque: float = 0.05  # ... and within a well
     spring: float = 0.08  # pull towards the well's centre
     start_noise: float = 0.05
@@ -55,7 +56,9 @@ class FlippedRunner(TrapEnv):
         a = jnp.clip(jnp.asarray(action, jnp.float32).reshape(2), -1.0, 1.0)
         p = state.posture
         in_well = jnp.abs(p) >= 0.5
-        dp = jnp.where(in_well, params.well_torque * a[1] + params.spring * (jnp.sign(p) - p), params.tip_rate * a[1])
+        # between the wells the body falls away from balance (unstable); in a well a spring holds it
+        dp = jnp.where(in_well, params.well_torque * a[1] + params.spring * (jnp.sign(p) - p),
+                       params.tip_rate * a[1] + params.fall * p)
         posture = jnp.clip(p + dp, -1.0, 1.0)
         upright, flipped = p >= 0.5, p <= -0.5  # the gait acts in the posture the step starts in
         gait = self.gait_sign(state.time)
