@@ -92,3 +92,25 @@ def final_returns(methods: list[dict[str, Any]], threshold: float) -> str:
     ax.set_xlabel("final eval return (one dot per seed; bar: IQM and its 95% interval)")
     ax.grid(alpha=0.3, axis="x")
     return _svg(fig, "finals")
+
+
+def proxy_vs_true(outcomes: list[Outcome], divergence: list[dict[str, Any]]) -> str | None:
+    """Per method with a true objective: the training reward (eval return) and the true objective per
+    seed over env steps; seeds flagged as diverging drawn in red."""
+    methods = [o for o in outcomes if "true_return" in o.behaviour and o.steps.shape[1] > 1]
+    if not methods:
+        return None
+    flagged = {(d["method"], s["seed"]) for d in divergence for s in d["seeds"] if s["diverged"]}
+    fig, axes = plt.subplots(len(methods), 2, figsize=(9, 2.8 * len(methods)), squeeze=False)
+    for row, o in zip(axes, methods, strict=True):
+        for i, seed in enumerate(o.seeds):
+            bad = (o.label, int(seed)) in flagged
+            style = dict(color="#c00" if bad else "#555", lw=1.2 if bad else 0.7, alpha=0.9 if bad else 0.5)
+            row[0].plot(o.steps[i], o.eval_returns[i], **style)
+            row[1].plot(o.steps[i], o.behaviour["true_return"][i], **style)
+        row[0].set_title(f"{o.label}: training reward (eval return)", fontsize=9)
+        row[1].set_title(f"{o.label}: true objective (red: diverging seeds)", fontsize=9)
+        for ax in row:
+            _steps_axis(ax)
+    fig.tight_layout()
+    return _svg(fig, "proxy_true")

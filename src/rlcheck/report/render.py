@@ -40,11 +40,15 @@ def figures(out_dir: Path, summary: dict[str, Any]) -> dict[str, str]:
     if not methods:
         return {}
     outcomes = read(out_dir)
-    return {
+    out = {
         "curves": plots.learning_curves(outcomes, summary["threshold"]),
         "survival": plots.survival(methods, summary["budget"]["env_steps"]),
         "finals": plots.final_returns(methods, summary["threshold"]),
     }
+    proxy_true = plots.proxy_vs_true(outcomes, (summary.get("audit") or {}).get("divergence", []))
+    if proxy_true:
+        out["proxy_true"] = proxy_true
+    return out
 
 
 def write_report(out_dir: Path, summary: dict[str, Any]) -> tuple[Path, Path]:

@@ -41,7 +41,7 @@ class Params:
     fall: float = 0.5  # growth rate of the posture's distance from balance between the wells
     well_torque: float = 0.05  # ... and within a well
     spring: float = 0.08  # pull towards the well's centre
-    start_noise: float = 0.05
+    start_noise: float = 0.0
     max_steps_in_episode: int = 100
 
 
