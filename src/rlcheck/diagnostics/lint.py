@@ -206,8 +206,8 @@ def rare_event(rollouts: Sequence[Rollout]) -> Finding:
         return Finding(name, "pass", 0.0, RARE_DOMINANCE, "no reward, or too few steps, to tell", fix)
     top = max(1, int(RARE_TOP_STEPS * steps.size))
     order = np.argsort(steps)[::-1][:top]
-    threshold = steps[order[-1]]
-    if threshold <= np.median(steps):  # ties with ordinary steps: no event stands out
+    order = order[steps[order] > np.median(steps)]  # steps tied with ordinary ones are no event
+    if order.size == 0:
         return Finding(name, "pass", 0.0, RARE_DOMINANCE, "no step's reward stands out from the ordinary ones", fix)
     share = float(steps[order].sum() / total)
     episodes = np.concatenate([np.arange(len(r.reward)) for r in rollouts]).size

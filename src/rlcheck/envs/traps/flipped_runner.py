@@ -34,11 +34,11 @@ class State:
 
 @struct.dataclass
 class Params:
-    flipped_speed: float = 1.4
+    flipped_speed: float = 1.7
     upright_speed: float = 2.0
     ctrl_cost: float = 0.05
     tip_rate: float = 0.2  # posture change per unit torque between the wells
-    fall: float = 0.5  # growth rate of the posture's distance from balance between the wells
+    fall: float = 0.3  # growth rate of the posture's distance from balance between the wells
     well_torque: float = 0.05  # ... and within a well
     spring: float = 0.08  # pull towards the well's centre
     start_noise: float = 0.0

@@ -1,0 +1,212 @@
+"""The reward lint's checks and the behaviour audit on synthetic data with known answers."""
+
+import numpy as np
+import pytest
+
+from rlcheck.analysis import audit
+from rlcheck.analysis.outcomes import Outcome
+from rlcheck.diagnostics import lint
+from rlcheck.diagnostics.probes import Probe, Rollout
+from rlcheck.diagnostics.profile import action_effect_lag, return_levels
+
+H = 100
+
+
+def rollout(kind, name, rewards, terminated_at=None, success=False, obs=None, true=None, actions=None, info=None):
+    """Episodes of one probe from per-episode reward lists; an episode that ends before H terminated
+    (or was truncated at H)."""
+    n = len(rewards)
+    reward = np.zeros((n, H), np.float32)
+    term, trunc, valid = (np.zeros((n, H), bool) for _ in range(3))
+    for i, r in enumerate(rewards):
+        reward[i, : len(r)] = r
+        valid[i, : len(r)] = True
+        (term if terminated_at is not None and len(r) < H else trunc)[i, len(r) - 1] = True
+    keys = np.arange(n * H, dtype=np.int64).reshape(n, H) if obs is None else obs
+    extra = dict(info or {})
+    if success:
+        extra["is_success"] = term.astype(np.float32)
+    if true is not None:
+        extra["true_objective"] = np.where(valid, true, 0.0).astype(np.float32)
+    acts = np.zeros((n, H), np.int32) if actions is None else actions
+    return Rollout(Probe(name, kind, (0,) if kind != "random" else ()), reward, term, trunc, valid, keys, None, acts, extra)
+
+
+def corridor(pit_penalty):
+    """-1 per step; constant 'left' falls in a pit after 2 steps; constant 'right' reaches the goal (success) in 9."""
+    return [
+        rollout("random", "random", [[-1.0] * 30] * 8, terminated_at=True),
+        rollout("constant", "constant action 0", [[-1.0, -1.0 + pit_penalty]] * 4, terminated_at=True),
+        rollout("constant", "constant action 1", [[-1.0] * 9] * 4, terminated_at=True, success=True),
+    ]
+
+
+def test_early_termination_fires_on_a_penalty_free_pit_and_reports_the_break_even_penalty():
+    finding = lint.early_termination(corridor(0.0), H)
+    # ending in the pit returns -2; the best success returns -9: a terminal penalty of 7 removes the incentive
+    assert finding.status == "fail" and finding.value == pytest.approx(7.0)
+    assert lint.early_termination(corridor(-50.0), H).status == "pass"
+
+
+def test_early_termination_ignores_positive_living_rewards_and_endings_only_random_play_reaches():
+    cartpole_like = [rollout("random", "random", [[1.0] * 20] * 8, terminated_at=True),
+                     rollout("constant", "constant action 0", [[1.0] * 9] * 4, terminated_at=True)]
+    assert lint.early_termination(cartpole_like, H).status == "pass"
+    acrobot_like = [rollout("random", "random", [[-1.0] * 60] * 8, terminated_at=True),
+                    rollout("constant", "constant action 0", [[-1.0] * H] * 4)]
+    assert lint.early_termination(acrobot_like, H).status == "pass"
+
+
+def test_alive_bonus_warns_when_stalling_beats_finishing():
+    stall = [rollout("random", "random", [[1.0] * H] * 4),
+             rollout("constant", "constant action 1", [[1.0] * 9 + [5.0]] * 4, terminated_at=True, success=True)]
+    assert lint.alive_bonus(stall, H).status == "warn"  # 100 for stalling vs 14 for finishing
+    finish = [rollout("random", "random", [[0.01] * H] * 4),
+              rollout("constant", "constant action 1", [[0.01] * 9 + [50.0]] * 4, terminated_at=True, success=True)]
+    assert lint.alive_bonus(finish, H).status == "pass"
+
+
+def test_time_limit_reported_as_termination_is_found():
+    limit = [rollout("random", "random", [[1.0] * H] * 6, terminated_at=True),
+             rollout("constant", "constant action 0", [[1.0] * H] * 4, terminated_at=True)]
+    for r in limit:  # every episode "terminates" at exactly the time limit
+        r.terminated[:, -1], r.truncated[:, -1] = True, False
+    assert lint.time_limit_as_termination(limit, H).status == "fail"
+    varied = [rollout("random", "random", [[1.0] * k for k in (5, 9, 14, 20, 31, 40)], terminated_at=True),
+              rollout("constant", "constant action 0", [[1.0] * 9] * 4, terminated_at=True)]
+    assert lint.time_limit_as_termination(varied, H).status == "pass"
+
+
+def test_reward_scale_and_clipping():
+    assert lint.reward_scale([rollout("random", "random", [[500.0] * 10] * 4)]).status == "warn"
+    assert lint.reward_scale([rollout("random", "random", [[1e-5] * 10] * 4)]).status == "warn"
+    assert lint.reward_scale([rollout("random", "random", [[1.0] * 10] * 4)]).status == "pass"
+    rng = np.random.default_rng(0)
+    clipped = np.clip(rng.normal(0, 2, (8, 50)), -1, 1)  # about 60% of steps sit at +-1
+    assert lint.reward_scale([rollout("random", "random", clipped.tolist())]).status == "warn"
+
+
+def test_one_rare_event_dominating_the_return():
+    episodes = [[0.01] * 50 for _ in range(40)]
+    episodes[3][10] = 100.0  # a jackpot in one episode of 40
+    assert lint.rare_event([rollout("random", "random", episodes)]).status == "warn"
+    common = [[0.01] * 49 + [1.0] for _ in range(40)]  # a bonus every episode: not rare
+    assert lint.rare_event([rollout("random", "random", common)]).status == "pass"
+
+
+def test_one_reward_component_dominating():
+    n = 4
+    big, small = np.full((n, H), 10.0), np.full((n, H), 0.01)
+    r = rollout("random", "random", [[10.01] * H] * n, info={"reward_forward": big, "reward_ctrl": small})
+    finding = lint.reward_component([r])
+    assert finding.status == "warn" and finding.value > 0.99
+    balanced = rollout("random", "random", [[2.0] * H] * n, info={"reward_forward": big / 10, "reward_ctrl": big / 10})
+    assert lint.reward_component([balanced]).status == "pass"
+
+
+def test_reward_without_progress_uses_the_true_objective():
+    flip = [rollout("random", "random", [[0.0] * 20] * 8, true=np.zeros((8, H))),
+            rollout("constant", "constant action 2", [[1.0]] * 4, terminated_at=True, true=np.zeros((4, H)))]
+    assert lint.reward_without_progress(flip).status == "fail"
+    honest = [rollout("random", "random", [[0.0] * 20] * 8, true=np.zeros((8, H))),
+              rollout("constant", "constant action 2", [[1.0]] * 4, terminated_at=True, true=np.ones((4, H)))]
+    assert lint.reward_without_progress(honest).status == "pass"
+
+
+def test_a_farmable_reward_loop_is_found_and_a_one_time_reward_is_not():
+    states = np.tile(np.array([7, 8] * (H // 2), np.int64), (4, 1))  # alternating between two states
+    loop = rollout("alternating", "alternate 0/1", [[1.0, 0.0] * (H // 2)] * 4, obs=states)
+    assert lint.reward_loop([loop], H).status == "fail"
+    once = rollout("alternating", "alternate 0/1", [[1.0] + [0.0] * (H - 1)] * 4, obs=states)
+    assert lint.reward_loop([once], H).status == "pass"
+
+
+def test_action_effect_lag_finds_a_known_delay():
+    rng = np.random.default_rng(0)
+    n, delay = 40, 3
+    actions = rng.integers(0, 2, (n, H)).astype(np.int32)
+    rewards = np.zeros((n, H))
+    rewards[:, delay:] = actions[:, :-delay] + 0.1 * rng.normal(size=(n, H - delay))  # r[t+3] = a[t] + noise
+    r = rollout("random", "random", rewards.tolist(), actions=actions)
+    assert action_effect_lag(r, discrete=True, max_lag=6)["lag"] == delay
+
+
+def test_return_levels_groups_close_returns():
+    rs = [rollout("random", "random", [[v]] * 2) for v in (0.0, 0.01, 5.0, 10.0)]
+    assert return_levels(rs)["count"] == 3
+
+
+# -- training half -------------------------------------------------------------------------------------
+
+def outcome(returns, behaviour, std=None, seeds=None):
+    returns = np.asarray(returns, float)
+    n, t = returns.shape
+    steps = np.tile(np.arange(t) * 1000, (n, 1))
+    return Outcome("ppo", 0, np.arange(n) if seeds is None else np.asarray(seeds), steps, returns, np.zeros(n),
+                   np.zeros(n, bool), None, np.zeros_like(returns) if std is None else std,
+                   {k: np.asarray(v, float) for k, v in behaviour.items()})
+
+
+def test_divergence_flags_proxy_up_true_down_and_not_both_up():
+    t = np.linspace(0, 1, 6)
+    proxy = np.tile(10 * t, (10, 1))
+    falling = np.tile(1 - t, (10, 1))  # the true objective decays while the reward rises
+    d = audit.divergence(outcome(proxy, {"true_return": falling, "true_return_std": np.zeros((10, 6))}), 10)
+    assert d["fires"] and d["flagged"] == 10 and all(s["kind"] == "falls" for s in d["seeds"])
+    honest = audit.divergence(outcome(proxy, {"true_return": proxy / 10, "true_return_std": np.zeros((10, 6))}), 10)
+    assert not honest["fires"]
+    flat = audit.divergence(outcome(proxy, {"true_return": np.zeros((10, 6)), "true_return_std": np.zeros((10, 6))}), 10)
+    assert flat["flagged"] == 10 and flat["seeds"][0]["kind"] == "flat"
+
+
+def test_divergence_needs_the_proxy_gain_to_clear_its_interval():
+    proxy = np.tile([0.0, 0.5, 1.0], (4, 1))
+    noisy = np.full((4, 3), 20.0)  # evaluation spread far wider than the gain
+    d = audit.divergence(outcome(proxy, {"true_return": np.tile([1.0, 0.5, 0.0], (4, 1)),
+                                         "true_return_std": np.zeros((4, 3))}, std=noisy), 10)
+    assert not d["fires"]
+
+
+def test_two_behaviour_modes_with_different_returns_are_found():
+    rng = np.random.default_rng(0)
+    flipped = np.array([1, 1, 1, 0, 0, 0, 0, 0, 0, 0], float)
+    final = np.where(flipped == 1, 2100.0, 4800.0) + rng.normal(0, 50, 10)
+    behaviour = {"user/flipped": np.stack([np.zeros(10), flipped + rng.normal(0, 0.02, 10)], 1),
+                 "episode_length": np.full((10, 2), 1000.0)}
+    m = audit.modes(outcome(np.stack([np.zeros(10), final], 1), behaviour))
+    assert m["count"] == 2 and m["fires"]
+    assert sorted(g["count"] for g in m["modes"]) == [3, 7] and m["modes"][0]["mean_return"] > 4000
+    assert m["modes"][1]["distinct"][0]["descriptor"] == "user/flipped"
+
+
+def test_one_mode_when_seeds_only_differ_by_noise():
+    rng = np.random.default_rng(1)
+    behaviour = {"action_share/0": np.stack([np.zeros(10), 0.5 + rng.normal(0, 0.0001, 10)], 1),
+                 "episode_length": np.stack([np.zeros(10), 500 + rng.normal(0, 1e-4, 10)], 1)}
+    m = audit.modes(outcome(np.stack([np.zeros(10), np.full(10, 500.0)], 1), behaviour))
+    assert m["count"] == 1 and not m["fires"]
+
+
+def test_collapse_to_the_best_constant_action():
+    shares = np.stack([np.full(10, 0.01), np.full(10, 0.01), np.full(10, 0.98)], 1)  # action 2, 98% of the time
+    behaviour = {f"action_share/{a}": np.stack([np.full(10, 1 / 3), shares[:, a]], 1) for a in range(3)}
+    returns = np.stack([np.zeros(10), np.full(10, 0.6)], 1)
+    constant = {"constant action 0": -0.8, "constant action 1": -0.6, "constant action 2": 0.6}
+    c = audit.collapse(outcome(returns, behaviour), constant, 2.0, discrete=True)
+    assert c["fires"] and c["flagged"] == 10
+    tracking = {f"action_share/{a}": np.full((10, 2), 1 / 3) for a in range(3)}
+    assert not audit.collapse(outcome(np.stack([np.zeros(10), np.ones(10)], 1), tracking), constant, 2.0, True)["fires"]
+
+
+def test_lint_runs_on_a_gymnasium_env_by_name_and_writes_json(tmp_path, capsys):
+    import json
+
+    from rlcheck.cli import main
+
+    code = main(["lint", "gymnasium:CartPole-v1", "--episodes", "8", "--json", str(tmp_path / "lint.json")])
+    out = capsys.readouterr().out
+    assert code == 0 and "Plausibility profile" in out and "early_termination" in out
+    result = json.loads((tmp_path / "lint.json").read_text())
+    assert {f["check"] for f in result["findings"]} >= {"early_termination", "reward_loop", "time_limit_as_termination"}
+    assert all(f["status"] != "fail" for f in result["findings"])
+    assert result["profile"]["env_steps_per_second"] > 0 and result["profile"]["nonzero_reward_share"] == 1.0
