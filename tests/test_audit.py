@@ -210,3 +210,42 @@ def test_lint_runs_on_a_gymnasium_env_by_name_and_writes_json(tmp_path, capsys):
     assert {f["check"] for f in result["findings"]} >= {"early_termination", "reward_loop", "time_limit_as_termination"}
     assert all(f["status"] != "fail" for f in result["findings"])
     assert result["profile"]["env_steps_per_second"] > 0 and result["profile"]["nonzero_reward_share"] == 1.0
+
+
+def _check(tmp_path, *extra):
+    import json
+
+    from rlcheck.cli import main
+
+    out = tmp_path / "study"
+    code = main(["check", "CartPole-v1", "--methods", "ppo", "--seeds", "2", "--budget", "2048", "--num-evals", "2",
+                 "--eval-episodes", "3", "--out", str(out), "--quiet", *extra])
+    return code, json.loads((out / "summary.json").read_text()) if (out / "summary.json").exists() else None
+
+
+def test_user_true_objective_and_descriptors_reach_the_store_and_the_audit(tmp_path):
+    from rlcheck.analysis.outcomes import read
+
+    code, summary = _check(tmp_path, "--true-objective", "user_descriptors:cart_position",
+                           "--descriptors", "user_descriptors:pole_and_cart")
+    assert code == 0 and summary["audit"]["errors"] == []
+    (o,) = read(tmp_path / "study")
+    assert o.behaviour["true_return"].shape == (2, 3) and "user/fn0" in o.behaviour and "user/fn1" in o.behaviour
+    assert np.all(o.behaviour["user/fn1"] >= 0) and np.all(o.behaviour["episode_length"] >= 8)
+    assert summary["audit"]["divergence"][0]["seeds_total"] == 2
+    assert "Reward audit and behaviour" in (tmp_path / "study" / "report.html").read_text()
+
+
+@pytest.mark.parametrize("flags,messages", [
+    (["--true-objective", "no_such_key", "--descriptors", "user_descriptors:raises"],
+     ["'no_such_key' is not a key of the env's step info", "raised RuntimeError: descriptor bug"]),
+    (["--true-objective", "user_descriptors:missing_function", "--descriptors", "user_descriptors:wrong_shape"],
+     ["cannot be loaded", "returned shape (2, 2)"]),
+])
+def test_bad_audit_inputs_are_named_and_the_study_is_kept(tmp_path, capsys, flags, messages):
+    code, summary = _check(tmp_path, *flags)
+    out = capsys.readouterr().out
+    assert code == 0 and summary["methods"][0]["seeds"][0]["final_return"] is not None  # training results kept
+    for message in messages:
+        assert any(message in e for e in summary["audit"]["errors"]) and message in out
+    assert "Traceback" not in out
