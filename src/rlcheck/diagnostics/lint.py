@@ -1,7 +1,7 @@
 """`rlcheck lint ENV`: reward checks from probe rollouts, before any training.
 
 Each check returns a `Finding` {check, status (pass | warn | fail), value, threshold, evidence, fix}.
-The thresholds below are the documented ones (docs/lint.md); they were calibrated on the trap envs
+The thresholds below are the documented ones (docs/audit.md); they were calibrated on the trap envs
 (envs/traps.py), which must fail, their `-fixed` twins and CartPole, Pendulum and Acrobot, which must not.
 
 What the probes can and cannot tell: they see what simple policies reach. An ending only a skilled
