@@ -111,14 +111,32 @@ def test_reward_without_progress_uses_the_true_objective():
     honest = [rollout("random", "random", [[0.0] * 20] * 8, true=np.zeros((8, H))),
               rollout("constant", "constant action 2", [[1.0]] * 4, terminated_at=True, true=np.ones((4, H)))]
     assert lint.reward_without_progress(honest).status == "pass"
+    # ending at once on a step cost is "best" too, but nothing is paid beyond the living reward
+    step_cost = [rollout("random", "random", [[-0.01] * 5] * 8, true=np.zeros((8, H))),
+                 rollout("constant", "constant action 0", [[-0.01] * 50] * 4, true=np.zeros((4, H))),
+                 rollout("constant", "constant action 3", [[-0.01]] * 4, terminated_at=True, true=np.zeros((4, H)))]
+    assert lint.reward_without_progress(step_cost).status == "pass"
 
 
 def test_a_farmable_reward_loop_is_found_and_a_one_time_reward_is_not():
     states = np.tile(np.array([7, 8] * (H // 2), np.int64), (4, 1))  # alternating between two states
-    loop = rollout("alternating", "alternate 0/1", [[1.0, 0.0] * (H // 2)] * 4, obs=states)
-    assert lint.reward_loop([loop], H).status == "fail"
+    paid = [[1.0, 0.0] * (H // 2)] * 4
+    farm = rollout("alternating", "alternate 0/1", paid, obs=states, true=np.zeros((4, H)))
+    assert lint.reward_loop([farm], H).status == "fail"  # paid again and again, no true progress
+    task = rollout("alternating", "alternate 0/1", paid, obs=states, true=np.array(paid))
+    assert lint.reward_loop([task], H).status == "pass"  # the loop is what the true objective asks for
+    unknown = rollout("alternating", "alternate 0/1", paid, obs=states)
+    assert lint.reward_loop([unknown], H).status == "warn"  # nothing says which: flagged for a look
     once = rollout("alternating", "alternate 0/1", [[1.0] + [0.0] * (H - 1)] * 4, obs=states)
     assert lint.reward_loop([once], H).status == "pass"
+    holding = rollout("constant", "constant high", [[2.0] * H] * 4, obs=np.zeros((4, H), np.int64))
+    assert lint.reward_loop([holding], H).status == "pass"  # paid for staying in a good state: no loop
+
+
+def test_time_limit_warns_when_every_probe_ends_at_one_step_below_the_limit():
+    fixed_length = [rollout(kind, name, [[0.0] * 40] * 4, terminated_at=True)
+                    for kind, name in (("random", "random"), ("constant", "constant action 0"), ("constant", "constant action 1"))]
+    assert lint.time_limit_as_termination(fixed_length, H).status == "warn"
 
 
 def test_action_effect_lag_finds_a_known_delay():

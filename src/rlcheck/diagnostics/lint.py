@@ -28,11 +28,12 @@ EARLY_ENDING_SHARE = 0.5  # a degenerate probe "ends episodes early" if its medi
 TIME_LIMIT_SAME_LENGTH_SHARE = 0.9  # terminations at one identical length, across probes, look like a time limit
 LARGE_REWARD = 100.0  # mean |reward| per step above this: rescale
 SMALL_REWARD = 1e-3  # mean |reward| per step below this (but not zero): rescale
-CLIPPED_SHARE = 0.3  # share of steps at the extreme values of a many-valued reward: looks clipped
+CLIPPED_SHARE = 0.3  # share of steps at the extreme values (+-c) of a many-valued reward: looks clipped
 RARE_TOP_STEPS = 0.01  # the top 1% of steps by |reward| ...
 RARE_DOMINANCE = 0.5  # ... carrying over half of all |reward| ...
 RARE_EPISODES = 0.1  # ... and occurring in at most 10% of episodes
-COMPONENT_DOMINANCE = 0.95  # one reward component carrying this share of all |components|
+COMPONENT_DOMINANCE = 0.95  # one reward component carrying this share of all |components| ...
+COMPONENT_FREQUENT = 0.1  # ... over another that is non-zero on at least 10% of steps (not a rare bonus)
 NO_PROGRESS_MARGIN = 0.05  # a degenerate probe within 5% (of the probes' return range) of the best proxy return
 LOOP_REPEATS = 3  # the same positive reward at the same state this many times in one episode
 
@@ -170,9 +171,13 @@ def time_limit_as_termination(rollouts: Sequence[Rollout], time_limit: int) -> F
         return Finding(name, "pass", None, TIME_LIMIT_SAME_LENGTH_SHARE, "too few terminations to tell", fix)
     values, counts = np.unique(lengths, return_counts=True)
     share, common = counts.max() / lengths.size, int(values[counts.argmax()])
-    fires = share >= TIME_LIMIT_SAME_LENGTH_SHARE and (common >= time_limit or len(values) == 1 and probes_ending >= 3)
     evidence = f"{share:.0%} of {lengths.size} terminated probe episodes end at step {common} (time limit {time_limit})"
-    return Finding(name, "fail" if fires else "pass", float(share), TIME_LIMIT_SAME_LENGTH_SHARE, evidence, fix)
+    if share >= TIME_LIMIT_SAME_LENGTH_SHARE and common >= time_limit:
+        return Finding(name, "fail", float(share), TIME_LIMIT_SAME_LENGTH_SHARE, evidence, fix)
+    if len(values) == 1 and probes_ending >= 3:  # every probe ends at one step: a fixed-length game, or a hidden limit
+        return Finding(name, "warn", float(share), TIME_LIMIT_SAME_LENGTH_SHARE,
+                       evidence + "; every probe ends there, whatever it does", "if that ending is a time limit, " + fix)
+    return Finding(name, "pass", float(share), TIME_LIMIT_SAME_LENGTH_SHARE, evidence, fix)
 
 
 def reward_scale(rollouts: Sequence[Rollout]) -> Finding:
@@ -184,7 +189,8 @@ def reward_scale(rollouts: Sequence[Rollout]) -> Finding:
         return Finding(name, "warn", magnitude, LARGE_REWARD if magnitude > 1 else SMALL_REWARD,
                        f"mean |reward| per step is {magnitude:.3g}",
                        "scale the reward (or normalise it: PPO's normalize_reward) so typical steps are near 1")
-    if distinct.size > 10:
+    symmetric = abs(distinct[0] + distinct[-1]) <= 0.05 * (distinct[-1] - distinct[0])  # clips are +-c
+    if distinct.size > 10 and symmetric:
         at_extremes = float(np.mean((rewards == distinct[0]) | (rewards == distinct[-1])))
         if at_extremes >= CLIPPED_SHARE:
             return Finding(name, "warn", at_extremes, CLIPPED_SHARE,
@@ -225,13 +231,18 @@ def reward_component(rollouts: Sequence[Rollout]) -> Finding:
         return Finding(name, "pass", None, COMPONENT_DOMINANCE, "the env reports fewer than two reward components in info",
                        "report components as info['reward_<name>'] to have them checked")
     sums = {k: float(sum(np.abs(r.info[k][r.valid]).sum() for r in rollouts)) for k in keys}
+    steps = sum(int(r.valid.sum()) for r in rollouts)
+    # how often each component is non-zero: a rare one (a goal bonus) being small is rare_event's business
+    frequency = {k: sum(int((r.info[k][r.valid] != 0).sum()) for r in rollouts) / max(steps, 1) for k in keys}
     total = sum(sums.values())
     if total == 0:
         return Finding(name, "pass", 0.0, COMPONENT_DOMINANCE, "all components are zero under the probes", "nothing to fix")
     top, top_sum = max(sums.items(), key=lambda kv: kv[1])
     share = top_sum / total
     shares = ", ".join(f"{k.removeprefix('reward_')} {v / total:.1%}" for k, v in sums.items())
-    return Finding(name, "warn" if share >= COMPONENT_DOMINANCE else "pass", share, COMPONENT_DOMINANCE,
+    drowned = [k for k in keys if k != top and frequency[k] >= COMPONENT_FREQUENT]
+    fires = share >= COMPONENT_DOMINANCE and bool(drowned)
+    return Finding(name, "warn" if fires else "pass", share, COMPONENT_DOMINANCE,
                    f"shares of |reward| under the probes: {shares}",
                    f"rescale the components so '{top.removeprefix('reward_')}' does not drown the others, if they matter")
 
@@ -246,9 +257,12 @@ def reward_without_progress(rollouts: Sequence[Rollout]) -> Finding:
     best, spread = max(means.values()), max(means.values()) - min(means.values())
     if spread == 0:
         return Finding(name, "pass", None, NO_PROGRESS_MARGIN, "every probe earns the same return", fix)
+    living = _living_reward(rollouts)
     for r in _degenerate(rollouts):
         near_best = means[r.probe.name] >= best - NO_PROGRESS_MARGIN * spread and means[r.probe.name] > random_return
-        if not near_best:
+        # paid beyond what its steps' living reward gives: ending fast on a step cost is early_termination's case
+        paid = means[r.probe.name] - float(r.lengths.mean()) * living > NO_PROGRESS_MARGIN * spread
+        if not (near_best and paid):
             continue
         true = r.true_returns()
         if true is not None and float(true.mean()) <= 0:
@@ -269,26 +283,39 @@ def reward_loop(rollouts: Sequence[Rollout], horizon: int) -> Finding:
     """The same positive reward collected again and again at the same state within one episode."""
     name, fix = "reward_loop", ("pay a reward once (or make it non-respawning), or pay for progress along the task "
                                 "instead of for revisiting a state")
-    best = None  # (repeats, probe, reward, farm return)
+    best = None  # (returns, probe, reward, farm return, true objective of the paid steps)
     for r in rollouts:
+        true = r.info.get("true_objective")
         for i in range(len(r.reward)):
             paid = r.valid[i] & (r.reward[i] > 0)
-            if paid.sum() < LOOP_REPEATS:
+            # a return: paid at a state it had left (holding one good state and being paid for it is no loop)
+            left_and_came_back = paid & np.concatenate([[False], r.obs_key[i][1:] != r.obs_key[i][:-1]])
+            if left_and_came_back.sum() < LOOP_REPEATS:
                 continue
-            pairs = np.stack([r.obs_key[i][paid], r.reward[i][paid].view(np.int32).astype(np.int64)], axis=1)
-            _, counts = np.unique(pairs, axis=0, return_counts=True)
-            repeats = int(counts.max())
+            pairs = np.stack([r.obs_key[i][left_and_came_back],
+                              r.reward[i][left_and_came_back].view(np.int32).astype(np.int64)], axis=1)
+            keys, inverse, counts = np.unique(pairs, axis=0, return_inverse=True, return_counts=True)
+            top = int(counts.argmax())
+            repeats = int(counts[top])
             if repeats >= LOOP_REPEATS and (best is None or repeats > best[0]):
-                length = max(int(r.lengths[i]), 1)
-                farm = float(r.reward[i][paid].sum()) * horizon / length
-                best = (repeats, r.probe.name, float(r.reward[i][paid].max()), farm)
+                steps = np.flatnonzero(left_and_came_back)[inverse.reshape(-1) == top]
+                farm = float(r.reward[i][steps].sum()) * horizon / max(int(r.lengths[i]), 1)
+                true_paid = None if true is None else float(true[i][steps].sum())
+                best = (repeats, r.probe.name, float(r.reward[i][steps].max()), farm, true_paid)
     if best is None:
-        return Finding(name, "pass", 0.0, float(LOOP_REPEATS), "no probe collects the same positive reward at the same "
-                       f"state {LOOP_REPEATS} times in an episode", fix)
-    repeats, probe, reward, farm = best
+        return Finding(name, "pass", 0.0, float(LOOP_REPEATS), "no probe returns to a state to collect the same positive "
+                       f"reward there {LOOP_REPEATS} times in an episode", fix)
+    repeats, probe, reward, farm, true_paid = best
+    evidence = (f"'{probe}' returns to one state {repeats} times in an episode to collect {reward:.3g} there; farmed for "
+                f"the whole horizon that is about {farm:.3g}")
+    if true_paid is not None:  # the env says what counts: a loop that advances the true objective is the task
+        fires = true_paid <= 0
+        evidence += f"; the true objective gains {true_paid:.3g} from those steps"
+        return Finding(name, "fail" if fires else "pass", float(repeats), float(LOOP_REPEATS), evidence, fix)
     success = _success_return(rollouts)
-    fires = success is None or farm > success
-    versus = "" if success is None else f" (the best successful probe episode earns {success:.3g})"
-    evidence = (f"'{probe}' collects {reward:.3g} at the same state {repeats} times in one episode; farmed for the whole "
-                f"horizon that is about {farm:.3g}{versus}")
-    return Finding(name, "fail" if fires else "warn", float(repeats), float(LOOP_REPEATS), evidence, fix)
+    if success is not None:
+        evidence += f" (the best successful probe episode earns {success:.3g})"
+        return Finding(name, "fail" if farm > success else "warn", float(repeats), float(LOOP_REPEATS), evidence, fix)
+    return Finding(name, "warn", float(repeats), float(LOOP_REPEATS),
+                   evidence + "; with no true objective or success signal, rlcheck cannot tell whether the loop is the task",
+                   fix + " (or name the true objective so the loop can be judged)")

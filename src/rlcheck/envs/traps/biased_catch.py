@@ -36,7 +36,7 @@ class Params:
     height: int = 5
     num_balls: int = 10
     right_bias: float = 0.8
-    max_steps_in_episode: int = 200
+    max_steps_in_episode: int = 50  # 10 balls take 40 steps
 
 
 class BiasedCatch(TrapEnv):
