@@ -1,9 +1,9 @@
 """flipped-runner: a runner whose flipped (on-its-back) gait is a local optimum.
 
 The essay's story: HalfCheetah seeds that learn to run on their back. The body's posture p runs
-from -1 (on its back) to +1 (upright); it starts near 0 (crouched) and the torque action a[1]
-tips it one way or the other; between the postures the body is unstable (it falls further the
-further it leans). Both postures are wells: within them (|p| >= 0.5) torque barely moves the body
+from -1 (on its back) to +1 (upright); it starts balanced at 0 (crouched; no start noise, so each
+policy picks one posture and a seed's mode is clean) and the torque action a[1] tips it one way or
+the other; between the postures the body is unstable (it falls further the further it leans). Both postures are wells: within them (|p| >= 0.5) torque barely moves the body
 and a spring pulls it to the well's centre, so getting up from the back takes about 30 steps of
 full torque at zero speed, and random actions never do it. Action a[0] drives the legs:
 - on its back, speed = `flipped_speed` * max(a[0], 0): any constant push works, so it is found first;
@@ -11,7 +11,7 @@ full torque at zero speed, and random actions never do it. Action a[0] drives th
   the observation): a gait that alternates its push with g earns 2.2 per step, a constant push 1.1.
 Reward = speed - `ctrl_cost` * |a|^2. Upright running (2.2 per step) beats the flipped gait (1.8),
 but a learner that tips onto its back early, while a constant push still beats its upright gait,
-stays there: with PPO defaults about half the seeds end flipped (return about 150 vs 190).
+stays there: with PPO defaults 3-5 of 10 seeds end flipped (return about 150 vs 190).
 True objective: speed while upright. `descriptor_flipped` = 1 while on its back.
 `-fixed`: the flipped gait earns nothing, so every learner stands up.
 Actions: Box(-1, 1, (2,)). Observation: posture p, last speed, gait sign g.
