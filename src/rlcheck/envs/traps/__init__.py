@@ -59,8 +59,6 @@ TRAPS: dict[str, TrapInfo] = {
         "divergence", ("dqn", {}, 30_000), SensorTile),
 }
 
-REWARD_THRESHOLDS: dict[str, float | None] = {}  # trap envs have no solved threshold
-
 
 def trap_names() -> list[str]:
     return [f"trap/{base}{suffix}" for base in TRAPS for suffix in ("", "-fixed")]
