@@ -206,14 +206,18 @@ def test_one_mode_when_seeds_only_differ_by_noise():
 
 
 def test_collapse_to_the_best_constant_action():
-    shares = np.stack([np.full(10, 0.01), np.full(10, 0.01), np.full(10, 0.98)], 1)  # action 2, 98% of the time
+    shares = np.stack([np.full(10, 0.05), np.full(10, 0.05), np.full(10, 0.9)], 1)  # action 2, 90% of the time
     behaviour = {f"action_share/{a}": np.stack([np.full(10, 1 / 3), shares[:, a]], 1) for a in range(3)}
-    returns = np.stack([np.zeros(10), np.full(10, 0.6)], 1)
-    constant = {"constant action 0": -0.8, "constant action 1": -0.6, "constant action 2": 0.6}
-    c = audit.collapse(outcome(returns, behaviour), constant, 2.0, discrete=True)
+    returns = np.stack([np.zeros(10), np.linspace(5.0, 7.0, 10)], 1)  # near always-right's 5.6, short of 9
+    constant = {"constant action 0": -8.5, "constant action 1": -9.0, "constant action 2": 5.6}
+    c = audit.collapse(outcome(returns, behaviour), constant, 9.0, discrete=True)
     assert c["fires"] and c["flagged"] == 10
     tracking = {f"action_share/{a}": np.full((10, 2), 1 / 3) for a in range(3)}
-    assert not audit.collapse(outcome(np.stack([np.zeros(10), np.ones(10)], 1), tracking), constant, 2.0, True)["fires"]
+    assert not audit.collapse(outcome(returns, tracking), constant, 9.0, True)["fires"]  # not near-constant
+    # a constant action that solves the task (walk right to the goal) is no collapse
+    assert not audit.collapse(outcome(np.full((10, 2), 9.5), behaviour), {"constant action 2": 9.5}, 9.0, True)["fires"]
+    # nearer success than the constant action: learned more than the constant action earns
+    assert not audit.collapse(outcome(np.full((10, 2), 8.5), behaviour), constant, 9.0, True)["fires"]
 
 
 def test_lint_runs_on_a_gymnasium_env_by_name_and_writes_json(tmp_path, capsys):

@@ -10,9 +10,10 @@ Thresholds (documented in docs/audit.md):
   median jump (not counting the first interval: leaving the untrained policy always moves);
 - modes: seeds' final behaviour vectors clustered (Ward linkage); k > 1 modes when the best k has a
   mean silhouette >= 0.5; a mode split "fires" when the modes' returns differ (Welch p < 0.05);
-- collapse: a discrete policy that plays one action >= 95% of the time (continuous: every action
-  dimension's spread under 5% of its range), whose return is within 10% of the probes' return range of
-  the best constant action's.
+- collapse: a discrete policy that plays one action >= 80% of the time (continuous: every action
+  dimension's spread under 5% of its range) that does not reach the success threshold and whose return
+  is nearer the best constant action's (from the lint's probes) than the threshold: it learned what a
+  constant action earns, not the task. A constant action that solves the task is no collapse.
 """
 
 from __future__ import annotations
@@ -30,9 +31,8 @@ EFFECT_SHARE = 0.05
 SHIFT_UNITS, SHIFT_FACTOR = 3.0, 4.0
 SILHOUETTE = 0.5
 MODE_P = 0.05
-COLLAPSE_SHARE = 0.95
+COLLAPSE_SHARE = 0.80
 COLLAPSE_SPREAD = 0.05
-COLLAPSE_MATCH = 0.10
 Z95 = 1.96
 NOT_DESCRIPTORS = ("true_return", "true_return_std")
 
@@ -181,13 +181,15 @@ def modes(o: Outcome) -> dict[str, Any] | None:
             "return_p_value": p_value, "fires": bool(fires), "text": text}
 
 
-def collapse(o: Outcome, constant_returns: dict[str, float], return_range: float, discrete: bool,
+def collapse(o: Outcome, constant_returns: dict[str, float], threshold: float | None, discrete: bool,
              action_range: Sequence[float] | None = None) -> dict[str, Any] | None:
-    """Seeds whose final policy is (near) one constant action and earns what the best constant action earns."""
+    """Seeds whose final policy is (near) one constant action and earns what the best constant action
+    earns, short of success."""
     if not constant_returns or not o.behaviour:
         return None
     best_probe, best_constant = max(constant_returns.items(), key=lambda kv: kv[1])
-    tolerance = COLLAPSE_MATCH * max(return_range, 1e-9)
+    finite = o.final[np.isfinite(o.final)]
+    target = threshold if threshold is not None else (float(finite.max()) if finite.size else np.inf)
     seeds = []
     for i, seed in enumerate(o.seeds):
         if discrete:
@@ -204,7 +206,8 @@ def collapse(o: Outcome, constant_returns: dict[str, float], return_range: float
             ranges = action_range if action_range is not None else [1.0] * len(spreads)
             near_constant = all(s < COLLAPSE_SPREAD * r for s, r in zip(spreads, ranges, strict=False))
             what = "every action dimension nearly constant"
-        matches = abs(o.final[i] - best_constant) <= tolerance if np.isfinite(o.final[i]) else False
+        final = o.final[i]
+        matches = bool(np.isfinite(final) and final < target and abs(final - best_constant) < abs(final - target))
         seeds.append({"seed": int(seed), "collapsed": bool(near_constant and matches), "near_constant": bool(near_constant),
                       "final_return": _num(o.final[i]), "what": what})
     flagged = [s for s in seeds if s["collapsed"]]
@@ -215,13 +218,12 @@ def collapse(o: Outcome, constant_returns: dict[str, float], return_range: float
 
 
 def audit(outcomes: Sequence[Outcome], lint: dict[str, Any] | None, eval_episodes: int, discrete: bool,
-          action_range: Sequence[float] | None = None, errors: Sequence[str] = ()) -> dict[str, Any]:
-    """summary.json's `audit`: {lint, profile, divergence, shifts, modes, collapse, errors}."""
-    constant, spread = {}, 0.0
+          action_range: Sequence[float] | None = None, errors: Sequence[str] = (),
+          threshold: float | None = None) -> dict[str, Any]:
+    """summary.json's `audit`: {lint, profile, probes, divergence, shifts, modes, collapse, errors}."""
+    constant = {}
     if lint:
         constant = {p["probe"]: p["mean_return"] for p in lint["probes"] if p["probe"].startswith("constant")}
-        returns = [p["mean_return"] for p in lint["probes"]]
-        spread = max(returns) - min(returns) if returns else 0.0
     learners = [o for o in outcomes if o.eval_returns.shape[1] > 1]  # planners have one checkpoint: nothing learned
     keep = lambda xs: [x for x in xs if x is not None]
     return {
@@ -231,6 +233,6 @@ def audit(outcomes: Sequence[Outcome], lint: dict[str, Any] | None, eval_episode
         "divergence": keep(divergence(o, eval_episodes) for o in outcomes),
         "shifts": keep(shifts(o) for o in learners),
         "modes": keep(modes(o) for o in outcomes),
-        "collapse": keep(collapse(o, constant, spread, discrete, action_range) for o in learners),
+        "collapse": keep(collapse(o, constant, threshold, discrete, action_range) for o in learners),
         "errors": list(errors),
     }

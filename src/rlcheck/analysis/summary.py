@@ -108,7 +108,7 @@ def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int
     env_info = manifest.get("env_info", {})
     audit_section = audit(outcomes, manifest.get("audit_lint"), int(spec["evaluation"]["episodes"]),
                           bool(env_info.get("discrete", True)), env_info.get("action_range"),
-                          manifest.get("audit_errors", []))
+                          manifest.get("audit_errors", []), threshold)
     versus = baselines_vs_rl(methods, threshold)
     if versus["text"]:
         verdict["text"] += " " + versus["text"]
