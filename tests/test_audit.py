@@ -271,3 +271,37 @@ def test_bad_audit_inputs_are_named_and_the_study_is_kept(tmp_path, capsys, flag
     for message in messages:
         assert any(message in e for e in summary["audit"]["errors"]) and message in out
     assert "Traceback" not in out
+
+
+# -- the trap envs: each intended check fires, the fixed twins stay quiet ---------------------------
+
+LINT_TRAPS = ["pit-corridor", "side-target-race", "flip-block"]
+
+
+@pytest.mark.parametrize("base", LINT_TRAPS)
+def test_the_intended_lint_check_fails_on_the_trap_and_not_on_its_fixed_twin(base):
+    from rlcheck.diagnostics.lint import lint as run_lint
+    from rlcheck.envs import make_env
+    from rlcheck.envs.traps import TRAPS
+
+    intended = TRAPS[base].intended_check
+    trap = {f.check: f.status for f in run_lint(make_env(f"trap/{base}"), measure_speed=False).findings}
+    fixed = {f.check: f.status for f in run_lint(make_env(f"trap/{base}-fixed"), measure_speed=False).findings}
+    assert trap[intended] == "fail" and "fail" not in fixed.values()
+
+
+@pytest.mark.parametrize("base,section", [("biased-catch", "collapse"), ("sensor-tile", "divergence")])
+def test_the_intended_training_check_flags_at_least_8_of_10_seeds(tmp_path, base, section):
+    from rlcheck.envs.traps import TRAPS
+    from rlcheck.study.run import run_study
+    from rlcheck.study.spec import build
+
+    algo, overrides, budget = TRAPS[base].trained_by
+    flagged = {}
+    for variant in (base, f"{base}-fixed"):
+        spec = build({"env": f"trap/{variant}", "methods": {algo: dict(overrides)}, "seeds": 10, "budget": budget,
+                      "evaluation": {"checkpoints": 5, "episodes": 10}})
+        summary = run_study(spec, tmp_path / variant, report=False)
+        (item,) = summary["audit"][section]
+        flagged[variant] = item["flagged"]
+    assert flagged[base] >= 8 and flagged[f"{base}-fixed"] == 0
