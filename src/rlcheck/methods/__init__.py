@@ -17,11 +17,12 @@ from rlcheck.methods.ppo import PPO
 from rlcheck.methods.rainbow import Rainbow
 from rlcheck.methods.sac import SAC
 from rlcheck.methods.td3 import TD3
+from rlcheck.methods.trpo import TRPO
 
-RL_METHODS = ("ppo", "dqn", "rainbow", "sac", "td3", "ddpg", "naf")
+RL_METHODS = ("ppo", "dqn", "rainbow", "trpo", "sac", "td3", "ddpg", "naf")
 BASELINES = ("ars", "cem", "cmaes", "lqr", "mpc", "mcts")
 SECOND_IMPLEMENTATIONS = ("sb3-ppo", "sb3-dqn", "sb3-sac", "sb3-td3", "sb3-ddpg")  # Stable-Baselines3, opt-in
-OPT_IN = ("rainbow", *SECOND_IMPLEMENTATIONS)  # run only when named in --methods
+OPT_IN = ("rainbow", "trpo", *SECOND_IMPLEMENTATIONS)  # run only when named in --methods
 _REGISTRY: dict[str, Method] = {}
 
 
@@ -39,7 +40,7 @@ def __getattr__(name: str) -> Any:
 
             from rlcheck.methods.sb3 import OURS, SB3Method
 
-            _REGISTRY.update({m.name: m for m in (PPO(), DQN(), Rainbow(), SAC(), TD3(), DDPG(), NAF(), ARS(), CEM(), CMAES(), LQR(), MPC(), MCTS())})
+            _REGISTRY.update({m.name: m for m in (PPO(), DQN(), Rainbow(), TRPO(), SAC(), TD3(), DDPG(), NAF(), ARS(), CEM(), CMAES(), LQR(), MPC(), MCTS())})
             _REGISTRY.update({f"sb3-{algo}": SB3Method(algo) for algo in OURS})  # opt-in: --methods ppo,sb3-ppo
         return _REGISTRY
     raise AttributeError(name)

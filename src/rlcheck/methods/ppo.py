@@ -99,6 +99,33 @@ def gae(reward, value, next_value, terminated, done, gamma, gae_lambda) -> jax.A
     return jax.lax.scan(step, jnp.zeros_like(delta[0]), (delta, not_done), reverse=True)[1]
 
 
+def collect_rollout(network, params, normalize, env: EnvSpec, config, env_state, obs, episode_return, key):
+    """`config.num_steps` steps of the stochastic policy in each env, then GAE advantages. Returns
+    ((env_state, obs, episode_return, key), batch of [time, env] arrays, advantages). Shared by PPO and TRPO."""
+
+    def env_step(carry, _):
+        env_state, obs, episode_return, key = carry
+        key, act_key, step_key = jax.random.split(key, 3)
+        out, log_std, value = network.apply(params, normalize(obs))
+        action = nets.sample_action(act_key, out, log_std)
+        logp = nets.log_prob(out, log_std, action)
+        env_action = action if env.discrete else jnp.clip(action, env.action_low, env.action_high)
+        next_obs, env_state, reward, terminated, truncated, final_obs = vector.step(env, step_key, env_state, env_action)
+        episode_return, finished_sum, finished = track_episodes(episode_return, reward, terminated | truncated)
+        transition = dict(
+            obs=obs, action=action, logp=logp, value=value, reward=reward,
+            terminated=terminated, done=terminated | truncated, final_obs=final_obs,
+            finished_sum=finished_sum, finished=finished,
+        )
+        return (env_state, next_obs, episode_return, key), transition
+
+    carry, batch = jax.lax.scan(env_step, (env_state, obs, episode_return, key), None, length=config.num_steps)
+    _, _, next_value = network.apply(params, normalize(batch["final_obs"]))
+    advantages = gae(batch["reward"], batch["value"], next_value, batch["terminated"], batch["done"], config.gamma,
+                     config.gae_lambda)
+    return carry, batch, advantages
+
+
 class PPO:
     name = "ppo"
     Config = PPOConfig
@@ -157,31 +184,9 @@ class PPO:
         network = self.network(env, config)
         normalize = lambda obs: state.obs_norm.normalize(obs, config.normalize_obs)
 
-        # --- collect a rollout ---------------------------------------------------------------
-        def env_step(carry, _):
-            env_state, obs, episode_return, key = carry
-            key, act_key, step_key = jax.random.split(key, 3)
-            out, log_std, value = network.apply(state.params, normalize(obs))
-            action = nets.sample_action(act_key, out, log_std)
-            logp = nets.log_prob(out, log_std, action)
-            env_action = action if env.discrete else jnp.clip(action, env.action_low, env.action_high)
-            next_obs, env_state, reward, terminated, truncated, final_obs = vector.step(env, step_key, env_state, env_action)
-            episode_return, finished_sum, finished = track_episodes(episode_return, reward, terminated | truncated)
-            transition = dict(
-                obs=obs, action=action, logp=logp, value=value, reward=reward,
-                terminated=terminated, done=terminated | truncated, final_obs=final_obs,
-                finished_sum=finished_sum, finished=finished,
-            )
-            return (env_state, next_obs, episode_return, key), transition
-
-        carry = (state.env_state, state.obs, state.episode_return, state.key)
-        (env_state, obs, episode_return, key), batch = jax.lax.scan(env_step, carry, None, length=config.num_steps)
-
-        # --- advantages: GAE, bootstrapping from the true next observation unless terminated ---
-        _, _, next_value = network.apply(state.params, normalize(batch["final_obs"]))
-        advantages = gae(
-            batch["reward"], batch["value"], next_value, batch["terminated"], batch["done"], config.gamma, config.gae_lambda
-        )
+        # --- collect a rollout; advantages by GAE, bootstrapping from the true next observation ----
+        (env_state, obs, episode_return, key), batch, advantages = collect_rollout(
+            network, state.params, normalize, env, config, state.env_state, state.obs, state.episode_return, state.key)
         returns = advantages + batch["value"]
 
         # --- update: epochs of shuffled minibatches ------------------------------------------

@@ -1,0 +1,216 @@
+"""TRPO (Schulman et al. 2015): a natural-gradient policy step found by conjugate gradient on
+Fisher-vector products, scaled to the KL trust region and checked by a backtracking line search, plus a
+value function fitted by Adam; GAE advantages. Discrete and continuous actions.
+
+One iteration = collect `num_steps` steps in each of `num_envs` envs (the same rollout code as PPO),
+compute GAE, take one trust-region policy step, then `critic_epochs` passes of value regression over
+`critic_minibatches` minibatches. Follows Stable-Baselines3-contrib's `TRPO` (and Spinning Up's): its
+defaults are SB3-contrib's, and the RL Zoo's for MuJoCo.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+from jax.flatten_util import ravel_pytree
+
+from rlcheck.envs import vector
+from rlcheck.envs.jax_env import EnvSpec
+from rlcheck.errors import RLCheckError
+from rlcheck.methods import networks as nets
+from rlcheck.methods.config import numeric, static
+from rlcheck.methods.loop import Budget, IterationLog
+from rlcheck.methods.normalization import RunningNorm
+from rlcheck.methods.ppo import collect_rollout
+
+
+@struct.dataclass
+class TRPOConfig:
+    target_kl: float = numeric(0.01, "trust region: the largest mean KL(old || new) a policy step may take")
+    critic_learning_rate: float = numeric(1e-3, "Adam step size of the value function")
+    gamma: float = numeric(0.99, "discount factor")
+    gae_lambda: float = numeric(0.95, "GAE lambda")
+    cg_damping: float = numeric(0.1, "damping added to the Fisher matrix in conjugate gradient")
+    line_search_shrink: float = numeric(0.8, "backtracking factor of the line search")
+    num_envs: int = static(4, "parallel envs per seed")
+    num_steps: int = static(512, "steps per env per rollout")
+    cg_iters: int = static(15, "conjugate-gradient iterations")
+    line_search_steps: int = static(10, "line-search candidates (step x shrink^i)")
+    critic_epochs: int = static(10, "passes of value regression per rollout")
+    critic_minibatches: int = static(16, "minibatches per value pass")
+    hidden_sizes: tuple[int, ...] = static((64, 64), "hidden layer widths of actor and critic")
+    activation: str = static("tanh", "tanh or relu")
+    normalize_obs: bool = static(False, "normalise observations with running statistics")
+    normalize_advantages: bool = static(True, "normalise advantages over the rollout")
+
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    # RL Zoo trpo.yml (HalfCheetah and the other MuJoCo tasks): normalize, 2 envs x 1024 steps, 20 critic
+    # updates, cg 25, 256x256 ReLU.
+    "HalfCheetah-v5": dict(num_envs=2, num_steps=1024, critic_epochs=20, cg_iters=25, hidden_sizes=(256, 256),
+                           activation="relu", normalize_obs=True),
+    # RL Zoo trpo.yml Pendulum-v1: 2 envs x 1024 steps, gamma 0.9, normalize.
+    "Pendulum-v1": dict(num_envs=2, num_steps=1024, gamma=0.9, normalize_obs=True),
+}
+
+
+@struct.dataclass
+class TRPOState:
+    params: Any
+    opt_state: Any
+    obs_norm: RunningNorm
+    env_state: Any
+    obs: jax.Array
+    episode_return: jax.Array
+    key: jax.Array
+
+
+def kl_divergence(old_out, old_log_std, out, log_std) -> jax.Array:
+    """KL(old || new) per sample: categorical over logits, or diagonal Gaussian."""
+    if log_std is None:
+        old_logp, logp = jax.nn.log_softmax(old_out), jax.nn.log_softmax(out)
+        return jnp.sum(jnp.exp(old_logp) * (old_logp - logp), axis=-1)
+    var_old, var = jnp.exp(2 * old_log_std), jnp.exp(2 * log_std)
+    return jnp.sum(log_std - old_log_std + (var_old + (old_out - out) ** 2) / (2 * var) - 0.5, axis=-1)
+
+
+def conjugate_gradient(matvec, b: jax.Array, iters: int) -> jax.Array:
+    """Solve A x = b for symmetric positive-definite A given as a matrix-vector product."""
+
+    def step(carry, _):
+        x, r, p, rr = carry
+        ap = matvec(p)
+        alpha = rr / (jnp.dot(p, ap) + 1e-10)
+        x, r = x + alpha * p, r - alpha * ap
+        rr_new = jnp.dot(r, r)
+        return (x, r, r + (rr_new / (rr + 1e-10)) * p, rr_new), None
+
+    init = (jnp.zeros_like(b), b, b, jnp.dot(b, b))
+    return jax.lax.scan(step, init, None, length=iters)[0][0]
+
+
+class TRPO:
+    name = "trpo"
+    Config = TRPOConfig
+    defaults = DEFAULTS
+
+    def steps_per_iteration(self, config: TRPOConfig) -> int:
+        return config.num_envs * config.num_steps
+
+    def check(self, env: EnvSpec) -> None:
+        if nets.is_image(env.obs_shape):
+            raise RLCheckError(f"TRPO here uses separate actor and critic MLPs; {env.name} has image observations. "
+                               "Use PPO for frames.")
+
+    def validate(self, config: TRPOConfig) -> None:
+        batch = config.num_envs * config.num_steps
+        if min(config.num_envs, config.num_steps, config.critic_minibatches, config.cg_iters, config.line_search_steps) < 1 \
+                or batch % config.critic_minibatches:
+            raise RLCheckError(
+                f"TRPO needs positive num_envs, num_steps, cg_iters, line_search_steps and critic_minibatches, and a "
+                f"rollout of num_envs x num_steps = {batch} that splits evenly into critic_minibatches = "
+                f"{config.critic_minibatches}. Change one of them with --set."
+            )
+
+    def network(self, env: EnvSpec, config: TRPOConfig) -> nets.ActorCritic:
+        return nets.ActorCritic(env.num_actions, env.discrete, config.hidden_sizes, config.activation, len(env.obs_shape))
+
+    def critic_optimizer(self, config: TRPOConfig) -> optax.GradientTransformation:
+        return optax.adam(config.critic_learning_rate)
+
+    def init(self, key: jax.Array, env: EnvSpec, config: TRPOConfig, budget: Budget) -> TRPOState:
+        self.check(env)
+        key, net_key, env_key = jax.random.split(key, 3)
+        params = self.network(env, config).init(net_key, jnp.zeros(env.obs_shape))
+        obs, env_state = vector.reset(env, env_key, config.num_envs)
+        return TRPOState(params, self.critic_optimizer(config).init(params), RunningNorm.create(env.obs_shape),
+                         env_state, obs, jnp.zeros(config.num_envs), key)
+
+    def act(self, state: TRPOState, env: EnvSpec, config: TRPOConfig, obs: jax.Array) -> jax.Array:
+        out, log_std, _ = self.network(env, config).apply(state.params, state.obs_norm.normalize(obs, config.normalize_obs))
+        action = nets.deterministic_action(out, log_std)
+        return action if env.discrete else jnp.clip(action, env.action_low, env.action_high)
+
+    def eval_key(self, state: TRPOState) -> jax.Array:
+        return jax.random.fold_in(state.key, 1)
+
+    def iterate(self, state: TRPOState, env: EnvSpec, config: TRPOConfig, budget: Budget) -> tuple[TRPOState, IterationLog]:
+        network = self.network(env, config)
+        normalize = lambda obs: state.obs_norm.normalize(obs, config.normalize_obs)
+        (env_state, obs, episode_return, key), batch, advantages = collect_rollout(
+            network, state.params, normalize, env, config, state.env_state, state.obs, state.episode_return, state.key)
+        returns = advantages + batch["value"]
+        flat = jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]),
+                            dict(obs=normalize(batch["obs"]), action=batch["action"], logp=batch["logp"],
+                                 advantage=advantages, target=returns))
+        adv = flat["advantage"]
+        if config.normalize_advantages:
+            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+
+        # --- policy: natural gradient by conjugate gradient, scaled to the trust region ------------
+        old_out, old_log_std, _ = network.apply(state.params, flat["obs"])
+        flat_params, unravel = ravel_pytree(state.params)
+
+        def surrogate(theta):
+            out, log_std, _ = network.apply(unravel(theta), flat["obs"])
+            return jnp.mean(jnp.exp(nets.log_prob(out, log_std, flat["action"]) - flat["logp"]) * adv)
+
+        def mean_kl(theta):
+            out, log_std, _ = network.apply(unravel(theta), flat["obs"])
+            return jnp.mean(kl_divergence(old_out, old_log_std, out, log_std))
+
+        def fisher_vector(v):  # Hessian of the KL at the old policy times v: the Fisher matrix, damped
+            return jax.jvp(jax.grad(mean_kl), (flat_params,), (v,))[1] + config.cg_damping * v
+
+        old_objective, gradient = jax.value_and_grad(surrogate)(flat_params)
+        direction = conjugate_gradient(fisher_vector, gradient, config.cg_iters)
+        step_size = jnp.sqrt(2 * config.target_kl / (jnp.dot(direction, fisher_vector(direction)) + 1e-10))
+        full_step = step_size * direction
+
+        # --- backtracking line search: the largest candidate inside the region that improves -------
+        fractions = config.line_search_shrink ** jnp.arange(config.line_search_steps)
+        candidates = flat_params[None] + fractions[:, None] * full_step[None]
+        objectives = jax.vmap(surrogate)(candidates)
+        kls = jax.vmap(mean_kl)(candidates)
+        accept = (kls <= config.target_kl) & (objectives > old_objective) & jnp.all(jnp.isfinite(candidates), axis=-1)
+        chosen = jnp.argmax(accept)  # the first accepted (largest step); none accepted -> keep the old policy
+        new_flat = jnp.where(jnp.any(accept), candidates[chosen], flat_params)
+        params = unravel(new_flat)
+
+        # --- value function: Adam regression on the GAE returns ----------------------------------
+        optimizer = self.critic_optimizer(config)
+
+        def value_loss(params, mb):
+            _, _, value = network.apply(params, mb["obs"])
+            return 0.5 * jnp.mean((value - mb["target"]) ** 2)
+
+        def critic_step(train, mb):
+            params, opt_state = train
+            loss, grads = jax.value_and_grad(value_loss)(params, mb)
+            updates, opt_state = optimizer.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), loss
+
+        def epoch(carry, _):
+            train, key = carry
+            key, perm_key = jax.random.split(key)
+            perm = jax.random.permutation(perm_key, flat["obs"].shape[0])
+            minibatches = jax.tree.map(lambda x: x[perm].reshape((config.critic_minibatches, -1) + x.shape[1:]),
+                                       dict(obs=flat["obs"], target=flat["target"]))
+            train, losses = jax.lax.scan(critic_step, train, minibatches)
+            return (train, key), losses
+
+        ((params, opt_state), key), losses = jax.lax.scan(epoch, ((params, state.opt_state), key), None,
+                                                          length=config.critic_epochs)
+        new_state = TRPOState(params, opt_state,
+                              state.obs_norm.update(batch["obs"]) if config.normalize_obs else state.obs_norm,
+                              env_state, obs, episode_return, key)
+        diagnostics = dict(value_loss=losses.mean(), kl=jnp.where(jnp.any(accept), kls[chosen], 0.0),
+                           step_accepted=jnp.any(accept).astype(jnp.float32),
+                           surrogate_gain=jnp.where(jnp.any(accept), objectives[chosen] - old_objective, 0.0))
+        log = IterationLog(episode_return_sum=batch["finished_sum"].sum(), episodes_finished=batch["finished"].sum(),
+                           diagnostics=diagnostics)
+        return new_state, log
