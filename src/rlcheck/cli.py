@@ -75,6 +75,21 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--no-audit", action="store_true", help="skip the reward lint and behaviour audit")
     _study_options(check)
 
+    sweep = sub.add_parser("sweep", help="how fragile is a result? vary hyper-parameters, many seeds per cell, effect sizes")
+    sweep.add_argument("env", help="environment name")
+    sweep.add_argument("--algo", required=True, help="the learner, e.g. ddpg")
+    sweep.add_argument("--vary", dest="varies", action="append", type=_key_value, default=[], metavar="KEY=V1,V2",
+                       help="a factor and its values, the first the reference (repeatable): numeric ones share one "
+                            "compiled program, structural ones (activation, hidden_sizes) get one each")
+    sweep.add_argument("--set", dest="overrides", action="append", type=_key_value, default=[], metavar="KEY=VALUE",
+                       help="a fixed hyper-parameter for every cell")
+    sweep.add_argument("--seeds", type=_positive_int("--seeds"), default=10, help="seeds per cell (default 10)")
+    sweep.add_argument("--budget", type=_positive_int("--budget"), help="env steps per seed (default: per env)")
+    sweep.add_argument("--threshold", type=_number("--threshold"), help="success: final eval return >= this")
+    sweep.add_argument("--num-evals", type=_positive_int("--num-evals"), default=10, help="evaluation checkpoints")
+    sweep.add_argument("--with-sb3", action="store_true", help="also run Stable-Baselines3's implementation at the reference cell")
+    _study_options(sweep)
+
     lint = sub.add_parser("lint", help="audit ENV's reward with probe policies, before any training")
     lint.add_argument("env", help="environment name (a gymnax name, a Gymnasium id or package.module:ClassName)")
     lint.add_argument("--env-kwargs", dest="env_kwargs", action="append", type=_key_value, default=[],
@@ -137,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(registered_env_ids()))
             return 0
         commands = {"train": _train, "check": _check, "run": _run, "plan": _plan, "report": _report, "seeds": _seeds,
-                    "lint": _lint}
+                    "lint": _lint, "sweep": _sweep}
         return commands[args.command](args)
     except RLCheckError as exc:
         print(f"rlcheck: error: {exc}", file=sys.stderr)
@@ -221,6 +236,42 @@ def audit_lines(audit: dict) -> list[str]:
                   (section == "modes" and item.get("count", 1) > 1)]
     lines += [f"audit error: {e}" for e in audit.get("errors", [])]
     return lines
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from rlcheck.study.spec import build
+
+    if not args.varies:
+        raise RLCheckError("rlcheck sweep needs at least one --vary KEY=V1,V2 (e.g. --vary activation=tanh,relu).")
+    factors = {}
+    for key, raw in args.varies:
+        values = [v.strip() for v in raw.split(",") if v.strip()]
+        if key in factors or len(values) < 2:
+            raise RLCheckError(f"--vary {key}={raw}: give each factor once, with at least two values separated by commas "
+                               f"(e.g. --vary {key}=a,b).")
+        factors[key] = values
+    fixed = dict(args.overrides)
+    clash = sorted(set(fixed) & set(factors))
+    if clash:
+        raise RLCheckError(f"{', '.join(clash)} is both fixed with --set and varied with --vary; keep one.")
+    methods = {args.algo: {**fixed, "sweep": factors}}
+    if args.with_sb3:
+        reference = {k: v[0] for k, v in factors.items()}
+        methods[f"sb3-{args.algo}"] = {**fixed, **reference}
+    raw = {"env": args.env, "methods": methods, "seeds": args.seeds,
+           "evaluation": {"checkpoints": args.num_evals, "episodes": 10}}
+    for field, value in (("budget", args.budget), ("threshold", args.threshold)):
+        if value is not None:
+            raw[field] = value
+    spec = build(raw)
+    code = _execute(spec, args)
+    if code == 0 and not args.dry_run:
+        import json
+
+        summary = json.loads((Path(args.out) / "summary.json").read_text())
+        for s in summary.get("sweeps", []):
+            print(f"Sweep of {s['method']}: {s['text']}")
+    return code
 
 
 def _lint(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ import numpy as np
 
 from rlcheck.analysis import stats
 from rlcheck.analysis.audit import audit
+from rlcheck.analysis.sweep import analyse_sweep
 from rlcheck.analysis.outcomes import Outcome
 from rlcheck.analysis.verdict import baselines_vs_rl, method_label, method_text, rank_key, study_verdict
 from rlcheck.methods import RL_METHODS
@@ -105,6 +106,13 @@ def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int
                                     **stats.compare(best_final, other_final, seed)})
     comparisons += implementation_pairs(methods, comparisons, seed)
     verdict = study_verdict(methods, spec["env"], threshold, budget)
+    sweeps = []
+    for name, settings in spec["methods"].items():
+        factors = (settings or {}).get("sweep")
+        mine = [o for o in outcomes if o.method == name]
+        if factors and mine:
+            sweeps.append({"method": name, **analyse_sweep(mine, manifest.get("configs", {}).get(name, []), factors,
+                                                            threshold, seed)})
     env_info = manifest.get("env_info", {})
     audit_section = audit(outcomes, manifest.get("audit_lint"), int(spec["evaluation"]["episodes"]),
                           bool(env_info.get("discrete", True)), env_info.get("action_range"),
@@ -127,6 +135,7 @@ def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int
         "methods": methods,
         "comparisons": comparisons,
         "audit": audit_section,
+        "sweeps": sweeps,
         "failed_jobs": [{"job": k, "method": j.get("method"), "error": j["error"]} for k, j in jobs.items() if j.get("status") == "failed"],
         "wall_seconds": manifest.get("wall_seconds"),
         "rlcheck_version": manifest.get("rlcheck_version"),

@@ -70,13 +70,16 @@ def apply_overrides(config: Any, overrides: Mapping[str, Any]) -> Any:
     return dataclasses.replace(config, **parsed)
 
 
-def expand_sweep(config: Any, sweep: Mapping[str, Sequence[str | float]]) -> list[Any]:
-    """The cartesian product of sweep values, as concrete configs. Only numeric fields can be swept,
-    because only they can share one compiled program."""
+def expand_sweep(config: Any, sweep: Mapping[str, Sequence[str | float]], structural: bool = False) -> list[Any]:
+    """The cartesian product of sweep values, as concrete configs. Numeric fields share one compiled
+    program; structural ones (`structural=True`, for studies) need one program per value, see
+    `structure_groups`."""
     cls = type(config)
     allowed = sweepable_fields(cls)
     for key in sweep:
-        if key not in allowed:
+        if key not in allowed and structural:
+            parse_value(cls, key, "0") if key not in {f.name for f in dataclasses.fields(cls)} else None
+        elif key not in allowed:
             parse_value(cls, key, "0")  # unknown key -> its own error
             raise RLCheckError(
                 f"{key!r} is structural (it changes array shapes or the program), so it cannot be swept "
@@ -86,6 +89,14 @@ def expand_sweep(config: Any, sweep: Mapping[str, Sequence[str | float]]) -> lis
     keys = list(sweep)
     combos = itertools.product(*(sweep[k] for k in keys))
     return [apply_overrides(config, dict(zip(keys, combo, strict=True))) for combo in combos]
+
+
+def structure_groups(configs: Sequence[Any]) -> list[list[int]]:
+    """Indices of configs that share every structural field (one compiled program each), in order."""
+    groups: dict[Any, list[int]] = {}
+    for i, config in enumerate(configs):
+        groups.setdefault(jax.tree.structure(config), []).append(i)
+    return list(groups.values())
 
 
 def stack_configs(configs: Sequence[Any]) -> Any:

@@ -34,6 +34,7 @@ from rlcheck.methods.replay import Replay
 class DQNConfig:
     learning_rate: float = numeric(2.5e-4, "Adam step size")
     gamma: float = numeric(0.99, "discount factor")
+    reward_scale: float = numeric(1.0, "training rewards are multiplied by this (returns are reported unscaled)")
     tau: float = numeric(1.0, "target update rate at each target update (1.0 = hard copy)")
     start_epsilon: float = numeric(1.0, "initial exploration rate")
     end_epsilon: float = numeric(0.05, "final exploration rate")
@@ -179,7 +180,7 @@ class DQN:
         next_obs, env_state, reward, terminated, truncated, final_obs = vector.step(env, step_key, state.env_state, action)
         done = terminated | truncated
         episode_return, finished_sum, finished = track_episodes(state.episode_return, reward, done)
-        replay = state.replay.add(state.obs, action, reward, terminated, done, final_obs)
+        replay = state.replay.add(state.obs, action, reward * config.reward_scale, terminated, done, final_obs)
         env_steps = state.env_steps + config.num_envs
 
         # --- learn: TD regression (or C51 cross-entropy) on replayed (n-step) transitions --------

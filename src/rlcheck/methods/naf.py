@@ -33,6 +33,7 @@ from rlcheck.methods.offpolicy import (
 class NAFConfig:
     learning_rate: float = numeric(1e-3, "Adam step size")
     gamma: float = numeric(0.99, "discount factor")
+    reward_scale: float = numeric(1.0, "training rewards are multiplied by this (returns are reported unscaled)")
     tau: float = numeric(0.001, "target Polyak rate per update (the paper's 0.001)")
     exploration_noise: float = numeric(0.3, "noise std (normal) or OU sigma, in [-1, 1] action units")
     ou_theta: float = numeric(0.15, "Ornstein-Uhlenbeck mean reversion (noise_type=ou)")
@@ -131,7 +132,7 @@ class NAF(ContinuousOffPolicy):
         _, mu, _ = net.apply(state.params, col.obs)
         random_action = jax.random.uniform(random_key, mu.shape, minval=-1.0, maxval=1.0)
         action = jnp.where(col.env_steps < config.learning_starts, random_action, jnp.clip(mu + noise, -1.0, 1.0))
-        col, done, finished_sum, finished = col.step(step_key, env, action)
+        col, done, finished_sum, finished = col.step(step_key, env, action, config.reward_scale)
         noise = jnp.where(done[:, None], 0.0, noise)
 
         # --- learn: TD regression of Q = V + A toward r + gamma V_target(s') -----------------

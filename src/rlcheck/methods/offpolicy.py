@@ -103,14 +103,15 @@ class Collector:
         replay = Replay.create(slots, num_envs, obs[0], jnp.zeros(env.num_actions))
         return cls(env_state, obs, jnp.zeros(num_envs), replay, jnp.int32(0))
 
-    def step(self, key: jax.Array, env: EnvSpec, action: jax.Array):
-        """Apply [-1, 1] actions, store the transitions; returns (collector, done, finished-return sum, count)."""
+    def step(self, key: jax.Array, env: EnvSpec, action: jax.Array, reward_scale: jax.Array | float = 1.0):
+        """Apply [-1, 1] actions, store the transitions (rewards times `reward_scale`); returns (collector,
+        done, finished-return sum, count), the returns unscaled."""
         next_obs, env_state, reward, terminated, truncated, final_obs = vector.step(
             env, key, self.env_state, to_env_action(env, action)
         )
         done = terminated | truncated
         episode_return, finished_sum, finished = track_episodes(self.episode_return, reward, done)
-        replay = self.replay.add(self.obs, action, reward, terminated, done, final_obs)
+        replay = self.replay.add(self.obs, action, reward * reward_scale, terminated, done, final_obs)
         collector = Collector(env_state, next_obs, episode_return, replay, self.env_steps + action.shape[0])
         return collector, done, finished_sum, finished
 

@@ -29,6 +29,7 @@ from rlcheck.methods.normalization import RunningNorm
 class PPOConfig:
     learning_rate: float = numeric(2.5e-4, "Adam step size (annealed linearly to 0 if anneal_lr)")
     gamma: float = numeric(0.99, "discount factor")
+    reward_scale: float = numeric(1.0, "training rewards are multiplied by this (returns are reported unscaled)")
     gae_lambda: float = numeric(0.95, "GAE lambda")
     clip_eps: float = numeric(0.2, "policy ratio clip range (also clips the value update)")
     ent_coef: float = numeric(0.01, "entropy bonus coefficient")
@@ -113,7 +114,7 @@ def collect_rollout(network, params, normalize, env: EnvSpec, config, env_state,
         next_obs, env_state, reward, terminated, truncated, final_obs = vector.step(env, step_key, env_state, env_action)
         episode_return, finished_sum, finished = track_episodes(episode_return, reward, terminated | truncated)
         transition = dict(
-            obs=obs, action=action, logp=logp, value=value, reward=reward,
+            obs=obs, action=action, logp=logp, value=value, reward=reward * config.reward_scale,
             terminated=terminated, done=terminated | truncated, final_obs=final_obs,
             finished_sum=finished_sum, finished=finished,
         )

@@ -34,6 +34,7 @@ LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
 class SACConfig:
     learning_rate: float = numeric(3e-4, "Adam step size of actor, critics and temperature")
     gamma: float = numeric(0.99, "discount factor")
+    reward_scale: float = numeric(1.0, "training rewards are multiplied by this (returns are reported unscaled)")
     tau: float = numeric(0.005, "target-critic Polyak rate per update")
     init_alpha: float = numeric(1.0, "initial entropy temperature (the fixed one if autotune is off)")
     target_entropy_scale: float = numeric(1.0, "target entropy = -scale * action_dim")
@@ -132,7 +133,7 @@ class SAC(ContinuousOffPolicy):
         policy_action, _ = squashed_sample(act_key, mean, log_std)
         random_action = jax.random.uniform(random_key, policy_action.shape, minval=-1.0, maxval=1.0)
         action = jnp.where(col.env_steps < config.learning_starts, random_action, policy_action)
-        col, _, finished_sum, finished = col.step(step_key, env, action)
+        col, _, finished_sum, finished = col.step(step_key, env, action, config.reward_scale)
 
         # --- learn ----------------------------------------------------------------------------
         def update(carry, key):

@@ -53,6 +53,8 @@ def unmatched(algo: str, config: Any) -> list[str]:
             notes.append("huber_loss=false: SB3's DQN always uses the Huber loss")
     if algo == "ppo" and config.normalize_obs:
         notes.append("normalize_obs: SB3 uses VecNormalize")
+    if float(getattr(config, "reward_scale", 1.0)) != 1.0:
+        notes.append(f"reward_scale={float(config.reward_scale):g}: SB3 trains on the env's own rewards")
     return notes
 
 

@@ -33,6 +33,7 @@ from rlcheck.methods.offpolicy import (
 class TD3Config:
     learning_rate: float = numeric(1e-3, "Adam step size of actor and critics")
     gamma: float = numeric(0.99, "discount factor")
+    reward_scale: float = numeric(1.0, "training rewards are multiplied by this (returns are reported unscaled)")
     tau: float = numeric(0.005, "target Polyak rate per target update")
     exploration_noise: float = numeric(0.1, "std of exploration noise, in [-1, 1] action units")
     target_policy_noise: float = numeric(0.2, "std of target policy smoothing noise (0 = none)")
@@ -124,7 +125,7 @@ class TD3(ContinuousOffPolicy):
         policy_action = jnp.clip(actor_net.apply(state.actor, col.obs) + noise, -1.0, 1.0)
         random_action = jax.random.uniform(random_key, policy_action.shape, minval=-1.0, maxval=1.0)
         action = jnp.where(col.env_steps < config.learning_starts, random_action, policy_action)
-        col, done, finished_sum, finished = col.step(step_key, env, action)
+        col, done, finished_sum, finished = col.step(step_key, env, action, config.reward_scale)
         noise = jnp.where(done[:, None], 0.0, noise)  # OU noise restarts with each episode
 
         # --- learn ----------------------------------------------------------------------------

@@ -33,6 +33,7 @@ class TRPOConfig:
     target_kl: float = numeric(0.01, "trust region: the largest mean KL(old || new) a policy step may take")
     critic_learning_rate: float = numeric(1e-3, "Adam step size of the value function")
     gamma: float = numeric(0.99, "discount factor")
+    reward_scale: float = numeric(1.0, "training rewards are multiplied by this (returns are reported unscaled)")
     gae_lambda: float = numeric(0.95, "GAE lambda")
     cg_damping: float = numeric(0.1, "damping added to the Fisher matrix in conjugate gradient")
     line_search_shrink: float = numeric(0.8, "backtracking factor of the line search")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rlcheck.methods.config import describe
+from rlcheck.methods.config import describe, structure_groups
 from rlcheck.study.spec import StudySpec
 
 # Aggregate env steps/s at 10 seeds on the project's 2-core CPU with each method's default settings
@@ -23,6 +23,10 @@ class Job:
     method: str
     configs: tuple[Any, ...]  # concrete configs (a sweep gives several); vmapped together
     seeds: tuple[int, ...]
+    config_ids: tuple[int, ...] = ()  # the configs' ids within the method (several jobs split a structural sweep)
+
+    def global_ids(self) -> tuple[int, ...]:
+        return self.config_ids or tuple(range(len(self.configs)))
 
     @property
     def runs(self) -> int:
@@ -30,18 +34,28 @@ class Job:
 
 
 def jobs(spec: StudySpec) -> list[Job]:
-    from rlcheck.methods import METHODS, default_config
-    from rlcheck.methods.config import expand_sweep
-
     env = spec.make_env()
     block = spec.seed_block or len(spec.seeds)
     out = []
     for m in spec.methods:
-        base = default_config(METHODS[m.name], env, {k: _text(v) for k, v in m.overrides.items()})
-        configs = tuple(expand_sweep(base, {k: [str(x) for x in v] for k, v in m.sweep.items()}))
-        for b in range(0, len(spec.seeds), block):
-            out.append(Job(f"{m.name}-{b // block}", m.name, configs, spec.seeds[b:b + block]))
+        configs = method_configs(spec, m, env)
+        groups = structure_groups(configs)  # structural values: one compiled program (job) each
+        for g, group in enumerate(groups):
+            prefix = m.name if len(groups) == 1 else f"{m.name}-s{g}"
+            for b in range(0, len(spec.seeds), block):
+                out.append(Job(f"{prefix}-{b // block}", m.name, tuple(configs[i] for i in group),
+                               spec.seeds[b:b + block], tuple(group)))
     return out
+
+
+def method_configs(spec: StudySpec, m: Any, env: Any = None) -> list[Any]:
+    """Every concrete config of one method of the study, in config-id order."""
+    from rlcheck.methods import METHODS, default_config
+    from rlcheck.methods.config import expand_sweep
+
+    env = env or spec.make_env()
+    base = default_config(METHODS[m.name], env, {k: _text(v) for k, v in m.overrides.items()})
+    return expand_sweep(base, {k: [str(x) for x in v] for k, v in m.sweep.items()}, structural=True)
 
 
 def _text(value: Any) -> str:

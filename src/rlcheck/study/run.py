@@ -11,6 +11,7 @@ unfinished jobs and refuses a store made from a different spec, saying what diff
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import platform
@@ -77,7 +78,8 @@ def _load_result(path: Path, job: planning.Job) -> RunResult:
         template = Trace(0, 0, 0, 0, 0, {k: 0 for k in meta["diagnostics"]}, {k: 0 for k in meta.get("behaviour", [])})
         treedef = jax.tree.structure(template)
         trace = jax.tree.unflatten(treedef, [data[f"leaf_{i}"] for i in range(treedef.num_leaves)])
-    configs = [job.configs[i] for i in meta["config_ids"]]
+    by_id = dict(zip(job.global_ids(), job.configs, strict=True))
+    configs = [by_id[i] for i in meta["config_ids"]]
     return RunResult(job.method, configs, meta["config_ids"], meta["seeds"], trace, meta["wall_seconds"],
                      meta["compile_seconds"], meta["diverged_at"])
 
@@ -128,8 +130,9 @@ def run_study(spec: StudySpec, out: Path, resume: bool = False, progress: Progre
         write_manifest(out, manifest)
     budget = Budget(spec.budget, spec.num_evals, spec.eval_episodes)
     jobs = planning.jobs(spec)
+    for m in spec.methods:
+        manifest["configs"][m.name] = [describe(c) for c in planning.method_configs(spec, m, env)]
     for job in jobs:
-        manifest["configs"][job.method] = [describe(c) for c in job.configs]
         manifest["jobs"].setdefault(job.job_id, {"method": job.method, "seeds": list(job.seeds), "status": "pending"})
     write_manifest(out, manifest)
 
@@ -151,6 +154,8 @@ def run_study(spec: StudySpec, out: Path, resume: bool = False, progress: Progre
         try:
             result = run_method(get_method(job.method), env, list(job.configs), list(job.seeds), budget,
                                 job_progress, checkpoint_path=out / "checkpoints" / f"{job.job_id}.npz")
+            ids = job.global_ids()  # a structural sweep's job holds some of the method's configs
+            result = dataclasses.replace(result, config_ids=[ids[c] for c in result.config_ids])
         except Exception as exc:  # one failed job must not lose the others' results
             record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
             write_manifest(out, manifest)

@@ -153,11 +153,12 @@ def _methods(raw: Any, env: Any) -> tuple[tuple[MethodSpec, ...], tuple[tuple[st
                         "Write e.g. sweep: {learning_rate: [1e-3, 3e-4]}.")
         try:
             config = default_config(METHODS[name], env, {k: _str_if_list(v) for k, v in settings.items()})
-            expand_sweep(config, {k: [str(x) for x in v] for k, v in sweep.items()})
+            expand_sweep(config, {k: [str(x) for x in v] for k, v in sweep.items()}, structural=True)
         except RLCheckError as exc:
             raise RLCheckError(f"Study field 'methods.{name}': {exc}") from None
         typed = describe(config)  # values as the config parsed them (YAML reads 3e-4 as text)
-        swept = {k: [describe(c)[k] for c in expand_sweep(config, {k: [str(x) for x in v]})] for k, v in sweep.items()}
+        swept = {k: [describe(c)[k] for c in expand_sweep(config, {k: [str(x) for x in v]}, structural=True)]
+                 for k, v in sweep.items()}
         specs.append(MethodSpec(str(name), {k: typed[k] for k in settings}, swept))
     if not specs:
         reasons = "; ".join(f"{n}: {r}" for n, r in skipped)
