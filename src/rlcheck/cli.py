@@ -90,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--with-sb3", action="store_true", help="also run Stable-Baselines3's implementation at the reference cell")
     _study_options(sweep)
 
+    reproduce = sub.add_parser("reproduce", help="the essay's claims as runnable studies: `reproduce list`, `reproduce NAME`")
+    reproduce.add_argument("name", help="'list', or a reproduction's name")
+    reproduce.add_argument("--quick", action="store_true", help="the minutes-long form (CI): checks the mechanics, not the claim")
+    reproduce.add_argument("--out", type=Path, help="directory for the studies and reproduction.md")
+    reproduce.add_argument("--resume", action="store_true", help="continue interrupted studies in --out")
+    reproduce.add_argument("--quiet", action="store_true", help="no progress bar")
+
     lint = sub.add_parser("lint", help="audit ENV's reward with probe policies, before any training")
     lint.add_argument("env", help="environment name (a gymnax name, a Gymnasium id or package.module:ClassName)")
     lint.add_argument("--env-kwargs", dest="env_kwargs", action="append", type=_key_value, default=[],
@@ -152,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(registered_env_ids()))
             return 0
         commands = {"train": _train, "check": _check, "run": _run, "plan": _plan, "report": _report, "seeds": _seeds,
-                    "lint": _lint, "sweep": _sweep}
+                    "lint": _lint, "sweep": _sweep, "reproduce": _reproduce}
         return commands[args.command](args)
     except RLCheckError as exc:
         print(f"rlcheck: error: {exc}", file=sys.stderr)
@@ -272,6 +279,28 @@ def _sweep(args: argparse.Namespace) -> int:
         for s in summary.get("sweeps", []):
             print(f"Sweep of {s['method']}: {s['text']}")
     return code
+
+
+def _reproduce(args: argparse.Namespace) -> int:
+    from rlcheck import api, reproduce
+
+    if args.name == "list":
+        for name in reproduce.names():
+            r = reproduce.get(name)
+            print(f"{name}: {r.claim}")
+        return 0
+    reproduce.get(args.name)  # an unknown name lists the known ones
+    if args.out is None:
+        raise RLCheckError(f"rlcheck reproduce {args.name} needs --out DIR (where its studies and report go).")
+    with api.progress_bar(enabled=not args.quiet) as progress:
+        result = reproduce.run(args.name, args.out, quick=args.quick, progress=progress, resume=args.resume)
+    print(f"Claim: {result['claim']}")
+    print(f"Measured: {result['measurement']}")
+    print(f"Judgement: {result['verdict']}")
+    for line in result["scaled"]:
+        print(f"  note: {line}")
+    print(f"report: {Path(args.out) / 'reproduction.md'}")
+    return 0
 
 
 def _lint(args: argparse.Namespace) -> int:

@@ -1,0 +1,185 @@
+"""The essay's claims ("Deep Reinforcement Learning Doesn't Work Yet", 2018) as runnable studies, each
+with a judge that reads the studies' summaries and says "holds", "does not hold" or "partly".
+
+Full forms fit the project's 2-core CPU in <= 30 minutes each; where that forces a smaller budget than
+the claim's, `StudyPlan.scaled` says so and the reproduction's report repeats it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rlcheck.analysis import stats
+from rlcheck.reproduce.runner import Judgement, Reproduction, StudyPlan, Summaries, register
+
+QUICK_EVAL = {"checkpoints": 3, "episodes": 3}
+
+
+def _method(summary: dict[str, Any], name: str) -> dict[str, Any] | None:
+    return next((m for m in summary["methods"] if m["name"] == name and m["config_id"] == 0), None)
+
+
+def _rate(k: int, n: int) -> str:
+    e = stats.success_rate(k, n)
+    return f"{k}/{n} ({100 * e.value:.0f}%, 95% CI {100 * e.low:.0f}-{100 * e.high:.0f}%)"
+
+
+def _steps(m: dict[str, Any]) -> float | None:
+    return m["steps_to_threshold"]["median"]
+
+
+def _steps_text(m: dict[str, Any]) -> str:
+    s = m["steps_to_threshold"]
+    if s["median"] is None:
+        return "not reached by half the seeds"
+    high = "-" if s["high"] is None else f"{s['high']:,.0f}"
+    return f"{s['median']:,.0f} env steps (95% CI {s['low']:,.0f} to {high})"
+
+
+def _reached_by(m: dict[str, Any], steps: int) -> int:
+    return sum(1 for s in m["seeds"] if s["first_reached"] is not None and s["first_reached"] <= steps)
+
+
+# -- cartpole-baselines -------------------------------------------------------------------------------
+
+def _judge_cartpole(summaries: Summaries) -> Judgement:
+    s = summaries["cartpole"]
+    rows, details = {}, []
+    for name in ("lqr", "ars", "cem", "ppo", "dqn"):
+        m = _method(s, name)
+        if m is None:
+            continue
+        rows[name] = m
+        model = f", {m['model_calls']:,} model calls" if m["model_calls"] else ""
+        details.append(f"{name}: {m['successes']}/{len(m['seeds'])} seeds reach 475; median learning env steps to 475: "
+                       f"{_steps_text(m)}{model}")
+    rl = [_steps(rows[n]) for n in ("ppo", "dqn") if n in rows and _steps(rows[n]) is not None]
+    simple = {n: _steps(rows[n]) for n in ("lqr", "ars", "cem") if n in rows and rows[n]["success_rate"]["value"] >= 0.8}
+    best_rl = min(rl) if rl else float("inf")
+    faster = sorted(n for n, v in simple.items() if v is not None and v < best_rl)
+    measurement = (f"fewest median learning env steps to 475 among PPO/DQN: {best_rl:,.0f}; simple methods that solve it "
+                   f"(>= 8/10 seeds) with fewer: {', '.join(faster) or 'none'}.")
+    verdict = "holds" if {"lqr"} <= set(faster) and faster != ["lqr"] else "partly" if faster else "does not hold"
+    return Judgement(verdict, measurement, details)
+
+
+register(Reproduction(
+    "cartpole-baselines",
+    "Simple methods solve CartPole with far fewer samples than deep RL: LQR with a known model needs no learning, "
+    "and random search or the cross-entropy method need fewer env steps than PPO or DQN.",
+    (StudyPlan("cartpole", {"env": "CartPole-v1", "methods": ["lqr", "ars", "cem", "ppo", "dqn"], "seeds": 10,
+                            "budget": 500_000},
+               {"env": "CartPole-v1", "methods": ["lqr", "ars", "cem", "ppo", "dqn"], "seeds": 2, "budget": 10_000,
+                "evaluation": QUICK_EVAL, "audit": False}),),
+    _judge_cartpole,
+))
+
+
+# -- pendulum-seeds -----------------------------------------------------------------------------------
+
+def _judge_pendulum(summaries: Summaries) -> Judgement:
+    details, verdicts = [], {}
+    for study, name in (("naf", "naf"), ("ddpg", "ddpg"), ("sac", "sac")):
+        m = _method(summaries[study], name) if study in summaries else None
+        if m is None:
+            continue
+        n, budget = len(m["seeds"]), summaries[study]["budget"]["env_steps"]
+        by_200k = _reached_by(m, 200_000)
+        final = m["successes"]
+        details.append(f"{name.upper()}: reached -150 at some checkpoint by 200k steps on {_rate(by_200k, n)}; final policy "
+                       f"at {budget:,} steps >= -150 on {_rate(final, n)}; median steps to -150: {_steps_text(m)}")
+        if name != "sac":
+            verdicts[name] = ("does not hold" if final / n >= 0.8 and by_200k / n >= 0.8 else
+                              "holds" if by_200k / n <= 0.5 else "partly")
+    essay = verdicts.get("naf", verdicts.get("ddpg", "partly"))
+    measurement = "; ".join(details[:2])
+    details.append("'partly': most seeds pass -150 at some checkpoint, but many do not hold it: the instability the essay "
+                   "describes shows up as falling back, not as never arriving.")
+    return Judgement(essay, measurement, details)
+
+
+def _pendulum(method: str, seeds: int, budget: int, quick_budget: int) -> tuple[dict, dict]:
+    full = {"env": "Pendulum-v1", "methods": [method], "seeds": seeds, "budget": budget, "threshold": -150}
+    quick = {"env": "Pendulum-v1", "methods": [method], "seeds": 2, "budget": quick_budget, "threshold": -150,
+             "evaluation": QUICK_EVAL, "audit": False}
+    return full, quick
+
+
+register(Reproduction(
+    "pendulum-seeds",
+    "Deep RL is unstable across random seeds: with identical settings, only 3 of 10 NAF runs on Pendulum succeed "
+    "(return >= -150) within 200k steps.",
+    (StudyPlan("naf", *_pendulum("naf", 10, 200_000, 2_000)),
+     StudyPlan("ddpg", *_pendulum("ddpg", 10, 400_000, 2_000),
+               scaled="DDPG to 400k steps (the claim asks about 200k; 800k would take about 14 minutes more)"),
+     StudyPlan("sac", *_pendulum("sac", 5, 20_000, 1_000),
+               scaled="SAC, for contrast: 5 seeds x 20k steps (its RL Zoo budget), compute-bound on this CPU")),
+    _judge_pendulum,
+))
+
+
+# -- reward-hacking and local-optima (the trap envs) ----------------------------------------------------
+
+def _trap(env: str, seeds: int = 10, quick_budget: int | None = None) -> StudyPlan:
+    from rlcheck.envs.traps import TRAPS
+
+    algo, overrides, budget = TRAPS[env].trained_by
+    full = {"env": f"trap/{env}", "methods": {algo: dict(overrides)}, "seeds": seeds, "budget": budget}
+    quick = {**full, "seeds": 2, "budget": quick_budget or budget // 5, "evaluation": QUICK_EVAL}
+    return StudyPlan(env, full, quick)
+
+
+def _lint_status(summary: dict[str, Any], check: str) -> str:
+    return next((f["status"] for f in summary["audit"]["lint"] if f["check"] == check), "missing")
+
+
+def _flagged(summary: dict[str, Any], section: str) -> tuple[int, int]:
+    items = summary["audit"][section]
+    return (items[0]["flagged"], items[0]["seeds_total"]) if items else (0, 0)
+
+
+def _judge_hacking(summaries: Summaries) -> Judgement:
+    pit, sensor = summaries["pit-corridor"], summaries["sensor-tile"]
+    pit_finals = [s["final_return"] for s in pit["methods"][0]["seeds"]]
+    jumped = sum(1 for r in pit_finals if r is not None and r > -4.5)  # the pit returns -1; the goal -8
+    k, n = _flagged(sensor, "divergence")
+    details = [f"pit corridor: the lint's early_termination check says '{_lint_status(pit, 'early_termination')}'; "
+               f"{_rate(jumped, len(pit_finals))} DQN seeds learned to jump into the penalty-free pit (return -1) "
+               "instead of walking to the goal (-8)",
+               f"sensor tile: the training reward rose while the true objective stayed flat or fell on {_rate(k, n)} seeds"]
+    ok = jumped / max(len(pit_finals), 1) >= 0.8 and n and k / n >= 0.8
+    some = jumped > 0 or k > 0
+    return Judgement("holds" if ok else "partly" if some else "does not hold", "; ".join(details), [])
+
+
+register(Reproduction(
+    "reward-hacking",
+    "RL optimises exactly the reward it is given: with -1 per step and a penalty-free way out, agents learn to end "
+    "episodes early; a proxy the agent can influence rises while the real task decays.",
+    (_trap("pit-corridor"), _trap("sensor-tile")),
+    _judge_hacking,
+))
+
+
+def _judge_local_optima(summaries: Summaries) -> Judgement:
+    runner = summaries["flipped-runner"]
+    modes = runner["audit"]["modes"][0] if runner["audit"]["modes"] else {"count": 1, "text": "", "fires": False}
+    details = [modes["text"] or "flipped runner: one behaviour mode across seeds"]
+    catch = summaries.get("biased-catch")
+    k = n = 0
+    if catch:
+        k, n = _flagged(catch, "collapse")
+        details.append(f"biased catch (PPO, ent_coef=0): {_rate(k, n)} seeds collapsed to always-right")
+    ok = modes["count"] > 1 and modes["fires"]
+    verdict = "holds" if ok and (not n or k / n >= 0.8) else "partly" if ok or k else "does not hold"
+    return Judgement(verdict, "; ".join(details), [])
+
+
+register(Reproduction(
+    "local-optima",
+    "RL keeps whatever it learned first: some HalfCheetah seeds run on their backs, Breakout policies that always "
+    "press right. Reproduced with a runner whose flipped gait is found first and a catch game whose balls mostly "
+    "fall on the right.",
+    (_trap("flipped-runner"), _trap("biased-catch")),
+    _judge_local_optima,
+))
