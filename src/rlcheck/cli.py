@@ -95,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--quick", action="store_true", help="the minutes-long form (CI): checks the mechanics, not the claim")
     reproduce.add_argument("--out", type=Path, help="directory for the studies and reproduction.md")
     reproduce.add_argument("--resume", action="store_true", help="continue interrupted studies in --out")
+    reproduce.add_argument("--from", dest="sources", nargs="+", type=Path, default=[], metavar="DIR",
+                           help="finished studies to include (atari-median: your Atari studies)")
     reproduce.add_argument("--quiet", action="store_true", help="no progress bar")
 
     lint = sub.add_parser("lint", help="audit ENV's reward with probe policies, before any training")
@@ -293,7 +295,8 @@ def _reproduce(args: argparse.Namespace) -> int:
     if args.out is None:
         raise RLCheckError(f"rlcheck reproduce {args.name} needs --out DIR (where its studies and report go).")
     with api.progress_bar(enabled=not args.quiet) as progress:
-        result = reproduce.run(args.name, args.out, quick=args.quick, progress=progress, resume=args.resume)
+        result = reproduce.run(args.name, args.out, quick=args.quick, progress=progress, resume=args.resume,
+                               sources=args.sources)
     print(f"Claim: {result['claim']}")
     print(f"Measured: {result['measurement']}")
     print(f"Judgement: {result['verdict']}")

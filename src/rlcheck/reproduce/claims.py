@@ -183,3 +183,79 @@ register(Reproduction(
     (_trap("flipped-runner"), _trap("biased-catch")),
     _judge_local_optima,
 ))
+
+
+# -- atari-median -------------------------------------------------------------------------------------
+
+RAINBOW_HUMAN_FRAMES = 18_000_000  # the essay: Rainbow passes median human performance at about 18M frames
+FRAMES_PER_STEP = 4  # ALE's frame skip: one env step is 4 frames
+
+
+def atari_reference() -> dict[str, tuple[float, float]]:
+    """ALE id -> (random, human) scores, shipped in rlcheck/data (source: atari_scores_SOURCE.md)."""
+    import csv
+    from importlib import resources
+
+    with resources.files("rlcheck.data").joinpath("atari_scores.csv").open() as f:
+        return {row["ale_id"]: (float(row["random"]), float(row["human"])) for row in csv.DictReader(f)}
+
+
+def human_normalised(summaries: Summaries) -> dict[str, dict[str, Any]]:
+    """Per method: {game: (normalised score per seed), frames} over every Atari study given."""
+    reference = atari_reference()
+    out: dict[str, dict[str, Any]] = {}
+    for summary in summaries.values():
+        env = summary["env"].removeprefix("gymnasium:")
+        if env not in reference:
+            continue
+        random, human = reference[env]
+        for m in summary["methods"]:
+            finals = [s["final_return"] for s in m["seeds"] if s["final_return"] is not None]
+            entry = out.setdefault(m["label_name"], {"games": {}, "frames": 0})
+            entry["games"][env] = [(x - random) / (human - random) for x in finals]
+            entry["frames"] = max(entry["frames"], summary["budget"]["env_steps"] * FRAMES_PER_STEP)
+    return out
+
+
+def _judge_atari(summaries: Summaries) -> Judgement:
+    import numpy as np
+
+    from rlcheck.errors import RLCheckError
+
+    scores = human_normalised(summaries)
+    if not scores:
+        raise RLCheckError("atari-median found no Atari study (ALE/...-v5 env) to score. Run one with `rlcheck check "
+                           "ALE/Breakout-v5 ...`, then `rlcheck reproduce atari-median --from DIR ...`.")
+    details, medians = [], {}
+    rng = np.random.default_rng(0)
+    for method, entry in scores.items():
+        games = entry["games"]
+        per_game = {g: float(np.mean(v)) for g, v in games.items() if v}
+        median = float(np.median(list(per_game.values())))
+        boots = [np.median([np.mean(rng.choice(v, len(v))) for v in games.values() if v]) for _ in range(2000)]
+        low, high = np.percentile(boots, [2.5, 97.5])
+        medians[method] = (median, entry["frames"])
+        details.append(f"{method}: median human-normalised score {100 * median:.1f}% (95% CI {100 * low:.1f}-{100 * high:.1f}%, "
+                       f"bootstrap over seeds) over {len(per_game)} game(s) at {entry['frames']:,} frames; per game: "
+                       + ", ".join(f"{g} {100 * s:.1f}%" for g, s in sorted(per_game.items())))
+    human_level_sooner = [m for m, (med, frames) in medians.items() if med >= 1.0 and frames < RAINBOW_HUMAN_FRAMES]
+    below = [m for m, (med, _) in medians.items() if med < 1.0]
+    verdict = "does not hold" if human_level_sooner else "holds" if below else "partly"
+    details.append("Reference scores: random and human per game from DQN Zoo's atari_data.py (the 57-game standard; "
+                   "rlcheck/data/atari_scores_SOURCE.md).")
+    return Judgement(verdict, details[0] if len(details) == 2 else "; ".join(details[:-1]), details)
+
+
+register(Reproduction(
+    "atari-median",
+    "Deep RL is sample-hungry on Atari: Rainbow passes the median human score only after about 18 million frames "
+    "(83 hours of play). Measured as the median human-normalised score over whatever Atari games were run "
+    "(add your own studies with --from).",
+    (StudyPlan("pong-ppo", {"env": "ALE/Pong-v5", "methods": ["ppo"], "seeds": 2, "budget": 100_000, "threshold": 0,
+                            "evaluation": {"checkpoints": 5, "episodes": 3}},
+               {"env": "ALE/Pong-v5", "methods": ["ppo"], "seeds": 1, "budget": 1024, "threshold": 0,
+                "evaluation": {"checkpoints": 1, "episodes": 1}, "audit": False},
+               scaled="PPO, 2 seeds x 100k env steps (400k frames) on Pong only: Atari on this CPU runs at about 170 "
+                      "env steps/s; add longer studies of more games with --from"),),
+    _judge_atari,
+))

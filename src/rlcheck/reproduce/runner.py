@@ -58,7 +58,10 @@ def get(name: str) -> Reproduction:
     return REGISTRY[name]
 
 
-def run(name: str, out: Path, quick: bool = False, progress=None, resume: bool = False) -> dict[str, Any]:
+def run(name: str, out: Path, quick: bool = False, progress=None, resume: bool = False,
+        sources: list[Path] | None = None) -> dict[str, Any]:
+    """Run the reproduction's studies into `out` (plus the finished studies in `sources`, read as they
+    are: for claims over whatever the user ran), judge the claim, write the report."""
     from rlcheck.study.run import run_study
     from rlcheck.study.spec import build
 
@@ -73,6 +76,14 @@ def run(name: str, out: Path, quick: bool = False, progress=None, resume: bool =
                                          progress=progress)
         if plan.scaled and not quick:
             notes.append(f"{plan.name}: {plan.scaled}")
+    for source in sources or []:
+        path = Path(source) / "summary.json"
+        if not path.exists():
+            raise RLCheckError(f"--from {source}: no summary.json there. Point at a directory written by `rlcheck check` "
+                               "or `rlcheck run`.")
+        import json
+
+        summaries[f"from:{Path(source).name}"] = json.loads(path.read_text())
     judgement = reproduction.judge(summaries)
     result = {
         "name": name, "claim": reproduction.claim, "quick": quick, "verdict": judgement.verdict,
