@@ -179,3 +179,11 @@ def seeds_needed(pilot: Path | str, effect: float, power: float = 0.8, alpha: fl
     pairs = [(a, a) for a in names] + [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
     return [{"a": a, "b": b, "sd_a": spreads[a], "sd_b": spreads[b], "effect": effect, "power": power,
              "seeds_per_method": needed(spreads[a], spreads[b], effect, power, alpha)} for a, b in pairs]
+
+
+def reproduce(name: str, out: Path | str, quick: bool = False, sources: Sequence[Path | str] = (),
+              progress: ProgressFn | None = None) -> dict[str, Any]:
+    """Run one of the essay's claims (`rlcheck reproduce list`) and judge it; returns reproduction.json's content."""
+    from rlcheck.reproduce import run
+
+    return run(name, Path(out), quick=quick, progress=progress, sources=[Path(s) for s in sources])
