@@ -83,12 +83,27 @@ def _descriptor_matrix(o: Outcome, column: int | slice = -1) -> tuple[list[str],
     return names, np.stack([o.behaviour[k][:, column] for k in names], axis=-1)
 
 
-def _standardise(x: np.ndarray, axis: tuple[int, ...]) -> np.ndarray:
-    """Each descriptor over its pooled spread; descriptors that barely vary (under 1e-3 in absolute
-    terms, or 1% of their magnitude) are dropped so noise in them cannot split seeds."""
+def _natural_scale(names: list[str], x: np.ndarray, behaviour: dict[str, np.ndarray]) -> np.ndarray:
+    """The size of a difference in each descriptor that means different behaviour, not noise: shares
+    (in [0, 1]) 0.05; an observation's or action's mean a quarter of its within-episode spread; spreads,
+    lengths and user descriptors 10% of their typical magnitude."""
+    scale = []
+    for j, name in enumerate(names):
+        kind, _, index = name.partition("/")
+        if "share" in kind or kind == "action_saturation":
+            scale.append(0.05)
+        elif kind in ("obs_mean", "action_mean") and f"{kind[:-5]}_std/{index}" in behaviour:
+            scale.append(0.25 * float(np.nanmean(behaviour[f"{kind[:-5]}_std/{index}"])) + 1e-6)
+        else:
+            scale.append(0.1 * float(np.nanmean(np.abs(x[..., j]))) + 1e-6)
+    return np.asarray(scale)
+
+
+def _standardise(x: np.ndarray, axis: tuple[int, ...], names: list[str], behaviour: dict[str, np.ndarray]) -> np.ndarray:
+    """Each descriptor over its pooled spread; descriptors whose spread is under their natural scale
+    (`_natural_scale`) are dropped, so noise in them cannot split seeds into "modes"."""
     spread = np.nanstd(x, axis=axis, keepdims=True)
-    magnitude = np.nanmean(np.abs(x), axis=axis, keepdims=True)
-    keep = (spread > 1e-3) & (spread > 0.01 * magnitude)
+    keep = spread > _natural_scale(names, x, behaviour)
     z = (x - np.nanmean(x, axis=axis, keepdims=True)) / np.where(keep, spread, 1.0)
     return np.where(keep, np.nan_to_num(z), 0.0)
 
@@ -99,7 +114,7 @@ def shifts(o: Outcome) -> dict[str, Any] | None:
     if not names or o.eval_returns.shape[1] < 3:
         return None
     x = np.stack([o.behaviour[k] for k in names], axis=-1)  # [N, T, D]
-    z = _standardise(x, (0, 1))
+    z = _standardise(x, (0, 1), names, o.behaviour)
     jumps = np.linalg.norm(np.diff(z, axis=1), axis=-1)  # [N, T-1]
     typical = float(np.median(jumps)) if jumps.size else 0.0
     found = []
@@ -134,7 +149,7 @@ def modes(o: Outcome) -> dict[str, Any] | None:
     names, x = _descriptor_matrix(o)
     if len(o.seeds) < 4 or not names:
         return None
-    z = _standardise(x, (0,))
+    z = _standardise(x, (0,), names, o.behaviour)
     final = o.final
     best_k, best_score, labels = 1, -1.0, np.ones(len(o.seeds), int)
     if np.any(z != 0):
