@@ -216,7 +216,7 @@ def rare_event(rollouts: Sequence[Rollout]) -> Finding:
     if order.size == 0:
         return Finding(name, "pass", 0.0, RARE_DOMINANCE, "no step's reward stands out from the ordinary ones", fix)
     share = float(steps[order].sum() / total)
-    episodes = np.concatenate([np.arange(len(r.reward)) for r in rollouts]).size
+    episodes = sum(len(r.reward) for r in rollouts)
     episode_share = np.unique(episode_of[order]).size / episodes
     fires = share > RARE_DOMINANCE and episode_share <= RARE_EPISODES
     evidence = (f"the top {RARE_TOP_STEPS:.0%} of steps by |reward| carry {share:.0%} of all |reward| and occur in "

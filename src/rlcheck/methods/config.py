@@ -76,11 +76,11 @@ def expand_sweep(config: Any, sweep: Mapping[str, Sequence[str | float]], struct
     `structure_groups`."""
     cls = type(config)
     allowed = sweepable_fields(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
     for key in sweep:
-        if key not in allowed and structural:
-            parse_value(cls, key, "0") if key not in {f.name for f in dataclasses.fields(cls)} else None
-        elif key not in allowed:
+        if key not in known:
             parse_value(cls, key, "0")  # unknown key -> its own error
+        if key not in allowed and not structural:
             raise RLCheckError(
                 f"{key!r} is structural (it changes array shapes or the program), so it cannot be swept "
                 f"inside one compiled run. Sweepable: {', '.join(allowed)}. Run separate studies with "
