@@ -129,23 +129,31 @@ def lint(env: str, env_kwargs: Mapping[str, Any] | None = None, episodes: int = 
 def check(env: str, out: Path | str, seeds: int | Sequence[int] | None = None, budget: int | None = None,
           threshold: float | None = None, methods: Sequence[str] | str | None = None, resume: bool = False,
           progress: ProgressFn | None = None, env_kwargs: Mapping[str, Any] | None = None,
-          **evaluation: int | None) -> dict[str, Any]:
+          executor: Any = "local", address: str | None = None, **evaluation: int | None) -> dict[str, Any]:
     """Run every applicable method (or `methods`) on `env` over many seeds; write the store and the
-    report to `out`; return the summary (with its verdict)."""
+    report to `out`; return the summary (with its verdict). `executor="ray"` runs the jobs as Ray
+    tasks (on the cluster at `address`, or a private local Ray)."""
     from rlcheck.study.run import run_study
 
     spec = study_spec(env, seeds, budget, threshold, methods, env_kwargs=env_kwargs, **evaluation)
-    return run_study(spec, Path(out), resume=resume, progress=progress)
+    return run_study(spec, Path(out), resume=resume, progress=progress, executor=_executor(executor, address))
 
 
 def run_file(path: Path | str, out: Path | str, sets: Sequence[tuple[str, str]] = (), resume: bool = False,
-             progress: ProgressFn | None = None) -> dict[str, Any]:
+             progress: ProgressFn | None = None, executor: Any = "local", address: str | None = None) -> dict[str, Any]:
     """Run the study described by a YAML file (with `--set a.b=c` overrides)."""
     from rlcheck.study.run import run_study
     from rlcheck.study.spec import apply_sets, build, load_yaml
 
     spec = build(apply_sets(load_yaml(Path(path)), sets))
-    return run_study(spec, Path(out), resume=resume, progress=progress)
+    return run_study(spec, Path(out), resume=resume, progress=progress, executor=_executor(executor, address))
+
+
+def _executor(executor: Any, address: str | None) -> Any:
+    """An executor from its name ("local", "ray"), or the executor object given."""
+    from rlcheck.engine.executors import make_executor
+
+    return make_executor(executor, address) if isinstance(executor, str) else executor
 
 
 def report(out: Path | str) -> dict[str, Any]:
@@ -182,8 +190,9 @@ def seeds_needed(pilot: Path | str, effect: float, power: float = 0.8, alpha: fl
 
 
 def reproduce(name: str, out: Path | str, quick: bool = False, sources: Sequence[Path | str] = (),
-              progress: ProgressFn | None = None) -> dict[str, Any]:
+              progress: ProgressFn | None = None, executor: Any = "local", address: str | None = None) -> dict[str, Any]:
     """Run one of the essay's claims (`rlcheck reproduce list`) and judge it; returns reproduction.json's content."""
     from rlcheck.reproduce import run
 
-    return run(name, Path(out), quick=quick, progress=progress, sources=[Path(s) for s in sources])
+    return run(name, Path(out), quick=quick, progress=progress, sources=[Path(s) for s in sources],
+               executor=_executor(executor, address))

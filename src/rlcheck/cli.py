@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
-from rlcheck.errors import RLCheckError
+from rlcheck.errors import EXIT_ERROR, EXIT_JOBS, EXIT_OK, RLCheckError
 
 
 def _positive_int(name: str):
@@ -98,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--from", dest="sources", nargs="+", type=Path, default=[], metavar="DIR",
                            help="finished studies to include (atari-median: your Atari studies)")
     reproduce.add_argument("--quiet", action="store_true", help="no progress bar")
+    _executor_options(reproduce)
 
     lint = sub.add_parser("lint", help="audit ENV's reward with probe policies, before any training")
     lint.add_argument("env", help="environment name (a gymnax name, a Gymnasium id or package.module:ClassName)")
@@ -140,6 +142,21 @@ def _study_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true", help="continue an interrupted study in --out")
     p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _executor_options(p)
+
+
+def _executor_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="where jobs run: here, one after another (default), or as Ray tasks (the ray extra)")
+    p.add_argument("--address", help="with --executor ray: a running cluster, HOST:PORT or 'auto' (default: a private local Ray)")
+    p.add_argument("--job-cpus", type=_number("--job-cpus"), default=1.0, help="with --executor ray: CPUs per job (default 1)")
+    p.add_argument("--job-gpus", type=_number("--job-gpus"), default=0.0, help="with --executor ray: GPUs per job (default 0)")
+
+
+def _executor(args: argparse.Namespace):
+    from rlcheck.engine.executors import make_executor
+
+    return make_executor(args.executor, args.address, args.job_cpus, args.job_gpus)
 
 
 def _number(name: str):
@@ -153,6 +170,8 @@ def _number(name: str):
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit codes: 0 ok, 1 error (store, internal), 2 usage, 3 environment failed preflight, 4 some jobs
+    failed or diverged (see rlcheck.errors)."""
     args = build_parser().parse_args(argv)
     try:
         if args.command == "envs":
@@ -165,7 +184,18 @@ def main(argv: list[str] | None = None) -> int:
         return commands[args.command](args)
     except RLCheckError as exc:
         print(f"rlcheck: error: {exc}", file=sys.stderr)
-        return getattr(exc, "exit_code", 2)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("rlcheck: interrupted. A study continues from its last saved chunk with the same command and --resume.",
+              file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug or an unforeseen failure: one paragraph, the traceback only on request
+        if os.environ.get("RLCHECK_DEBUG"):
+            raise
+        print(f"rlcheck: error: unexpected {type(exc).__name__}: {exc}. This is not a known input error; rerun with "
+              "RLCHECK_DEBUG=1 for the traceback and report it. A study's finished jobs are kept in its --out directory "
+              "(continue with --resume).", file=sys.stderr)
+        return EXIT_ERROR
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -222,9 +252,15 @@ def _execute(spec, args: argparse.Namespace) -> int:
         print(describe_plan(spec))
         return 0
     with api.progress_bar(enabled=not args.quiet) as progress:
-        summary = run_study(spec, args.out, resume=args.resume, progress=progress)
+        summary = run_study(spec, args.out, resume=args.resume, progress=progress, executor=_executor(args))
     _print_verdict(summary, args.out)
-    return 0
+    return study_exit_code(summary)
+
+
+def study_exit_code(summary: dict) -> int:
+    """4 if any job failed or any seed diverged (the results are written either way), else 0."""
+    diverged = any(m.get("diverged_seeds") for m in summary.get("methods", []))
+    return EXIT_JOBS if summary.get("failed_jobs") or diverged else EXIT_OK
 
 
 def _print_verdict(summary: dict, out: Path) -> None:
@@ -273,7 +309,7 @@ def _sweep(args: argparse.Namespace) -> int:
             raw[field] = value
     spec = build(raw)
     code = _execute(spec, args)
-    if code == 0 and not args.dry_run:
+    if not args.dry_run:
         import json
 
         summary = json.loads((Path(args.out) / "summary.json").read_text())
@@ -295,7 +331,7 @@ def _reproduce(args: argparse.Namespace) -> int:
         raise RLCheckError(f"rlcheck reproduce {args.name} needs --out DIR (where its studies and report go).")
     with api.progress_bar(enabled=not args.quiet) as progress:
         result = reproduce.run(args.name, args.out, quick=args.quick, progress=progress, resume=args.resume,
-                               sources=args.sources)
+                               sources=args.sources, executor=_executor(args))
     print(f"Claim: {result['claim']}")
     print(f"Measured: {result['measurement']}")
     print(f"Judgement: {result['verdict']}")

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from rlcheck.atomic import atomic_write_bytes
 from rlcheck.engine.runner import RunResult
+from rlcheck.errors import StoreError
 
 __all__ = ["atomic_write_bytes", "read_traces", "trace_table", "write_json", "write_traces"]
 
@@ -73,4 +74,10 @@ def write_json(path: Path, payload: dict[str, Any]) -> Path:
 
 
 def read_traces(out_dir: Path) -> pa.Table:
-    return pq.read_table(Path(out_dir) / "traces.parquet")
+    path = Path(out_dir) / "traces.parquet"
+    try:
+        return pq.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise StoreError(f"{path} cannot be read ({type(exc).__name__}: {exc}). rlcheck writes it atomically, so it was "
+                         "changed by something else. Rerun the study with --resume: it rebuilds the file from the "
+                         "finished jobs.") from exc

@@ -42,6 +42,7 @@ class RunResult:
     wall_seconds: float
     compile_seconds: float
     diverged_at: list[int | None] = field(default_factory=list)  # per run: env steps where it went non-finite
+    resumed_from_chunk: int = 0  # chunks restored from a checkpoint (an interrupted job continued, not restarted)
 
 
 def healthy(state: Any, eval_returns: jax.Array) -> jax.Array:
@@ -50,6 +51,26 @@ def healthy(state: Any, eval_returns: jax.Array) -> jax.Array:
     leaves = [jnp.any(jnp.isnan(x)) for x in jax.tree.leaves(state) if jnp.issubdtype(x.dtype, jnp.floating)]
     nan = jnp.any(jnp.stack(leaves)) if leaves else jnp.bool_(False)
     return ~nan & jnp.all(jnp.isfinite(eval_returns))
+
+
+def run_devices(num_runs: int, host_env: bool = False) -> list[Any]:
+    """The devices to split `num_runs` runs over: as many as JAX sees, cut to a divisor of the run count
+    so every device holds whole runs. A Python env steps on the host, so its runs stay on one device."""
+    devices = jax.devices()
+    if host_env or len(devices) < 2:
+        return devices[:1]
+    count = max(d for d in range(1, len(devices) + 1) if num_runs % d == 0)
+    return devices[:count]
+
+
+def run_sharding(num_runs: int, host_env: bool = False) -> jax.sharding.Sharding | None:
+    """How to lay arrays with a leading run axis across devices (`jax.sharding`): runs split evenly, so
+    each device trains its own block of seeds. None on one device."""
+    devices = run_devices(num_runs, host_env)
+    if len(devices) < 2:
+        return None
+    mesh = jax.sharding.Mesh(np.asarray(devices), ("runs",))
+    return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("runs"))
 
 
 def run_method(*args: Any, **kwargs: Any) -> RunResult:
@@ -75,7 +96,8 @@ def _run_method(
     checkpoint_path: Path | None = None,
 ) -> RunResult:
     """Train every (config, seed) pair in one vmapped program. Seed s uses `PRNGKey(s)` whatever
-    else is in the batch, so a run is reproducible alone or in any batch. With `checkpoint_path`,
+    else is in the batch, so a run is reproducible alone or in any batch. With several devices the
+    runs are split across them (`run_sharding`). With `checkpoint_path`,
     the state is saved after every chunk and a run found there is continued, not restarted;
     the result is identical to an uninterrupted run's."""
     start = time.perf_counter()
@@ -92,6 +114,10 @@ def _run_method(
         method.check_resources(env, configs[0], budget, len(run_configs))
     batch_config = stack_configs(run_configs)
     keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray(run_seeds, jnp.uint32))
+    sharding = run_sharding(len(run_seeds), isinstance(env.env, HostEnv))
+
+    def batched(fn):  # every input and output leaf has a leading run axis: split it over the devices
+        return jax.jit(jax.vmap(fn), in_shardings=sharding, out_shardings=sharding) if sharding else jax.jit(jax.vmap(fn))
     schedule = make_schedule(method.steps_per_iteration(configs[0]), budget)
     total = schedule.total_env_steps * len(run_seeds)
     steps_per_chunk = schedule.iters_per_interval * schedule.steps_per_iteration
@@ -108,7 +134,7 @@ def _run_method(
             state, row = run_interval(method, env, config, budget, state, num_iters)
             return state, row, healthy(watched(state), row.eval_returns)
 
-        return jax.jit(jax.vmap(one))
+        return batched(one)
 
     compile_seconds = 0.0
 
@@ -119,13 +145,14 @@ def _run_method(
         compile_seconds += time.perf_counter() - t
         return exe
 
-    init_exe = compiled(jax.jit(jax.vmap(init)), keys, batch_config)
+    init_exe = compiled(batched(init), keys, batch_config)
     state, first, finite = init_exe(keys, batch_config)
     done = Progress(0, [jax.device_get(first)], [None if f else 0 for f in np.asarray(finite)], 0.0, 0.0)
     if checkpoint_path is not None:
         restored = checkpoint.load(checkpoint_path, jax.device_get(state), done.rows[0])
         if restored is not None:
             state, done = restored
+    resumed_from_chunk = done.chunks_done
     elapsed_before, compile_before = done.wall_seconds, done.compile_seconds
 
     def record(state, row, finite, chunks_done, env_steps):
@@ -161,6 +188,7 @@ def _run_method(
         wall_seconds=elapsed_before + time.perf_counter() - start,
         compile_seconds=compile_before + compile_seconds,
         diverged_at=done.diverged_at,
+        resumed_from_chunk=resumed_from_chunk,
     )
 
 

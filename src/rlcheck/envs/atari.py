@@ -11,7 +11,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from rlcheck.errors import RLCheckError
+from rlcheck.errors import EnvError
 
 TIME_LIMIT = 27_000  # agent steps: ALE's 108,000 frames at frame skip 4
 
@@ -24,7 +24,7 @@ def register() -> None:
     try:
         import ale_py
     except ImportError as exc:
-        raise RLCheckError("Atari envs need ale-py (the ROMs ship with it): pip install -e \".[atari]\".") from exc
+        raise EnvError("Atari envs need ale-py (the ROMs ship with it): pip install -e \".[atari]\".") from exc
     gym.register_envs(ale_py)
 
 

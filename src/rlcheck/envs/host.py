@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from rlcheck.errors import RLCheckError
+from rlcheck.errors import EnvError, RLCheckError
 
 
 @struct.dataclass
@@ -71,7 +71,7 @@ class HostEnv:
     def _env_error(self, what: str, exc: Exception) -> RLCheckError:
         if isinstance(exc, RLCheckError):
             return exc
-        return RLCheckError(
+        return EnvError(
             f"Environment {self.name!r} raised {type(exc).__name__}: {exc} inside {what}. rlcheck stopped this job; "
             "other jobs' results are kept. Fix the env (run it by hand with the same action to reproduce)."
         )
@@ -90,7 +90,7 @@ class HostEnv:
     def _obs(self, obs: Any) -> np.ndarray:
         arr = np.asarray(obs, dtype=self.obs_dtype)
         if arr.shape != self.obs_shape:  # checked here, not by broadcasting: (1,) would fill a (4,) row
-            raise RLCheckError(
+            raise EnvError(
                 f"Environment {self.name!r} returned an observation of shape {arr.shape}, but its observation_space "
                 f"says {self.obs_shape}. Make the env's observations match its observation_space."
             )
@@ -142,7 +142,7 @@ class HostEnv:
             except Exception as exc:  # the user's env: any error is theirs, reported as such
                 raise self._env_error(f"step({action!r})", exc) from exc
             if len(out) != 5:
-                raise RLCheckError(
+                raise EnvError(
                     f"Environment {self.name!r} returned {len(out)} values from step(); the Gymnasium 1.x API "
                     "returns 5 (obs, reward, terminated, truncated, info). Port the env to the new API or wrap it "
                     "with gymnasium's compatibility wrapper (shimmy)."

@@ -17,7 +17,7 @@ import gymnax
 import numpy as np
 from gymnax.environments import spaces
 
-from rlcheck.errors import RLCheckError
+from rlcheck.errors import EnvError
 
 # Gymnasium's `reward_threshold` for the classic-control tasks; None where Gymnasium sets none.
 REWARD_THRESHOLDS: dict[str, float] = {
@@ -76,14 +76,14 @@ def make_jax_env(name: str) -> EnvSpec:
     if name not in known:
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise RLCheckError(
+        raise EnvError(
             f"Unknown environment {name!r}.{hint} rlcheck knows the JAX-native (gymnax) "
             f"environments: {', '.join(known)}. Pass one of these names to --env."
         )
     try:
         env, params = gymnax.make(name)
     except Exception as exc:  # e.g. MNISTBandit downloads its data set on creation
-        raise RLCheckError(
+        raise EnvError(
             f"Environment {name!r} could not be created ({type(exc).__name__}: {exc}). "
             "It may need a download or an optional package; pick another environment."
         ) from exc
@@ -102,7 +102,7 @@ def spec_from_gymnax(name: str, env: Any, params: Any, reward_threshold: float |
         low = np.broadcast_to(np.asarray(action_space.low, np.float32), shape).reshape(-1)
         high = np.broadcast_to(np.asarray(action_space.high, np.float32), shape).reshape(-1)
     else:
-        raise RLCheckError(
+        raise EnvError(
             f"Environment {name!r} has a {type(action_space).__name__} action space; rlcheck's "
             "learners support Discrete and Box action spaces."
         )

@@ -12,13 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from rlcheck.errors import RLCheckError
+from rlcheck.errors import EnvError
 
 PROBE_STEPS = 200  # random-action steps the preflight takes
 DETERMINISM_STEPS = 20
 
 
-class PreflightError(RLCheckError):
+class PreflightError(EnvError):
     """The env failed preflight (exit code 3)."""
 
     exit_code = 3

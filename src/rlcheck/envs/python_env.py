@@ -10,7 +10,7 @@ import numpy as np
 
 from rlcheck.envs.host import HostEnv
 from rlcheck.envs.jax_env import EnvSpec
-from rlcheck.errors import RLCheckError
+from rlcheck.errors import EnvError
 
 DEFAULT_TIME_LIMIT = 1000  # for envs registered without one; preflight warns
 
@@ -19,7 +19,7 @@ def gymnasium():
     try:
         import gymnasium as gym
     except ImportError as exc:
-        raise RLCheckError("Gymnasium environments need the gymnasium package: pip install 'gymnasium<1.4'.") from exc
+        raise EnvError("Gymnasium environments need the gymnasium package: pip install 'gymnasium<1.4'.") from exc
     return gym
 
 
@@ -38,7 +38,7 @@ def resolve_id(name: str) -> str:
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
-            raise RLCheckError(
+            raise EnvError(
                 f"Environment {name!r}: cannot import module {module_name!r} ({exc}). Install the package that "
                 f"provides it (pip install ...), or check the spelling of 'package.module:ClassName'."
             ) from exc
@@ -53,7 +53,7 @@ def resolve_id(name: str) -> str:
         if attr in gym.registry:
             return attr
         classes = sorted(k for k, v in vars(module).items() if isinstance(v, type) and hasattr(v, "step"))
-        raise RLCheckError(
+        raise EnvError(
             f"Environment {name!r}: module {module_name!r} has no environment class or registered id {attr!r}. "
             f"Classes with a step method there: {', '.join(classes) or 'none'}."
         )
@@ -61,7 +61,7 @@ def resolve_id(name: str) -> str:
 
     close = difflib.get_close_matches(name, list(gym.registry), n=3, cutoff=0.6)
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    raise RLCheckError(
+    raise EnvError(
         f"Unknown environment {name!r}.{hint} Give a gymnax name (rlcheck envs), a registered Gymnasium id "
         "(after importing the package that registers it), or 'package.module:ClassName' for your own env class."
     )
@@ -99,7 +99,7 @@ def make_python_env(name: str, env_kwargs: dict[str, Any] | None = None, check: 
     try:
         probe = make()
     except Exception as exc:
-        raise RLCheckError(
+        raise EnvError(
             f"Environment {name!r} could not be created: {type(exc).__name__}: {exc}. Check --env-kwargs and that "
             "the package it needs is installed."
         ) from exc
@@ -124,7 +124,7 @@ def make_python_env(name: str, env_kwargs: dict[str, Any] | None = None, check: 
         low = np.asarray(action_space.low, np.float32).reshape(-1)
         high = np.asarray(action_space.high, np.float32).reshape(-1)
     else:
-        raise RLCheckError(
+        raise EnvError(
             f"Environment {name!r} has a {type(action_space).__name__} action space; rlcheck's learners support "
             "Discrete and Box. Wrap it (for example gymnasium.wrappers.FlattenObservation does not apply to actions; "
             "write an ActionWrapper that maps a Discrete or Box action onto it)."

@@ -1,6 +1,13 @@
 """The essay's claims as runnable studies: `rlcheck reproduce list`, `rlcheck reproduce NAME`."""
 
-from rlcheck.reproduce.runner import REGISTRY, Judgement, Reproduction, StudyPlan, get, run
+from rlcheck.reproduce.runner import (
+    REGISTRY,
+    Judgement,
+    Reproduction,
+    StudyPlan,
+    get,
+    run,
+)
 
 
 def names() -> list[str]:

@@ -10,7 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from rlcheck.analysis import stats
-from rlcheck.reproduce.runner import Judgement, Reproduction, StudyPlan, Summaries, register
+from rlcheck.reproduce.runner import (
+    Judgement,
+    Reproduction,
+    StudyPlan,
+    Summaries,
+    register,
+)
 
 QUICK_EVAL = {"checkpoints": 3, "episodes": 3}
 

@@ -59,7 +59,7 @@ def get(name: str) -> Reproduction:
 
 
 def run(name: str, out: Path, quick: bool = False, progress=None, resume: bool = False,
-        sources: list[Path] | None = None) -> dict[str, Any]:
+        sources: list[Path] | None = None, executor: Any = None) -> dict[str, Any]:
     """Run the reproduction's studies into `out` (plus the finished studies in `sources`, read as they
     are: for claims over whatever the user ran), judge the claim, write the report."""
     from rlcheck.study.run import run_study
@@ -73,7 +73,7 @@ def run(name: str, out: Path, quick: bool = False, progress=None, resume: bool =
         spec = build(plan.quick if quick else plan.full)
         study_dir = out / plan.name
         summaries[plan.name] = run_study(spec, study_dir, resume=resume or (study_dir / "summary.json").exists(),
-                                         progress=progress)
+                                         progress=progress, executor=executor)
         if plan.scaled and not quick:
             notes.append(f"{plan.name}: {plan.scaled}")
     for source in sources or []:

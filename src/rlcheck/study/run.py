@@ -11,7 +11,6 @@ unfinished jobs and refuses a store made from a different spec, saying what diff
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import platform
@@ -25,8 +24,10 @@ import numpy as np
 
 from rlcheck import __version__
 from rlcheck.atomic import atomic_write_bytes
-from rlcheck.engine.runner import ProgressFn, RunResult, run_method
-from rlcheck.errors import RLCheckError
+from rlcheck.engine.executors import JobTask, LocalExecutor
+from rlcheck.engine.lock import study_lock
+from rlcheck.engine.runner import ProgressFn, RunResult
+from rlcheck.errors import StoreError
 from rlcheck.methods.config import describe
 from rlcheck.study import plan as planning
 from rlcheck.study.spec import StudySpec, diff
@@ -55,7 +56,17 @@ def versions() -> dict[str, str | None]:
 
 def read_manifest(out: Path) -> dict[str, Any] | None:
     path = Path(out) / "manifest.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    if not path.exists():
+        return None
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"{path} cannot be read ({type(exc).__name__}: {exc}). rlcheck writes it atomically, so it was "
+                         "changed by something else. Move the directory aside and run the study again.") from exc
+    if not isinstance(manifest, dict) or "spec" not in manifest or "jobs" not in manifest:
+        raise StoreError(f"{path} is not an rlcheck study manifest (no spec or jobs). Point at a directory written by "
+                         "`rlcheck check` or `rlcheck run`, or choose another --out directory.")
+    return manifest
 
 
 def write_manifest(out: Path, manifest: dict[str, Any]) -> None:
@@ -89,13 +100,13 @@ def prepare(spec: StudySpec, out: Path, resume: bool) -> dict[str, Any]:
     old = read_manifest(out)
     if old is not None:
         if not resume:
-            raise RLCheckError(
+            raise StoreError(
                 f"{out} already holds a study ({old['spec']['env']}, fingerprint {old['fingerprint']}). Pass "
                 "--resume to continue it, or choose another --out directory."
             )
         if old["fingerprint"] != spec.fingerprint():
             changes = "; ".join(diff(old["spec"], spec.as_dict())) or "the spec"
-            raise RLCheckError(
+            raise StoreError(
                 f"Refusing to --resume: the study in {out} was made with a different spec ({changes}). Resume with "
                 "the original settings, or write the new study to another --out directory."
             )
@@ -117,11 +128,21 @@ def prepare(spec: StudySpec, out: Path, resume: bool) -> dict[str, Any]:
 
 
 def run_study(spec: StudySpec, out: Path, resume: bool = False, progress: ProgressFn | None = None,
-              report: bool = True) -> dict[str, Any]:
-    from rlcheck.methods import Budget, get_method
+              report: bool = True, executor: Any = None) -> dict[str, Any]:
+    """Run (or resume) the study into `out`, holding its lock: a second process on the same store is
+    refused. `executor` is an `engine.executors` executor (default: local, one job after another)."""
+    out = Path(out)
+    with study_lock(out):
+        return _run_locked(spec, out, resume, progress, report, executor or LocalExecutor())
+
+
+def _run_locked(spec: StudySpec, out: Path, resume: bool, progress: ProgressFn | None, report: bool,
+                executor: Any) -> dict[str, Any]:
+    import sys
+
+    from rlcheck.methods import Budget
     from rlcheck.store import write_json, write_traces
 
-    out = Path(out)
     manifest = prepare(spec, out, resume)
     start, wall_before = time.perf_counter(), manifest.get("wall_seconds", 0.0)
     env = spec.make_env()
@@ -134,46 +155,42 @@ def run_study(spec: StudySpec, out: Path, resume: bool = False, progress: Progre
         manifest["configs"][m.name] = [describe(c) for c in planning.method_configs(spec, m, env)]
     for job in jobs:
         manifest["jobs"].setdefault(job.job_id, {"method": job.method, "seeds": list(job.seeds), "status": "pending"})
+    manifest["executor"] = executor.name
     write_manifest(out, manifest)
 
-    total_runs = sum(j.runs for j in jobs)
-    finished_steps = 0
-    results = []
+    results: dict[str, RunResult] = {}
+    todo = []
     for job in jobs:
-        record = manifest["jobs"][job.job_id]
         done_path = out / "jobs" / f"{job.job_id}.npz"
-        if record["status"] == "done" and done_path.exists():
-            results.append(_load_result(done_path, job))
-            finished_steps += job.runs * spec.budget
-            continue
+        if done_path.exists():  # finished, even if a kill came before the manifest said so
+            results[job.job_id] = _load_result(done_path, job)
+            _mark_done(manifest["jobs"][job.job_id], results[job.job_id])
+        else:
+            todo.append(JobTask(spec, job, budget, out / "checkpoints" / f"{job.job_id}.npz", tuple(sys.path)))
+    write_manifest(out, manifest)
 
-        def job_progress(done: int, _total: int, base: int = finished_steps) -> None:
-            if progress:
-                progress(base + done, total_runs * spec.budget)
-
-        try:
-            result = run_method(get_method(job.method), env, list(job.configs), list(job.seeds), budget,
-                                job_progress, checkpoint_path=out / "checkpoints" / f"{job.job_id}.npz")
-            ids = job.global_ids()  # a structural sweep's job holds some of the method's configs
-            result = dataclasses.replace(result, config_ids=[ids[c] for c in result.config_ids])
-        except Exception as exc:  # one failed job must not lose the others' results
-            record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
-            write_manifest(out, manifest)
-            finished_steps += job.runs * spec.budget
-            continue
-        _save_result(done_path, result)
-        (out / "checkpoints" / f"{job.job_id}.npz").unlink(missing_ok=True)
-        record.update(status="done", wall_seconds=result.wall_seconds, compile_seconds=result.compile_seconds,
-                      diverged_seeds=[s for s, d in zip(result.seeds, result.diverged_at, strict=True) if d is not None])
-        record.pop("error", None)
+    def on_result(task: JobTask, result: RunResult | None, error: BaseException | None) -> None:
+        record = manifest["jobs"][task.job.job_id]
+        if result is None:
+            record.update(status="failed", error=f"{type(error).__name__}: {error}")
+        else:
+            _save_result(out / "jobs" / f"{task.job.job_id}.npz", result)
+            task.checkpoint_path.unlink(missing_ok=True)
+            _mark_done(record, result)
+            results[task.job.job_id] = result
         write_manifest(out, manifest)
-        results.append(result)
-        finished_steps += job.runs * spec.budget
+
+    total_steps = sum(j.runs for j in jobs) * spec.budget
+    done_steps = total_steps - sum(t.env_steps for t in todo)
+    if progress and done_steps:
+        progress(done_steps, total_steps)
+    executor.run(todo, env, on_result, progress, done_steps, total_steps)
 
     manifest["wall_seconds"] = wall_before + time.perf_counter() - start
     write_manifest(out, manifest)
-    if results:
-        write_traces(out, results)
+    ordered = [results[j.job_id] for j in jobs if j.job_id in results]  # job order, whatever order they finished in
+    if ordered:
+        write_traces(out, ordered)
     summary = analyse(out, manifest)
     write_json(out / "summary.json", summary)
     if report:
@@ -181,6 +198,14 @@ def run_study(spec: StudySpec, out: Path, resume: bool = False, progress: Progre
 
         write_report(out, summary)
     return summary
+
+
+def _mark_done(record: dict[str, Any], result: RunResult) -> None:
+    record.update(status="done", wall_seconds=result.wall_seconds, compile_seconds=result.compile_seconds,
+                  diverged_seeds=[s for s, d in zip(result.seeds, result.diverged_at, strict=True) if d is not None])
+    record.pop("error", None)
+    if result.resumed_from_chunk:
+        record["resumed_from_chunk"] = result.resumed_from_chunk
 
 
 def run_lint(env) -> tuple[dict[str, Any] | None, list[str]]:
@@ -205,6 +230,6 @@ def analyse(out: Path, manifest: dict[str, Any] | None = None) -> dict[str, Any]
 
     manifest = manifest or read_manifest(out)
     if manifest is None:
-        raise RLCheckError(f"{out} holds no study (no manifest.json). Point at a directory written by `rlcheck check` or `rlcheck run`.")
+        raise StoreError(f"{out} holds no study (no manifest.json). Point at a directory written by `rlcheck check` or `rlcheck run`.")
     outcomes = read(out) if (Path(out) / "traces.parquet").exists() else []
     return summarize_study(outcomes, manifest)

@@ -21,7 +21,7 @@ from rlcheck.envs.traps.flipped_runner import FlippedRunner
 from rlcheck.envs.traps.pit_corridor import PitCorridor
 from rlcheck.envs.traps.sensor_tile import SensorTile
 from rlcheck.envs.traps.side_target_race import SideTargetRace
-from rlcheck.errors import RLCheckError
+from rlcheck.errors import EnvError
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def make_trap_env(name: str) -> TrapEnv:
     fixed = base.endswith("-fixed")
     base = base.removesuffix("-fixed")
     if not name.startswith("trap/") or base not in TRAPS:
-        raise RLCheckError(
+        raise EnvError(
             f"Unknown trap environment {name!r}. The trap environments are: {', '.join(trap_names())}."
         )
     return TRAPS[base].env_class(fixed=fixed)
