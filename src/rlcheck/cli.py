@@ -215,9 +215,11 @@ def _train(args: argparse.Namespace) -> int:
         line = f"{method['name']} (config {method['config_id']}): final eval returns {_fmt(finals)}"
         if solved:
             line += f"; {sum(solved)}/{len(solved)} seeds reached {summary['reward_threshold']:g}"
+        if method.get("diverged_seeds"):
+            line += f"; seeds {', '.join(map(str, method['diverged_seeds']))} diverged (NaN/inf)"
         print(line)
     print(f"wrote {args.out}/traces.parquet and summary.json in {time.perf_counter() - start:.1f}s")
-    return 0
+    return study_exit_code(summary)
 
 
 def _check_spec(args: argparse.Namespace):

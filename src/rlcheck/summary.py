@@ -40,6 +40,8 @@ def summarize(env: EnvSpec, budget: Budget, results: Sequence[RunResult], wall_s
                 "config_id": config_id,
                 "config": describe(result.configs[runs[0]]),
                 "seeds": seeds,
+                "diverged_seeds": [int(result.seeds[i]) for i in runs
+                                   if result.diverged_at and result.diverged_at[i] is not None],
                 "wall_seconds": result.wall_seconds,
                 "compile_seconds": result.compile_seconds,
             })

@@ -97,6 +97,7 @@ class RayExecutor:
             return
         started_here = not ray.is_initialized()
         if started_here:
+            _check_reachable(self.address)
             try:
                 ray.init(address=self.address, log_to_driver=False, include_dashboard=False,
                          runtime_env={"env_vars": _worker_env()})
@@ -132,6 +133,23 @@ class RayExecutor:
         finally:
             if started_here:
                 ray.shutdown()
+
+
+def _check_reachable(address: str | None) -> None:
+    """Fail in seconds, not after Ray's minute of retries, when nothing listens at HOST:PORT."""
+    if not address or address == "auto" or "://" in address or ":" not in address:
+        return
+    import socket
+
+    host, port = address.rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except (OSError, ValueError) as exc:
+        raise RLCheckError(
+            f"Could not connect to Ray at {address}: nothing answers there ({exc}). Start a cluster with `ray start "
+            "--head` and pass the address it prints (HOST:PORT), or 'auto' on one of its nodes, or run without "
+            "--executor ray."
+        ) from exc
 
 
 def _ray_job(task: JobTask) -> RunResult:
