@@ -86,10 +86,10 @@ BAD_ENVS = [
     ("user_envs:WrongObservationShape", "observation of shape (3,)", 3),
     ("user_envs:OldStepApi", "returned 4 values", 3),
     ("user_envs:UnboundedActions", "infinite bounds", 3),
-    ("no_such_package.envs:Env", "cannot import module 'no_such_package.envs'",3),
-    ("user_envs:NoSuchClass", "has no environment class",3),
-    ("MissingPackage-v0", "No module named 'no_such_package'",3),  # registered, entry point not installed
-    ("ALE/NoSuchGame-v5", "Unknown environment",3),
+    ("no_such_package.envs:Env", "cannot import module 'no_such_package.envs'", 3),
+    ("user_envs:NoSuchClass", "has no environment class", 3),
+    ("MissingPackage-v0", "No module named 'no_such_package'", 3),  # registered, entry point not installed
+    ("ALE/NoSuchGame-v5", "Unknown environment", 3),
 ]
 
 

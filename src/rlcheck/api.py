@@ -196,3 +196,11 @@ def reproduce(name: str, out: Path | str, quick: bool = False, sources: Sequence
 
     return run(name, Path(out), quick=quick, progress=progress, sources=[Path(s) for s in sources],
                executor=_executor(executor, address))
+
+
+def export(out: Path | str, to: Sequence[str] = ("tensorboard",), **options: Any) -> dict[str, str]:
+    """Copy the study at `out` into TensorBoard (`logdir=`), Weights & Biases (`project=`, `entity=`,
+    `mode=`) or MLflow (`tracking_uri=`, `experiment=`); returns where each copy went."""
+    from rlcheck.export import export as run_export
+
+    return run_export(Path(out), list(to), **options)

@@ -132,6 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
     seeds.add_argument("--power", type=_number("--power"), default=0.8)
     seeds.add_argument("--alpha", type=_number("--alpha"), default=0.05)
 
+    export = sub.add_parser("export", help="copy a study into TensorBoard, Weights & Biases or MLflow (the store is kept)")
+    export.add_argument("dir", type=Path, help="a study directory")
+    export.add_argument("--to", dest="sinks", type=_sinks, required=True, metavar="SINKS",
+                        help="comma-separated: tensorboard, wandb, mlflow")
+    _export_options(export)
+
     envs = sub.add_parser("envs", help="list the environments rlcheck can resolve")
     envs.set_defaults(command="envs")
     return parser
@@ -142,7 +148,43 @@ def _study_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true", help="continue an interrupted study in --out")
     p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--export", dest="sinks", type=_sinks, default=[], metavar="SINKS",
+                   help="when the study ends, also copy it to: tensorboard, wandb, mlflow (comma-separated)")
+    _export_options(p)
     _executor_options(p)
+
+
+def _sinks(raw: str) -> list[str]:
+    from rlcheck.export import SINKS
+
+    sinks = [s.strip() for s in raw.split(",") if s.strip()]
+    unknown = [s for s in sinks if s not in SINKS]
+    if unknown or not sinks:
+        raise argparse.ArgumentTypeError(f"unknown export {', '.join(unknown) or repr(raw)}; choose from {', '.join(SINKS)}")
+    return sinks
+
+
+def _export_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--logdir", type=Path, help="tensorboard: where the event files go (default DIR/tensorboard)")
+    p.add_argument("--project", help="wandb: the project (default rlcheck)")
+    p.add_argument("--entity", help="wandb: the team or user")
+    p.add_argument("--wandb-mode", choices=("online", "offline"), help="wandb: offline writes runs locally for `wandb sync`")
+    p.add_argument("--tracking-uri", help="mlflow: the tracking server or store (default: MLFLOW_TRACKING_URI or ./mlruns)")
+    p.add_argument("--experiment", help="mlflow: the experiment (default rlcheck)")
+
+
+def _export_command(args: argparse.Namespace) -> int:
+    _export(args, args.dir)
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace, out: Path) -> None:
+    from rlcheck.export import export
+
+    done = export(out, args.sinks, logdir=args.logdir, project=args.project, entity=args.entity, mode=args.wandb_mode,
+                  tracking_uri=args.tracking_uri, experiment=args.experiment)
+    for sink, target in done.items():
+        print(f"exported to {sink}: {target}")
 
 
 def _executor_options(p: argparse.ArgumentParser) -> None:
@@ -180,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(registered_env_ids()))
             return 0
         commands = {"train": _train, "check": _check, "run": _run, "plan": _plan, "report": _report, "seeds": _seeds,
-                    "lint": _lint, "sweep": _sweep, "reproduce": _reproduce}
+                    "lint": _lint, "sweep": _sweep, "reproduce": _reproduce,
+                    "export": _export_command}
         return commands[args.command](args)
     except RLCheckError as exc:
         print(f"rlcheck: error: {exc}", file=sys.stderr)
@@ -256,6 +299,8 @@ def _execute(spec, args: argparse.Namespace) -> int:
     with api.progress_bar(enabled=not args.quiet) as progress:
         summary = run_study(spec, args.out, resume=args.resume, progress=progress, executor=_executor(args))
     _print_verdict(summary, args.out)
+    if args.sinks:
+        _export(args, args.out)
     return study_exit_code(summary)
 
 

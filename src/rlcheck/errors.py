@@ -23,3 +23,9 @@ class StoreError(RLCheckError):
     """The study directory cannot be written, is locked by another run, or holds no study (exit code 1)."""
 
     exit_code = EXIT_ERROR
+
+
+class ExportError(RLCheckError):
+    """A TensorBoard, W&B or MLflow export failed; the study's store is untouched (exit code 1)."""
+
+    exit_code = EXIT_ERROR
