@@ -115,11 +115,17 @@ def _judge_pendulum(summaries: Summaries) -> Judgement:
     return Judgement(essay, measurement, details)
 
 
-def _pendulum(method: str, seeds: int, budget: int, quick_budget: int) -> tuple[dict, dict]:
-    full = {"env": "Pendulum-v1", "methods": [method], "seeds": seeds, "budget": budget, "threshold": -150}
-    quick = {"env": "Pendulum-v1", "methods": [method], "seeds": 2, "budget": quick_budget, "threshold": -150,
+def _pendulum(method: str, seeds: int, budget: int, quick_budget: int, overrides: dict | None = None) -> tuple[dict, dict]:
+    methods = {method: dict(overrides or {})}
+    full = {"env": "Pendulum-v1", "methods": methods, "seeds": seeds, "budget": budget, "threshold": -150}
+    quick = {"env": "Pendulum-v1", "methods": methods, "seeds": 2, "budget": quick_budget, "threshold": -150,
              "evaluation": QUICK_EVAL, "audit": False}
     return full, quick
+
+
+# RL Zoo's DDPG Pendulum settings at OpenAI Baselines' DDPG scale (64x64 nets, batch 64), as in the
+# issue-3 benchmark: the Zoo's 400x300 nets would take hours for 10 x 400k steps on 2 cores.
+DDPG_ESSAY_SCALE = {"hidden_sizes": [64, 64], "batch_size": 64}
 
 
 register(Reproduction(
@@ -127,8 +133,9 @@ register(Reproduction(
     "Deep RL is unstable across random seeds: with identical settings, only 3 of 10 NAF runs on Pendulum succeed "
     "(return >= -150) within 200k steps.",
     (StudyPlan("naf", *_pendulum("naf", 10, 200_000, 2_000)),
-     StudyPlan("ddpg", *_pendulum("ddpg", 10, 400_000, 2_000),
-               scaled="DDPG to 400k steps (the claim asks about 200k; 800k would take about 14 minutes more)"),
+     StudyPlan("ddpg", *_pendulum("ddpg", 10, 400_000, 2_000, DDPG_ESSAY_SCALE),
+               scaled="DDPG: 64x64 nets and batch 64 (the RL Zoo's 400x300 would take hours), to 400k steps "
+                      "(the claim asks about 200k; 800k would take about 7 minutes more)"),
      StudyPlan("sac", *_pendulum("sac", 5, 20_000, 1_000),
                scaled="SAC, for contrast: 5 seeds x 20k steps (its RL Zoo budget), compute-bound on this CPU")),
     _judge_pendulum,
