@@ -31,21 +31,21 @@ def test_train_writes_traces_and_summary(tmp_path, capsys):
 
 
 BAD_INPUTS = [
-    (["--env", "CartPol-v1", "--algo", "ppo"], "Did you mean 'CartPole-v1'"),
-    (["--env", "Pendulum-v1", "--algo", "dqn"], "discrete action space"),
-    (["--env", "CartPole-v1", "--algo", "ppo", "--set", "learnin_rate=1e-3"], "Did you mean 'learning_rate'"),
-    (["--env", "CartPole-v1", "--algo", "ppo", "--set", "learning_rate=fast"], "expects a float"),
-    (["--env", "CartPole-v1", "--algo", "ppo", "--sweep", "num_envs=4,8"], "cannot be swept"),
-    (["--env", "CartPole-v1", "--algo", "ppg"], "Did you mean 'ppo'"),
-    (["--env", "CartPole-v1", "--algo", "ppo", "--set", "num_minibatches=3"], "splits evenly"),
+    (["--env", "CartPol-v1", "--algo", "ppo"], "Did you mean 'CartPole-v1'", 3),  # an environment error
+    (["--env", "Pendulum-v1", "--algo", "dqn"], "discrete action space", 2),
+    (["--env", "CartPole-v1", "--algo", "ppo", "--set", "learnin_rate=1e-3"], "Did you mean 'learning_rate'", 2),
+    (["--env", "CartPole-v1", "--algo", "ppo", "--set", "learning_rate=fast"], "expects a float", 2),
+    (["--env", "CartPole-v1", "--algo", "ppo", "--sweep", "num_envs=4,8"], "cannot be swept", 2),
+    (["--env", "CartPole-v1", "--algo", "ppg"], "Did you mean 'ppo'", 2),
+    (["--env", "CartPole-v1", "--algo", "ppo", "--set", "num_minibatches=3"], "splits evenly", 2),
 ]
 
 
-@pytest.mark.parametrize(("args", "message"), BAD_INPUTS)
-def test_bad_input_gives_a_clear_error(tmp_path, capsys, args, message):
+@pytest.mark.parametrize(("args", "message", "exit_code"), BAD_INPUTS)
+def test_bad_input_gives_a_clear_error(tmp_path, capsys, args, message, exit_code):
     code = main(["train", *args, "--steps", "1000", "--seeds", "1", "--out", str(tmp_path), "--quiet"])
     err = capsys.readouterr().err
-    assert code == 2 and message in err and "Traceback" not in err
+    assert code == exit_code and message in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize("flag", [["--steps", "0"], ["--steps", "-5"], ["--seeds", "0"], ["--seeds", "ten"], ["--steps", "abc"]])
