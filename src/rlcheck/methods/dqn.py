@@ -218,8 +218,8 @@ class DQN:
         # Only the priorities change during updates: carry those, not the whole buffer (a where over the
         # buffer every iteration cost DQN's CartPole default about 15% of its time).
         def gradient_step(carry, step_key):
-            params, opt_state, priority = carry
-            replay = state_replay.replace(priority=priority)
+            params, opt_state, priority, max_priority = carry
+            replay = state_replay.replace(priority=priority, max_priority=max_priority)
             sample_key, loss_key = jax.random.split(step_key)
             start, env_index, probability = replay.sample_indices(
                 sample_key, config.batch_size, config.n_step, config.priority_exponent if config.prioritized else None)
@@ -231,20 +231,22 @@ class DQN:
                 weights = jnp.ones(config.batch_size)
             (loss, (q_mean, priority)), grads = jax.value_and_grad(td_loss, has_aux=True)(
                 params, state.target_params, batch, weights, loss_key)
-            new_priority = replay.set_priority(start, env_index, priority + 1e-6).priority if config.prioritized else carry[2]
+            if config.prioritized:
+                replay = replay.set_priority(start, env_index, priority + 1e-6)
             updates, opt_state = optimizer.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state, new_priority), (loss, q_mean)
+            return (optax.apply_updates(params, updates), opt_state, replay.priority, replay.max_priority), (loss, q_mean)
 
         state_replay = replay
-        (new_params, new_opt_state, new_priority), (loss, q_mean) = jax.lax.scan(
-            gradient_step, (state.params, state.opt_state, replay.priority),
+        (new_params, new_opt_state, new_priority, new_max_priority), (loss, q_mean) = jax.lax.scan(
+            gradient_step, (state.params, state.opt_state, replay.priority, replay.max_priority),
             jax.random.split(update_key, config.gradient_steps)
         )
         learning = env_steps > config.learning_starts
         params = jax.tree.map(lambda new, old: jnp.where(learning, new, old), new_params, state.params)
         opt_state = jax.tree.map(lambda new, old: jnp.where(learning, new, old), new_opt_state, state.opt_state)
         if config.prioritized:
-            replay = replay.replace(priority=jnp.where(learning, new_priority, replay.priority))
+            replay = replay.replace(priority=jnp.where(learning, new_priority, replay.priority),
+                                    max_priority=jnp.where(learning, new_max_priority, replay.max_priority))
 
         # --- target network: every target_update_interval env steps -------------------------
         update_target = (env_steps // config.target_update_interval) != (state.env_steps // config.target_update_interval)

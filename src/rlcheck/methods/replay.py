@@ -18,6 +18,7 @@ class Replay:
     done: jax.Array  # [slots, envs] terminated or truncated
     next_obs: jax.Array  # [slots, envs, *obs_shape] true next observation (pre-reset)
     priority: jax.Array  # [slots, envs] prioritised replay: new transitions get the largest seen so far
+    max_priority: jax.Array  # running max of recorded priorities (as Dopamine's sum tree): no per-step reduction
     pos: jax.Array  # next slot to write
     size: jax.Array  # filled slots
 
@@ -30,7 +31,7 @@ class Replay:
             obs=zeros(obs_example), action=zeros(action_example),
             reward=jnp.zeros((slots, num_envs)), terminated=jnp.zeros((slots, num_envs), bool),
             done=jnp.zeros((slots, num_envs), bool), next_obs=zeros(obs_example),
-            priority=jnp.zeros((slots, num_envs)), pos=jnp.int32(0), size=jnp.int32(0),
+            priority=jnp.zeros((slots, num_envs)), max_priority=jnp.float32(1.0), pos=jnp.int32(0), size=jnp.int32(0),
         )
 
     @property
@@ -43,12 +44,13 @@ class Replay:
             obs=self.obs.at[i].set(obs), action=self.action.at[i].set(action),
             reward=self.reward.at[i].set(reward), terminated=self.terminated.at[i].set(terminated),
             done=self.done.at[i].set(done), next_obs=self.next_obs.at[i].set(next_obs),
-            priority=self.priority.at[i].set(jnp.maximum(self.priority.max(), 1.0)),
+            priority=self.priority.at[i].set(self.max_priority),
             pos=(i + 1) % self.slots, size=jnp.minimum(self.size + 1, self.slots),
         )
 
     def set_priority(self, start: jax.Array, env: jax.Array, priority: jax.Array) -> Replay:
-        return self.replace(priority=self.priority.at[start, env].set(priority))
+        return self.replace(priority=self.priority.at[start, env].set(priority),
+                            max_priority=jnp.maximum(self.max_priority, priority.max()))
 
     def sample_indices(self, key: jax.Array, batch_size: int, n_step: int, exponent: jax.Array | None = None):
         """(start slot, env, probability) of `batch_size` transitions whose n steps are all written:
