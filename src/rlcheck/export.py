@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from rlcheck.errors import ExportError, RLCheckError
+from rlcheck.errors import ExportError, RLCheckError, StoreError
 
 SINKS = ("tensorboard", "wandb", "mlflow")
 TAGS = {"eval_return": "eval/return", "eval_return_std": "eval/return_std", "eval_return_min": "eval/return_min",
@@ -58,10 +58,6 @@ def runs(out: Path) -> Iterator[RunSeries]:
                         {k: (np.array([s for s, _ in v]), np.array([x for _, x in v])) for k, v in metrics.items()})
 
 
-def _finite(values: np.ndarray) -> np.ndarray:
-    return np.isfinite(values)  # NaN marks "no training episode ended in this interval": not logged
-
-
 def to_tensorboard(out: Path, logdir: Path | None = None) -> Path:
     """TensorBoard event files, one directory per run: `tensorboard --logdir LOGDIR` shows every seed."""
     try:
@@ -72,9 +68,9 @@ def to_tensorboard(out: Path, logdir: Path | None = None) -> Path:
     for run in runs(Path(out)):
         writer = SummaryWriter(logdir=str(logdir / run.name), flush_secs=3600)
         try:
-            for tag, (steps, values) in run.metrics.items():
-                for step, value in zip(steps[_finite(values)], values[_finite(values)], strict=True):
-                    writer.add_scalar(tag, float(value), int(step))
+            for step, row in _rows(run):
+                for tag, value in row.items():
+                    writer.add_scalar(tag, value, step)
             writer.add_text("config", json.dumps(run.config, indent=1), 0)
         finally:
             writer.close()
@@ -137,8 +133,6 @@ def export(out: Path, sinks: list[str], **options: Any) -> dict[str, str]:
     from rlcheck.study.run import read_manifest
 
     if read_manifest(Path(out)) is None or not (Path(out) / "traces.parquet").exists():
-        from rlcheck.errors import StoreError
-
         raise StoreError(f"{out} holds no finished study (no manifest.json or traces.parquet). Export a directory "
                          "written by `rlcheck check`, `run` or `sweep`.")
     unknown = [s for s in sinks if s not in SINKS]
@@ -163,7 +157,8 @@ def export(out: Path, sinks: list[str], **options: Any) -> dict[str, str]:
 
 
 def _rows(run: RunSeries) -> Iterator[tuple[int, dict[str, float]]]:
-    """(env_steps, {metric: value}) per checkpoint, finite values only."""
+    """(env_steps, {metric: value}) per checkpoint, finite values only (NaN marks "no training episode
+    ended in this interval": not logged)."""
     by_step: dict[int, dict[str, float]] = {}
     for tag, (steps, values) in run.metrics.items():
         for step, value in zip(steps, values, strict=True):

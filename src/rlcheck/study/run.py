@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import platform
+import sys
 import time
 from importlib import metadata
 from pathlib import Path
@@ -138,8 +139,6 @@ def run_study(spec: StudySpec, out: Path, resume: bool = False, progress: Progre
 
 def _run_locked(spec: StudySpec, out: Path, resume: bool, progress: ProgressFn | None, report: bool,
                 executor: Any) -> dict[str, Any]:
-    import sys
-
     from rlcheck.methods import Budget
     from rlcheck.store import write_json, write_traces
 
