@@ -66,6 +66,9 @@ def test_mpc_plans_on_mujoco_through_save_and_restore():
     assert returns.mean() > -25  # a random policy averages about -43 (reference_scores.csv)
     assert result.trace.env_steps.max() == 0
     assert result.trace.diagnostics["eval_model_calls_per_episode"][0, 0] == 50 * 16 * 8  # 50 steps x samples x horizon
+    measured = result.trace.behaviour  # the same behaviour scalars as a compiled evaluation's
+    assert measured["episode_length"][0, 0] == 50 and measured["terminated_share"][0, 0] == 0
+    assert 0 < measured["action_std/0"][0, 0] and 0 <= measured["action_saturation"][0, 0] <= 1
     with pytest.raises(NotApplicable, match="set_state"):
         MPC().check(make_env("user_envs:GoRight"))
 
@@ -85,5 +88,22 @@ def test_tree_search_on_atari_through_clone_and_restore():
     calls = diagnostics["eval_model_calls_per_episode"][0, 0]
     assert 30 * 4 * 1 <= calls <= 30 * 4 * (config.max_depth + 5) * 4
     assert result.trace.env_steps.max() == 0 and result.trace.eval_returns[0, 0, 0] >= 0
+    measured = result.trace.behaviour
+    shares = [measured[f"action_share/{a}"][0, 0] for a in range(env.num_actions)]
+    assert measured["episode_length"][0, 0] == 30 and sum(shares) == pytest.approx(1.0)
     with pytest.raises(NotApplicable, match="cloneState"):
         MCTS().check(make_env("user_envs:GoRight"))
+
+
+def test_host_mpc_on_halfcheetah_records_the_posture_descriptor():
+    pytest.importorskip("mujoco")
+    import dataclasses
+
+    from rlcheck.baselines.mpc import MPC, MPCConfig
+    from rlcheck.engine import run_method
+
+    env = dataclasses.replace(make_env("HalfCheetah-v5"), descriptors="rlcheck.envs.descriptors:cheetah_posture")
+    result = run_method(MPC(), env, [MPCConfig(num_samples=4, horizon=3)], [0], Budget(1, 1, 1))
+    measured = result.trace.behaviour
+    assert 0 <= measured["user/upside_down"][0, 0] <= 1 and measured["user/turns"][0, 0] > 0  # the torso always moves
+    assert measured["episode_length"][0, 0] == 1000

@@ -17,3 +17,17 @@ def raises(obs, action, reward, next_obs):
 
 def wrong_shape(obs, action, reward, next_obs):
     return jnp.zeros((2, 2))
+
+
+def named_pair(obs, action, reward, next_obs):
+    return jnp.stack([next_obs[0], reward])
+
+
+named_pair.names = ("cart_x", "reward_seen")
+
+
+def misnamed(obs, action, reward, next_obs):
+    return jnp.stack([next_obs[0], reward])
+
+
+misnamed.names = ("only_one",)

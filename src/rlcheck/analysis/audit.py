@@ -214,6 +214,7 @@ def collapse(o: Outcome, constant_returns: dict[str, float], threshold: float | 
             action, share = max(shares.items(), key=lambda kv: kv[1])
             near_constant = share >= COLLAPSE_SHARE
             what = f"action {action.split('/')[1]} {share:.0%} of the time"
+            dominant = {"action": int(action.split("/")[1]), "share": _num(share)}
         else:
             spreads = [v[i, -1] for k, v in sorted(o.behaviour.items()) if k.startswith("action_std/")]
             if not spreads:
@@ -221,10 +222,11 @@ def collapse(o: Outcome, constant_returns: dict[str, float], threshold: float | 
             ranges = action_range if action_range is not None else [1.0] * len(spreads)
             near_constant = all(s < COLLAPSE_SPREAD * r for s, r in zip(spreads, ranges, strict=False))
             what = "every action dimension nearly constant"
+            dominant = {}
         final = o.final[i]
         matches = bool(np.isfinite(final) and final < target and abs(final - best_constant) < abs(final - target))
         seeds.append({"seed": int(seed), "collapsed": bool(near_constant and matches), "near_constant": bool(near_constant),
-                      "final_return": _num(o.final[i]), "what": what})
+                      "final_return": _num(o.final[i]), "what": what, **dominant})
     flagged = [s for s in seeds if s["collapsed"]]
     text = (f"{o.label}: {len(flagged)}/{len(seeds)} seeds collapsed to a near-constant policy that earns what the best "
             f"constant action ('{best_probe}', {best_constant:.4g}) earns." if flagged else "")

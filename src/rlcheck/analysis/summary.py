@@ -35,8 +35,9 @@ def method_summary(o: Outcome, threshold: float, budget: int, seed: int = 0) -> 
         "label_name": o.label,
         "seeds": [
             {"seed": int(s), "final_return": _num(f), "env_steps": int(n), "model_calls": int(c),
-             "solved": bool(ok), "first_reached": r, "diverged": bool(d)}
-            for s, f, n, c, ok, r, d in zip(o.seeds, final, o.steps[:, -1], o.model_calls, succeeded, first, o.diverged, strict=True)
+             "solved": bool(ok), "first_reached": r, "diverged": bool(d), **_final_descriptors(o, i)}
+            for i, (s, f, n, c, ok, r, d) in enumerate(zip(o.seeds, final, o.steps[:, -1], o.model_calls, succeeded,
+                                                           first, o.diverged, strict=True))
         ],
         "successes": k,
         "success_rate": stats.success_rate(k, len(o.seeds)).as_dict(),
@@ -55,6 +56,12 @@ def method_summary(o: Outcome, threshold: float, budget: int, seed: int = 0) -> 
         "model_calls": int(np.median(o.model_calls)),
         "eval_model_calls_per_episode": None if o.eval_model_calls is None else float(np.median(o.eval_model_calls)),
     }
+
+
+def _final_descriptors(o: Outcome, i: int) -> dict[str, Any]:
+    """The user's (and built-in) descriptors of seed i's final policy: {"descriptors": {name: value}}, or {}."""
+    values = {k.removeprefix("user/"): _num(v[i, -1]) for k, v in sorted(o.behaviour.items()) if k.startswith("user/")}
+    return {"descriptors": values} if values else {}
 
 
 def _finals(m: dict[str, Any]) -> np.ndarray:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from rlcheck.baselines.planner import NotApplicable, run_host_planner
+from rlcheck.diagnostics.behaviour import EpisodeRecorder
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods.loop import Budget
 
@@ -87,20 +88,24 @@ def search(ale: Any, root_state: Any, actions: list[Any], config: Any, rng: np.r
     return best, frames
 
 
-def play_game(env: EnvSpec, config: Any, seed: int) -> tuple[float, int, int]:
-    """One capped game of search on a fresh real copy: (return, model frames, steps played)."""
+def play_game(env: EnvSpec, config: Any, seed: int, recorder: EpisodeRecorder | None = None) -> tuple[float, int, int]:
+    """One capped game of search on a fresh real copy: (return, model frames, steps played). `recorder`
+    gets every real step, for the behaviour descriptors."""
     rng = np.random.default_rng(seed)
     real, model_env = env.env.make_eval(), env.env.make()
     model = model_env.unwrapped.ale
     actions = list(model_env.unwrapped._action_set)
-    real.reset(seed=int(seed))
+    obs, _ = real.reset(seed=int(seed))
     model_env.reset(seed=int(seed))
     total, frames, steps, done = 0.0, 0, 0, False
     cap = config.max_steps or env.max_episode_steps
     while not done and steps < cap:
         action, used = search(model, real.unwrapped.ale.cloneState(), actions, config, rng)
         frames += used
-        _, reward, terminated, truncated, _ = real.step(action)
+        next_obs, reward, terminated, truncated, info = real.step(action)
+        if recorder is not None:
+            recorder.add(obs, action, reward, terminated, next_obs, info)
+        obs = next_obs
         total += float(reward)
         steps += 1
         done = terminated or truncated
@@ -110,4 +115,5 @@ def play_game(env: EnvSpec, config: Any, seed: int) -> tuple[float, int, int]:
 
 
 def run_host_mcts(method: Any, env: EnvSpec, configs: list[Any], seeds: list[int], budget: Budget, progress=None):
-    return run_host_planner(method, lambda config, seed: play_game(env, config, seed), configs, seeds, budget, progress)
+    return run_host_planner(method, env, lambda config, seed, recorder: play_game(env, config, seed, recorder), configs,
+                            seeds, budget, progress)

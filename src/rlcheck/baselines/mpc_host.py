@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from rlcheck.baselines.planner import NotApplicable, run_host_planner
+from rlcheck.diagnostics.behaviour import EpisodeRecorder
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods.loop import Budget
 
@@ -45,15 +46,16 @@ def _returns(model: Any, qpos: np.ndarray, qvel: np.ndarray, candidates: np.ndar
     return out, calls
 
 
-def play_episode(env: EnvSpec, config: Any, seed: int) -> tuple[float, int, int]:
-    """One episode of MPC on a fresh real copy; returns (return, model calls, steps)."""
+def play_episode(env: EnvSpec, config: Any, seed: int, recorder: EpisodeRecorder | None = None) -> tuple[float, int, int]:
+    """One episode of MPC on a fresh real copy; returns (return, model calls, steps). `recorder` gets
+    every real step, for the behaviour descriptors."""
     rng = np.random.default_rng(seed)
     real, model_env = env.env.make_eval(), env.env.make()
     model = model_env.unwrapped
     low, high = env.action_low, env.action_high
     scale = (high - low) / 2
     plan = np.zeros((config.horizon, env.num_actions))
-    real.reset(seed=int(seed))
+    obs, _ = real.reset(seed=int(seed))
     total, calls, steps, done = 0.0, 0, 0, False
     while not done:
         qpos, qvel = real.unwrapped.data.qpos.copy(), real.unwrapped.data.qvel.copy()
@@ -72,7 +74,11 @@ def play_episode(env: EnvSpec, config: Any, seed: int) -> tuple[float, int, int]
             else:  # cem
                 elite = candidates[np.argsort(returns)[-max(2, int(config.elite_fraction * config.num_samples)):]]
                 mean, std = elite.mean(0), elite.std(0) + 1e-3
-        _, reward, terminated, truncated, _ = real.step(low + (mean[0] + 1.0) * scale)
+        action = low + (mean[0] + 1.0) * scale
+        next_obs, reward, terminated, truncated, info = real.step(action)
+        if recorder is not None:
+            recorder.add(obs, action, reward, terminated, next_obs, info)
+        obs = next_obs
         total += float(reward)
         steps += 1
         done = terminated or truncated
@@ -83,4 +89,5 @@ def play_episode(env: EnvSpec, config: Any, seed: int) -> tuple[float, int, int]
 
 
 def run_host_mpc(method: Any, env: EnvSpec, configs: list[Any], seeds: list[int], budget: Budget, progress=None):
-    return run_host_planner(method, lambda config, seed: play_episode(env, config, seed), configs, seeds, budget, progress)
+    return run_host_planner(method, env, lambda config, seed, recorder: play_episode(env, config, seed, recorder), configs,
+                            seeds, budget, progress)

@@ -96,26 +96,34 @@ def run_planner_batch(planner: Planner, env: EnvSpec, config: Any, seeds: list[i
     )
 
 
-def run_host_planner(method: Any, play, configs: list[Any], seeds: list[int], budget: Budget, progress=None):
-    """A planner on a Python env, game by game on the host: `play(config, seed)` returns one episode's
-    (return, model calls, steps). One checkpoint at 0 learning env steps, as for JAX planners."""
+def run_host_planner(method: Any, env: EnvSpec, play, configs: list[Any], seeds: list[int], budget: Budget,
+                     progress=None):
+    """A planner on a Python env, game by game on the host: `play(config, seed, recorder)` returns one
+    episode's (return, model calls, steps) and feeds each real step to `recorder`. One checkpoint at 0
+    learning env steps, as for JAX planners, with the same behaviour scalars."""
     import time
 
     from rlcheck.engine.runner import RunResult
 
     start = time.perf_counter()
+    spec = behaviour.behaviour_spec(env)
     runs = [(c, i, s) for i, c in enumerate(configs) for s in seeds]
     returns = np.zeros((len(runs), 1, budget.eval_episodes))
     calls, steps = np.zeros((len(runs), 1)), np.zeros((len(runs), 1))
+    scalars: list[dict[str, float]] = []
     for k, (config, _, seed) in enumerate(runs):
-        episodes = np.array([play(config, seed * 1000 + e) for e in range(budget.eval_episodes)], np.float64)
+        recorders = [behaviour.EpisodeRecorder(env, spec) for _ in range(budget.eval_episodes)]
+        episodes = np.array([play(config, seed * 1000 + e, recorders[e]) for e in range(budget.eval_episodes)],
+                            np.float64)
         returns[k, 0] = episodes[:, 0]
         calls[k, 0], steps[k, 0] = episodes[:, 1].mean(), episodes[:, 2].mean()
+        scalars.append(behaviour.summarise_recorded(env, spec, recorders))
         if progress:
             progress(k + 1, len(runs))
     trace = Trace(env_steps=np.zeros((len(runs), 1), np.int64), model_calls=np.zeros((len(runs), 1), np.int64),
                   eval_returns=returns, train_returns=np.full((len(runs), 1), np.nan),
                   train_episodes=np.zeros((len(runs), 1)),
-                  diagnostics={"eval_model_calls_per_episode": calls, "eval_steps_per_episode": steps})
+                  diagnostics={"eval_model_calls_per_episode": calls, "eval_steps_per_episode": steps},
+                  behaviour={name: np.array([[s[name]] for s in scalars], np.float32) for name in scalars[0]})
     return RunResult(method.name, [c for c, _, _ in runs], [i for _, i, _ in runs], [s for _, _, s in runs], trace,
                      time.perf_counter() - start, 0.0, [None] * len(runs))

@@ -43,6 +43,7 @@ class BehaviourSpec:
     true_fn: Callable | None
     descriptor_fn: Callable | None
     descriptor_size: int
+    descriptor_names: tuple[str, ...]  # user/<name> per output of descriptor_fn (its `names`, else fn0, fn1, ...)
     errors: tuple[str, ...]  # user inputs that were dropped, and why
 
 
@@ -111,19 +112,33 @@ def _build_spec(env: EnvSpec) -> BehaviourSpec:
         else:
             errors.append(f"The true objective {env.true_objective!r} is not a key of the env's step info (its scalar "
                           f"keys: {', '.join(available) or 'none'}). Name one of those, or give 'module:function'.")
-    descriptor_fn, size = None, 0
+    descriptor_fn, size, names = None, 0, ()
     if env.descriptors:
         try:
-            descriptor_fn = _checked(load_function(env.descriptors, "The descriptor function"), env, "descriptor", scalar=False)
-            size = _output_size(descriptor_fn, env)
+            fn = _checked(load_function(env.descriptors, "The descriptor function"), env, "descriptor", scalar=False)
+            size = _output_size(fn, env)
+            names = _descriptor_names(fn, size)
+            descriptor_fn = fn
         except ValueError as exc:
+            size = 0
             errors.append(str(exc))
     components = tuple(k for k in available if k.startswith("reward_"))
     descriptor_keys = tuple(k for k in available if k.startswith("descriptor_"))
     has_success = "is_success" in available
     keys = components + descriptor_keys + (("is_success",) if has_success else ()) + ((true_key,) if true_key else ())
     return BehaviourSpec(tuple(dict.fromkeys(keys)), components, descriptor_keys, has_success, true_key, true_fn,
-                         descriptor_fn, size, tuple(errors))
+                         descriptor_fn, size, names, tuple(errors))
+
+
+def _descriptor_names(fn: Callable, size: int) -> tuple[str, ...]:
+    """A descriptor function may name its outputs with a `names` attribute (a sequence of `size` strings)."""
+    names = getattr(fn, "names", None)
+    if names is None:
+        return tuple(f"fn{i}" for i in range(size))
+    if len(names) != size or not all(isinstance(n, str) and n for n in names):
+        raise ValueError(f"The descriptor function {getattr(fn, '__qualname__', fn)!r} has names={tuple(names)!r} but "
+                         f"returns {size} value(s) per step; give one non-empty name per value, or drop `names`.")
+    return tuple(names)
 
 
 def _example(env: EnvSpec):
@@ -232,7 +247,60 @@ def summarise(acc: dict[str, jax.Array], env: EnvSpec, spec: BehaviourSpec) -> d
         totals = acc["component"].sum(0)
         shares = totals / jnp.maximum(totals.sum(), 1e-12)
         out.update({f"component_share/{k.removeprefix('reward_')}": shares[j] for j, k in enumerate(spec.components)})
-    names = [k.removeprefix("descriptor_") for k in spec.descriptor_keys] + [f"fn{i}" for i in range(spec.descriptor_size)]
+    names = [k.removeprefix("descriptor_") for k in spec.descriptor_keys] + list(spec.descriptor_names)
     values = acc["descriptor"].sum(0) / steps
     out.update({f"user/{n}": values[j] for j, n in enumerate(names)})
     return {k: jnp.asarray(v, jnp.float32) for k, v in out.items()}
+
+
+# -- episodes played on the host (planners on Python envs) ------------------------------------------
+
+class EpisodeRecorder:
+    """One host-played episode, step by step, for `summarise_recorded`: planners on Python envs step
+    the env outside JAX, and their behaviour is then measured by the same accumulate/summarise as the
+    compiled evaluation, so a descriptor means the same thing for every method."""
+
+    def __init__(self, env: EnvSpec, spec: BehaviourSpec):
+        self.spec = spec
+        # observations only when something reads them (an Atari frame per step would be gigabytes)
+        self.keep_obs = env.obs_size <= MAX_OBS_DESCRIPTORS or spec.descriptor_fn is not None
+        self.steps: list[tuple] = []
+
+    def add(self, obs, action, reward: float, terminated: bool, next_obs, info: dict[str, Any]) -> None:
+        observed = (np.asarray(obs, np.float32), np.asarray(next_obs, np.float32)) if self.keep_obs else (None, None)
+        infos = np.array([_info_value(info, k) for k in self.spec.info_keys], np.float32)
+        self.steps.append((observed[0], np.asarray(action), float(reward), float(terminated), observed[1], infos))
+
+
+def _info_value(info: dict[str, Any], key: str) -> float:
+    try:
+        return float(info[key])
+    except (KeyError, TypeError, ValueError):
+        return float("nan")  # accumulate reads NaN as 0, as on the JAX path
+
+
+def summarise_recorded(env: EnvSpec, spec: BehaviourSpec, episodes: list[EpisodeRecorder]) -> dict[str, float]:
+    """The behaviour scalars of K recorded episodes (padded to the longest; padding is masked out)."""
+    length = max(len(e.steps) for e in episodes)
+
+    def column(i: int, dtype) -> np.ndarray | None:
+        if episodes[0].steps and episodes[0].steps[0][i] is None:
+            return None
+        rows = []
+        for e in episodes:
+            values = np.stack([np.asarray(s[i], dtype) for s in e.steps])
+            rows.append(np.concatenate([values, np.zeros((length - len(values), *values.shape[1:]), dtype)]))
+        return np.stack(rows, axis=1)  # [T, K, ...]
+
+    live = np.stack([np.arange(length) < len(e.steps) for e in episodes], axis=1)
+    action_dtype = np.int32 if env.discrete else np.float32
+    xs = (live, column(0, np.float32), column(1, action_dtype), column(2, np.float32), column(3, np.float32),
+          column(4, np.float32), column(5, np.float32))
+
+    def step(acc, x):
+        live, obs, action, reward, terminated, next_obs, infos = x
+        info = {k: infos[:, j] for j, k in enumerate(spec.info_keys)}
+        return accumulate(acc, env, spec, live, obs, action, reward, terminated, next_obs, info), None
+
+    acc, _ = jax.lax.scan(step, init_accumulator(env, spec, len(episodes)), xs)
+    return {k: float(v) for k, v in jax.device_get(summarise(acc, env, spec)).items()}
