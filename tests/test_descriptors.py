@@ -70,5 +70,8 @@ def test_the_mpc_judge_says_flipped_only_when_the_planner_flips():
     text = _posture_text(_method("mpc", [(0.1, -12.0), (0.0, 0.3), (0.8, 0.5)]), sac)
     assert "flips over on 2/3 seeds" in text and "10% upside down/12.0 somersaults" in text
     assert "0% upside down/0.2 somersaults" in text  # SAC, sign dropped
+    assert "SAC's policies are flipped" not in text
+    assert "SAC's policies are flipped too (1/2)" in _posture_text(_method("mpc", [(0.9, 1.0)]),
+                                                                 _method("sac", [(0.95, 0.3), (0.0, 0.1)]))
     assert "No flipping" in _posture_text(_method("mpc", [(0.2, 0.3)]), None)
     assert "no descriptor recorded" in _posture_text({"seeds": [{"seed": 0}]}, sac)

@@ -300,7 +300,7 @@ def _judge_atari(summaries: Summaries) -> Judgement:
         boots = [np.median([np.mean(rng.choice(v, len(v))) for v in games.values() if v]) for _ in range(2000)]
         low, high = np.percentile(boots, [2.5, 97.5])
         medians[method] = (median, entry["frames"])
-        details.append(f"{method}: median human-normalised score {100 * median:.1f}% (95% CI {100 * low:.1f}-{100 * high:.1f}%, "
+        details.append(f"{method}: median human-normalised score {100 * median:.1f}% (95% CI {100 * low:.1f}% to {100 * high:.1f}%, "
                        f"bootstrap over seeds) over {len(per_game)} game(s) at {entry['frames']:,} frames; per game: "
                        + ", ".join(f"{g} {100 * s:.1f}%" for g, s in sorted(per_game.items())))
     human_level_sooner = [m for m, (med, frames) in medians.items() if med >= 1.0 and frames < RAINBOW_HUMAN_FRAMES]
@@ -406,15 +406,23 @@ def _posture_text(mpc: dict[str, Any], sac: dict[str, Any] | None) -> str:
     def per_seed(back: list[float], turns: list[float]) -> str:
         return ", ".join(f"{100 * b:.0f}% upside down/{t:.1f} somersaults" for b, t in zip(back, turns, strict=True))
 
-    flipped = sum(b >= ON_ITS_BACK or t >= TUMBLING_TURNS for b, t in zip(mpc_back, mpc_turns, strict=True))
+    def flipped(back: list[float], turns: list[float]) -> int:
+        return sum(b >= ON_ITS_BACK or t >= TUMBLING_TURNS for b, t in zip(back, turns, strict=True))
+
     text = (f"HalfCheetah posture (cheetah_posture descriptor of the final policy: share of steps upside down, net "
             f"somersaults per 1000 steps): MPC per seed {per_seed(mpc_back, mpc_turns)}; SAC per seed "
             f"{per_seed(sac_back, sac_turns) or 'none'}. ")
-    if flipped:
-        return text + (f"The planner flips over on {flipped}/{len(mpc_turns)} seeds (upside down >= "
-                       f"{ON_ITS_BACK:.0%} of the time or >= {TUMBLING_TURNS:.0f} somersault per 1000 steps): with a "
-                       "short horizon and a reward that pays forward speed, tumbling is as good as running.")
-    return text + "No flipping or tumbling at this planner budget."
+    rule = f"upside down >= {ON_ITS_BACK:.0%} of the time or >= {TUMBLING_TURNS:.0f} somersault per 1000 steps"
+    k = flipped(mpc_back, mpc_turns)
+    if k:
+        text += (f"The planner flips over on {k}/{len(mpc_turns)} seeds ({rule}): with a short horizon and a reward "
+                 "that pays only forward speed, nothing keeps it upright.")
+    else:
+        text += "No flipping or tumbling by the planner at this budget."
+    if sac_turns and flipped(sac_back, sac_turns):
+        text += (f" SAC's policies are flipped too ({flipped(sac_back, sac_turns)}/{len(sac_turns)}): the on-its-back "
+                 "gait is where learners start (the essay's HalfCheetah local optimum).")
+    return text
 
 
 CHEETAH_POSTURE = "rlcheck.envs.descriptors:cheetah_posture"
