@@ -36,7 +36,7 @@ def _collapse(seeds):
 
 def _seed(action, share, ret):
     near = share >= 0.8
-    return {"action": action, "share": share, "near_constant": near, "collapsed": near, "final_return": ret}
+    return {"seed": 0, "action": action, "share": share, "near_constant": near, "collapsed": near, "final_return": ret}
 
 
 @pytest.mark.parametrize("breakout,verdict", [
@@ -52,4 +52,4 @@ def test_local_optima_judge_counts_breakout_seeds_stuck_pressing_right(breakout,
                                   "breakout-right": _audit(collapse=[_collapse(breakout)])})
     assert judged.verdict == verdict
     right = sum(s["action"] == 2 and s["near_constant"] for s in breakout)
-    assert f"{right}/{len(breakout)}" in judged.measurement and "right 100% (return 0.0)" in judged.measurement or right == 0
+    assert f"{right}/{len(breakout)}" in judged.measurement and "seed 0: right 100% (return 0.0)" in judged.measurement or right == 0

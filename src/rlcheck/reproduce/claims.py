@@ -202,7 +202,7 @@ def _pressing_right(summary: dict[str, Any]) -> tuple[int, int, list[str]]:
     seeds = items[0]["seeds"]
     right = [s for s in seeds if s.get("action") == BREAKOUT_RIGHT and s["near_constant"]]
     names = {0: "no-op", 1: "left", 2: "right"}
-    shown = [f"{names.get(s.get('action'), s.get('action'))} {100 * (s.get('share') or 0):.0f}% "
+    shown = [f"seed {s['seed']}: {names.get(s.get('action'), s.get('action'))} {100 * (s.get('share') or 0):.0f}% "
              f"(return {_num(s['final_return'], '.1f')})" for s in seeds]
     return len(right), len(seeds), shown
 
@@ -210,7 +210,7 @@ def _pressing_right(summary: dict[str, Any]) -> tuple[int, int, list[str]]:
 def _judge_local_optima(summaries: Summaries) -> Judgement:
     runner = summaries["flipped-runner"]
     modes = runner["audit"]["modes"][0] if runner["audit"]["modes"] else {"count": 1, "text": "", "fires": False}
-    details = [modes["text"] or "flipped runner: one behaviour mode across seeds"]
+    details = [f"flipped runner: {modes['text'].rstrip('.')}" if modes["text"] else "flipped runner: one behaviour mode across seeds"]
     catch = summaries.get("biased-catch")
     k = n = 0
     if catch:
