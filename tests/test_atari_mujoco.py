@@ -105,5 +105,6 @@ def test_host_mpc_on_halfcheetah_records_the_posture_descriptor():
     env = dataclasses.replace(make_env("HalfCheetah-v5"), descriptors="rlcheck.envs.descriptors:cheetah_posture")
     result = run_method(MPC(), env, [MPCConfig(num_samples=4, horizon=3)], [0], Budget(1, 1, 1))
     measured = result.trace.behaviour
-    assert 0 <= measured["user/upside_down"][0, 0] <= 1 and measured["user/turns"][0, 0] > 0  # the torso always moves
+    # turns is the signed net rotation per step: not zero, since the torso moves under any plan
+    assert 0 <= measured["user/upside_down"][0, 0] <= 1 and measured["user/turns"][0, 0] != 0
     assert measured["episode_length"][0, 0] == 1000

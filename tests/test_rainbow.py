@@ -39,6 +39,21 @@ def test_prioritised_sampling_is_proportional_to_priority_to_the_alpha():
     assert np.allclose(np.bincount(np.asarray(uniform), minlength=4) / 40_000, 0.25, atol=0.01)
 
 
+def test_new_transitions_get_the_largest_priority_recorded_so_far():
+    def add(replay):
+        return replay.add(jnp.zeros((1, 2)), jnp.zeros(1, jnp.int32), jnp.zeros(1), jnp.zeros(1, bool),
+                          jnp.zeros(1, bool), jnp.zeros((1, 2)))
+
+    replay = add(Replay.create(3, 1, jnp.zeros(2), jnp.int32(0)))
+    assert float(replay.priority[0, 0]) == 1.0  # nothing recorded yet: priority 1
+    replay = replay.set_priority(jnp.array([0]), jnp.array([0]), jnp.array([5.0]))
+    replay = replay.set_priority(jnp.array([0]), jnp.array([0]), jnp.array([0.5]))  # lowered again
+    replay = add(replay)
+    assert float(replay.priority[1, 0]) == 5.0  # the running max, not the current largest (0.5)
+    replay = add(add(replay))  # the ring wraps over the slot that held 5.0
+    assert float(replay.priority[0, 0]) == 5.0 and float(replay.max_priority) == 5.0
+
+
 def test_noisy_and_dueling_heads():
     net = nets.QNetwork((16,), 3, dueling=True, noisy=True)
     x = jnp.ones((2, 4))

@@ -52,4 +52,5 @@ def test_local_optima_judge_counts_breakout_seeds_stuck_pressing_right(breakout,
                                   "breakout-right": _audit(collapse=[_collapse(breakout)])})
     assert judged.verdict == verdict
     right = sum(s["action"] == 2 and s["near_constant"] for s in breakout)
-    assert f"{right}/{len(breakout)}" in judged.measurement and "seed 0: right 100% (return 0.0)" in judged.measurement or right == 0
+    assert f"{right}/{len(breakout)} (" in judged.measurement
+    assert ("seed 0: right 100% (return 0.0)" in judged.measurement) == (right > 0)

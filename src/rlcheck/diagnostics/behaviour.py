@@ -283,9 +283,7 @@ def summarise_recorded(env: EnvSpec, spec: BehaviourSpec, episodes: list[Episode
     """The behaviour scalars of K recorded episodes (padded to the longest; padding is masked out)."""
     length = max(len(e.steps) for e in episodes)
 
-    def column(i: int, dtype) -> np.ndarray | None:
-        if episodes[0].steps and episodes[0].steps[0][i] is None:
-            return None
+    def column(i: int, dtype) -> np.ndarray:
         rows = []
         for e in episodes:
             values = np.stack([np.asarray(s[i], dtype) for s in e.steps])
@@ -294,8 +292,9 @@ def summarise_recorded(env: EnvSpec, spec: BehaviourSpec, episodes: list[Episode
 
     live = np.stack([np.arange(length) < len(e.steps) for e in episodes], axis=1)
     action_dtype = np.int32 if env.discrete else np.float32
-    xs = (live, column(0, np.float32), column(1, action_dtype), column(2, np.float32), column(3, np.float32),
-          column(4, np.float32), column(5, np.float32))
+    keep_obs = episodes[0].keep_obs  # else accumulate reads no observation: None is an empty pytree for scan
+    xs = (live, column(0, np.float32) if keep_obs else None, column(1, action_dtype), column(2, np.float32),
+          column(3, np.float32), column(4, np.float32) if keep_obs else None, column(5, np.float32))
 
     def step(acc, x):
         live, obs, action, reward, terminated, next_obs, infos = x
