@@ -10,9 +10,10 @@ import time
 
 def rlcheck_run(env: str, algo: str, seeds: int, steps: int, num_evals: int = 20, eval_episodes: int = 10,
                 overrides: dict | None = None) -> dict:
+    from rlcheck.core.budget import Budget
     from rlcheck.engine import run_method
     from rlcheck.envs import make_env
-    from rlcheck.methods import Budget, default_config, get_method
+    from rlcheck.methods import default_config, get_method
 
     spec, method = make_env(env), get_method(algo)
     config = default_config(method, spec, overrides or {})

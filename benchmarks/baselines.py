@@ -26,9 +26,9 @@ from rlcheck.baselines.lqr import LQR, LQRConfig
 from rlcheck.baselines.mcts import MCTS, MCTSConfig
 from rlcheck.baselines.mpc import MPC, MPCConfig
 from rlcheck.baselines.planner import run_planner_batch
+from rlcheck.core.budget import Budget
 from rlcheck.engine import run_method
 from rlcheck.envs import make_env
-from rlcheck.methods import Budget
 
 
 def planner_row(name, planner, config, env_name, seeds, episodes):

@@ -49,12 +49,12 @@ def spec_of(raw: dict[str, Any]) -> dict[str, Any]:
 
 def run_study(name: str, out: Path) -> list[dict[str, Any]]:
     """Every traces row of study `name`, sorted, as plain JSON values (NaN as None)."""
+    from rlcheck.store import StudyStore
     from rlcheck.study.run import run_study as run
     from rlcheck.study.spec import build
-    from rlcheck.store import read_traces
 
     run(build(spec_of(STUDIES[name])), out, report=False)
-    rows = read_traces(out).to_pylist()
+    rows = StudyStore(out).read_traces().to_pylist()
     for row in rows:
         row["value"] = None if not math.isfinite(row["value"]) else row["value"]
     return sorted(rows, key=lambda r: (r["method"], r["config_id"], r["seed"], r["metric"], r["env_steps"]))

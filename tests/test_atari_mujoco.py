@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
+from rlcheck.core.budget import Budget
 from rlcheck.envs import make_env
-from rlcheck.methods import Budget, default_config, get_method
+from rlcheck.methods import default_config, get_method
 
 
 def test_atari_train_copies_clip_rewards_and_end_on_a_lost_life_eval_copies_do_not():
@@ -57,7 +58,7 @@ def test_sac_on_halfcheetah_through_gymnasium():
 def test_mpc_plans_on_mujoco_through_save_and_restore():
     pytest.importorskip("mujoco")
     from rlcheck.baselines.mpc import MPC, MPCConfig
-    from rlcheck.baselines.planner import NotApplicable
+    from rlcheck.core.errors import NotApplicable
     from rlcheck.engine import run_method
 
     env = make_env("Reacher-v5")
@@ -76,7 +77,7 @@ def test_mpc_plans_on_mujoco_through_save_and_restore():
 def test_tree_search_on_atari_through_clone_and_restore():
     pytest.importorskip("ale_py")
     from rlcheck.baselines.mcts import MCTS, MCTSConfig
-    from rlcheck.baselines.planner import NotApplicable
+    from rlcheck.core.errors import NotApplicable
     from rlcheck.engine import run_method
 
     env = make_env("ALE/Breakout-v5")

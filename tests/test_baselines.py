@@ -10,9 +10,9 @@ from rlcheck.baselines.ars import ARS, ARSConfig
 from rlcheck.baselines.lqr import LQR, Equilibrium, LQRConfig, register_equilibrium
 from rlcheck.baselines.mpc import MPC, MPCConfig
 from rlcheck.baselines.planner import evaluate_planner, run_planner_batch
+from rlcheck.core.budget import Budget
 from rlcheck.engine import run_method
 from rlcheck.envs import make_env, spec_from_gymnax
-from rlcheck.methods import Budget
 from rlcheck.study.spec import build
 
 
@@ -114,7 +114,7 @@ def test_mcts_plans_with_the_env_as_model_and_counts_calls():
 
 def test_mcts_leaf_value_combines_several_rollouts():
     from rlcheck.baselines.mcts import MCTS, MCTSConfig
-    from rlcheck.errors import RLCheckError
+    from rlcheck.core.errors import RLCheckError
 
     env, key = make_env("CartPole-v1"), jax.random.PRNGKey(3)
     _, state = env.env.reset_env(key, env.params)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from tiny_envs import ConstantReward, Params
 
+from rlcheck.core.budget import Budget
 from rlcheck.envs import spec_from_gymnax
 from rlcheck.methods.dqn import DQN, DQNConfig
-from rlcheck.methods.loop import Budget
 from rlcheck.methods.ppo import gae
 from rlcheck.methods.replay import Replay
 

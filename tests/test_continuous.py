@@ -8,12 +8,14 @@ import numpy as np
 import pytest
 
 from rlcheck.cli import main
+from rlcheck.core.actions import to_env_action
+from rlcheck.core.budget import Budget
+from rlcheck.core.errors import RLCheckError
 from rlcheck.engine import run_method
 from rlcheck.envs import make_env
-from rlcheck.errors import RLCheckError
-from rlcheck.methods import Budget, default_config, get_method
+from rlcheck.methods import default_config, get_method
 from rlcheck.methods.naf import advantage, lower_triangular
-from rlcheck.methods.offpolicy import polyak, to_env_action
+from rlcheck.methods.offpolicy import polyak
 
 SMALL = dict(hidden_sizes="32,32", learning_starts="50", batch_size="32")
 

@@ -9,8 +9,9 @@ import pytest
 pytest.importorskip("stable_baselines3")
 
 from rlcheck.cli import main
+from rlcheck.core.budget import Budget
 from rlcheck.envs import make_env
-from rlcheck.methods import Budget, default_config, get_method
+from rlcheck.methods import default_config, get_method
 from rlcheck.methods.sb3 import checkpoint_steps, sb3_arguments, unmatched
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-
 from test_faults import _cli, assert_same_store
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
@@ -83,7 +82,8 @@ import json, sys
 import jax, numpy as np
 from rlcheck.engine.runner import run_devices, run_method
 from rlcheck.envs import make_env
-from rlcheck.methods import Budget, default_config, get_method
+from rlcheck.core.budget import Budget
+from rlcheck.methods import default_config, get_method
 env = make_env("CartPole-v1")
 method = get_method("ppo")
 result = run_method(method, env, [default_config(method, env, {})], [0, 1, 2, 3], Budget(8192, 2, 2))

@@ -2,8 +2,8 @@
 failed jobs isolated."""
 
 import json
-import re
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,7 +16,7 @@ import yaml
 
 from rlcheck import api
 from rlcheck.cli import main
-from rlcheck.errors import RLCheckError
+from rlcheck.core.errors import RLCheckError
 from rlcheck.study.spec import apply_sets, build
 
 SMALL = {"env": "CartPole-v1", "methods": ["ppo"], "seeds": 3, "budget": 8192, "evaluation": {"checkpoints": 4, "episodes": 3}}

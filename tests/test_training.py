@@ -4,10 +4,11 @@ import jax
 import numpy as np
 import pytest
 
+from rlcheck.core.budget import Budget
+from rlcheck.core.config import expand_sweep
 from rlcheck.engine import run_method
 from rlcheck.envs import make_env
-from rlcheck.methods import Budget, default_config, get_method, train
-from rlcheck.methods.config import expand_sweep
+from rlcheck.methods import default_config, get_method, train
 
 
 def _setup(algo, env_name="CartPole-v1", **overrides):

@@ -10,10 +10,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from rlcheck.core.errors import RLCheckError
 from rlcheck.envs import make_env
 from rlcheck.envs.traps import TRAPS, make_trap, make_trap_env, trap_names
 from rlcheck.envs.traps._base import rollout
-from rlcheck.errors import RLCheckError
 
 NAMES = trap_names()
 

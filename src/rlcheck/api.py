@@ -1,169 +1,187 @@
-"""Python API: the same calls the CLI makes."""
+"""Python API: every verb the CLI has, with typed parameters. The CLI only parses arguments, calls these
+and prints. `env` may be a name (a gymnax name, a Gymnasium id, 'package.module:ClassName', 'trap/...')
+or an `EnvSpec` object (rlcheck.envs.spec_from_gymnax or a Python env's spec)."""
 
 from __future__ import annotations
 
-import contextlib
-import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from rlcheck.engine.runner import ProgressFn, run_method
-from rlcheck.envs import make_env
-from rlcheck.errors import RLCheckError
-from rlcheck.methods import Budget, default_config, get_method
-from rlcheck.methods.config import expand_sweep
-from rlcheck.store import write_json, write_traces
-from rlcheck.summary import summarize
+import numpy as np
+
+from rlcheck import registry
+from rlcheck.analysis.stats import seeds_needed as needed_seeds
+from rlcheck.core.contracts import ProgressFn
+from rlcheck.core.errors import RLCheckError
+from rlcheck.diagnostics.lint import lint as run_lint
+from rlcheck.engine.executors import make_executor
+from rlcheck.envs import EnvSpec, make_env, register_spec
+from rlcheck.export import export as run_export
+from rlcheck.report import write_report
+from rlcheck.reproduce import run as run_reproduction
+from rlcheck.store import StudyStore
+from rlcheck.study.plan import describe_plan
+from rlcheck.study.run import analyse, run_study
+from rlcheck.study.spec import StudySpec, apply_sets, build, known_threshold, load_yaml
+
+EnvLike = str | EnvSpec
 
 
-def train(
-    env: str,
-    algo: str,
-    seeds: Iterable[int],
-    steps: int,
-    overrides: Mapping[str, Any] | None = None,
-    sweep: Mapping[str, Sequence[Any]] | None = None,
-    num_evals: int = 20,
-    eval_episodes: int = 10,
-    out: Path | str | None = None,
-    progress: ProgressFn | None = None,
-    env_kwargs: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Train `algo` on `env` for every seed (and every combination of `sweep` values) in one
-    vectorised program; write traces.parquet and summary.json to `out`; return the summary."""
-    seeds = list(seeds)
-    if not seeds:
-        raise RLCheckError("No seeds given. Pass at least one seed, e.g. --seeds 10.")
-    if steps <= 0:
-        raise RLCheckError(f"The budget must be a positive number of env steps, got {steps}.")
-    env_spec = make_env(env, dict(env_kwargs or {}))
-    method = get_method(algo)
-    config = default_config(method, env_spec, dict(overrides or {}))
-    configs = expand_sweep(config, sweep or {})
-    budget = Budget(steps, num_evals, eval_episodes)
-    start = time.perf_counter()
-    result = run_method(method, env_spec, configs, seeds, budget, progress)
-    summary = summarize(env_spec, budget, [result], time.perf_counter() - start)
-    if out is not None:
-        write_traces(Path(out), [result])
-        write_json(Path(out) / "summary.json", summary)
-    return summary
+def _env_name(env: EnvLike) -> str:
+    return env if isinstance(env, str) else register_spec(env)
 
 
-@contextlib.contextmanager
-def progress_bar(enabled: bool = True) -> Iterator[ProgressFn | None]:
-    """A rich progress bar over the env steps of all seeds, with ETA. It appears on the first update,
-    so input errors found before training print alone."""
-    if not enabled:
-        yield None
-        return
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    columns = (TextColumn("env steps (all seeds)"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
-    bar = Progress(*columns)
-    task = None
-
-    def update(done: int, total: int) -> None:
-        nonlocal task
-        if task is None:
-            bar.start()
-            task = bar.add_task("train", total=total)
-        bar.update(task, completed=done, total=total)
-
-    try:
-        yield update
-    finally:
-        if task is not None:
-            bar.stop()
-
-
-def study_spec(env: str, seeds: int | Sequence[int] | None = None, budget: int | None = None,
-               threshold: float | None = None, methods: Sequence[str] | str | None = None,
+def study_spec(env: EnvLike, seeds: int | Sequence[int] | None = None, budget: int | None = None,
+               threshold: float | None = None, methods: Sequence[str] | str | Mapping[str, Any] | None = None,
                num_evals: int | None = None, eval_episodes: int | None = None,
                env_kwargs: Mapping[str, Any] | None = None, true_objective: str | None = None,
-               descriptors: str | None = None, audit: bool = True):
+               descriptors: str | None = None, audit: bool = True) -> StudySpec:
     """A validated StudySpec from `rlcheck check`-style arguments (None = the default)."""
-    from rlcheck.study.spec import build
-
-    raw: dict[str, Any] = {"env": env}
+    raw: dict[str, Any] = {"env": _env_name(env)}
     if env_kwargs:
         raw["env_kwargs"] = dict(env_kwargs)
     if seeds is not None:
         raw["seeds"] = list(seeds) if not isinstance(seeds, int) else seeds
-    if budget is not None:
-        raw["budget"] = budget
-    if threshold is not None:
-        raw["threshold"] = threshold
-    if methods is not None:
-        raw["methods"] = methods
+    for field, value in (("budget", budget), ("threshold", threshold), ("methods", methods),
+                         ("true_objective", true_objective), ("descriptors", descriptors)):
+        if value is not None:
+            raw[field] = value
     evaluation = {k: v for k, v in (("checkpoints", num_evals), ("episodes", eval_episodes)) if v is not None}
     if evaluation:
         raw["evaluation"] = evaluation
-    raw.update({k: v for k, v in (("true_objective", true_objective), ("descriptors", descriptors)) if v})
     if not audit:
         raw["audit"] = False
     return build(raw)
 
 
-def lint(env: str, env_kwargs: Mapping[str, Any] | None = None, episodes: int = 24, seed: int = 0,
-         true_objective: str | None = None) -> dict[str, Any]:
-    """The reward lint and plausibility profile of `env`, without training: {env, findings, profile, probes}."""
-    import dataclasses
-
-    from rlcheck.diagnostics.lint import lint as run_lint
-
-    spec = make_env(env, dict(env_kwargs or {}))
-    if true_objective:
-        spec = dataclasses.replace(spec, true_objective=true_objective)
-    return run_lint(spec, episodes, seed).as_dict()
+def file_spec(path: Path | str, sets: Sequence[tuple[str, str]] = ()) -> StudySpec:
+    """The study described by a YAML file, with `--set a.b=c` overrides."""
+    return build(apply_sets(load_yaml(Path(path)), sets))
 
 
-def check(env: str, out: Path | str, seeds: int | Sequence[int] | None = None, budget: int | None = None,
+def executor_for(executor: Any = "local", address: str | None = None, job_cpus: float = 1.0,
+                 job_gpus: float = 0.0) -> Any:
+    """An executor from its name ("local", "ray"), or the executor object given."""
+    return make_executor(executor, address, job_cpus, job_gpus) if isinstance(executor, str) else executor
+
+
+def run(spec: StudySpec, out: Path | str, resume: bool = False, progress: ProgressFn | None = None,
+        executor: Any = "local", address: str | None = None) -> dict[str, Any]:
+    """Run (or resume) a study into its store at `out`; write the report; return the summary."""
+    return run_study(spec, Path(out), resume=resume, progress=progress, executor=executor_for(executor, address))
+
+
+def check(env: EnvLike, out: Path | str, seeds: int | Sequence[int] | None = None, budget: int | None = None,
           threshold: float | None = None, methods: Sequence[str] | str | None = None, resume: bool = False,
           progress: ProgressFn | None = None, env_kwargs: Mapping[str, Any] | None = None,
-          executor: Any = "local", address: str | None = None, **evaluation: int | None) -> dict[str, Any]:
+          executor: Any = "local", address: str | None = None, num_evals: int | None = None,
+          eval_episodes: int | None = None, true_objective: str | None = None, descriptors: str | None = None,
+          audit: bool = True) -> dict[str, Any]:
     """Run every applicable method (or `methods`) on `env` over many seeds; write the store and the
     report to `out`; return the summary (with its verdict). `executor="ray"` runs the jobs as Ray
     tasks (on the cluster at `address`, or a private local Ray)."""
-    from rlcheck.study.run import run_study
-
-    spec = study_spec(env, seeds, budget, threshold, methods, env_kwargs=env_kwargs, **evaluation)
-    return run_study(spec, Path(out), resume=resume, progress=progress, executor=_executor(executor, address))
+    spec = study_spec(env, seeds, budget, threshold, methods, num_evals, eval_episodes, env_kwargs, true_objective,
+                      descriptors, audit)
+    return run(spec, out, resume, progress, executor, address)
 
 
 def run_file(path: Path | str, out: Path | str, sets: Sequence[tuple[str, str]] = (), resume: bool = False,
              progress: ProgressFn | None = None, executor: Any = "local", address: str | None = None) -> dict[str, Any]:
     """Run the study described by a YAML file (with `--set a.b=c` overrides)."""
-    from rlcheck.study.run import run_study
-    from rlcheck.study.spec import apply_sets, build, load_yaml
-
-    spec = build(apply_sets(load_yaml(Path(path)), sets))
-    return run_study(spec, Path(out), resume=resume, progress=progress, executor=_executor(executor, address))
+    return run(file_spec(path, sets), out, resume, progress, executor, address)
 
 
-def _executor(executor: Any, address: str | None) -> Any:
-    """An executor from its name ("local", "ray"), or the executor object given."""
-    from rlcheck.engine.executors import make_executor
+def train(env: EnvLike, algo: str, seeds: int | Sequence[int], steps: int, out: Path | str,
+          overrides: Mapping[str, Any] | None = None, sweep: Mapping[str, Sequence[Any]] | None = None,
+          num_evals: int = 20, eval_episodes: int = 10, threshold: float | None = None,
+          progress: ProgressFn | None = None, env_kwargs: Mapping[str, Any] | None = None,
+          resume: bool = False) -> dict[str, Any]:
+    """Train one algorithm on `env` for every seed (and every combination of numeric `sweep` values) in
+    one vectorised program, into a one-method study at `out` (the same store as `check`, so `report`,
+    `export` and `seeds` read it). Without a success threshold (none given, none known for the env), the
+    summary reports returns and does not judge success."""
+    seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    if not seeds:
+        raise RLCheckError("No seeds given. Pass at least one seed, e.g. --seeds 10.")
+    if steps <= 0:
+        raise RLCheckError(f"The budget must be a positive number of env steps, got {steps}.")
+    settings: dict[str, Any] = dict(overrides or {})
+    if sweep:
+        config = registry.default_config(registry.get_method(algo), make_env(_env_name(env), dict(env_kwargs or {})),
+                                         {k: str(v) for k, v in settings.items()})
+        structural = [k for k in sweep if k in _structural_fields(config)]
+        if structural:
+            raise RLCheckError(f"{', '.join(map(repr, structural))} is structural (it changes array shapes or the "
+                               "program), so `train --sweep` cannot vectorise it. Use `rlcheck sweep --vary`, which "
+                               "compiles one program per structural value.")
+        settings["sweep"] = {k: list(v) for k, v in sweep.items()}
+    raw: dict[str, Any] = {"env": _env_name(env), "methods": {algo: settings}, "seeds": seeds, "budget": steps,
+                           "evaluation": {"checkpoints": num_evals, "episodes": eval_episodes}, "audit": False}
+    if env_kwargs:
+        raw["env_kwargs"] = dict(env_kwargs)
+    known = known_threshold(make_env(raw["env"], dict(env_kwargs or {})))
+    if threshold is not None or known is None:
+        raw["threshold"] = threshold  # None: no success threshold, returns only
+    return run(build(raw), out, resume, progress)
 
-    return make_executor(executor, address) if isinstance(executor, str) else executor
+
+def _structural_fields(config: Any) -> set[str]:
+    return {f.name for f in dataclasses.fields(config) if not f.metadata.get("pytree_node", True)}
+
+
+def sweep(env: EnvLike, algo: str, factors: Mapping[str, Sequence[Any]], out: Path | str,
+          fixed: Mapping[str, Any] | None = None, seeds: int = 10, budget: int | None = None,
+          threshold: float | None = None, num_evals: int = 10, with_sb3: bool = False, resume: bool = False,
+          progress: ProgressFn | None = None, executor: Any = "local", address: str | None = None,
+          dry_run: bool = False) -> dict[str, Any] | str:
+    """How fragile is a result? Vary hyper-parameters (the first value of each factor is the reference),
+    many seeds per cell; the summary's `sweeps` holds the effect sizes. With `dry_run`, the plan's text."""
+    fixed = dict(fixed or {})
+    if not factors:
+        raise RLCheckError("rlcheck sweep needs at least one --vary KEY=V1,V2 (e.g. --vary activation=tanh,relu).")
+    for key, values in factors.items():
+        if len(values) < 2:
+            raise RLCheckError(f"--vary {key}: give each factor once, with at least two values separated by commas "
+                               f"(e.g. --vary {key}=a,b).")
+    clash = sorted(set(fixed) & set(factors))
+    if clash:
+        raise RLCheckError(f"{', '.join(clash)} is both fixed with --set and varied with --vary; keep one.")
+    methods = {algo: {**fixed, "sweep": {k: list(v) for k, v in factors.items()}}}
+    if with_sb3:
+        methods[f"sb3-{algo}"] = {**fixed, **{k: v[0] for k, v in factors.items()}}
+    raw: dict[str, Any] = {"env": _env_name(env), "methods": methods, "seeds": seeds,
+                           "evaluation": {"checkpoints": num_evals, "episodes": 10}}
+    for field, value in (("budget", budget), ("threshold", threshold)):
+        if value is not None:
+            raw[field] = value
+    spec = build(raw)
+    if dry_run:
+        return describe_plan(spec)
+    return run(spec, out, resume, progress, executor, address)
+
+
+def plan(spec: StudySpec) -> str:
+    """The job matrix of a study and a rough cost, nothing run."""
+    return describe_plan(spec)
+
+
+def lint(env: EnvLike, env_kwargs: Mapping[str, Any] | None = None, episodes: int = 24, seed: int = 0,
+         true_objective: str | None = None) -> dict[str, Any]:
+    """The reward lint and plausibility profile of `env`, without training: {env, findings, profile, probes}."""
+    spec = make_env(_env_name(env), dict(env_kwargs or {}))
+    if true_objective:
+        spec = dataclasses.replace(spec, true_objective=true_objective)
+    return run_lint(spec, episodes, seed).as_dict()
 
 
 def report(out: Path | str) -> dict[str, Any]:
     """Rebuild summary.json, report.html and report.md from a study's store."""
-    from rlcheck.report import write_report
-    from rlcheck.study.run import analyse
-
-    summary = analyse(Path(out))
-    write_json(Path(out) / "summary.json", summary)
-    write_report(Path(out), summary)
+    with StudyStore(out).lock() as store:
+        summary = analyse(store)
+        store.write_summary(summary)
+        write_report(store, summary)
     return summary
 
 
@@ -171,36 +189,29 @@ def seeds_needed(pilot: Path | str, effect: float, power: float = 0.8, alpha: fl
     """Seeds per method needed to detect a difference `effect` in mean final return with the given
     power, from the per-seed spread in a pilot study. One row per pair of methods in the pilot, and
     one per method against a hypothetical variant of itself (same spread)."""
-    import numpy as np
-
-    from rlcheck.analysis.stats import seeds_needed as needed
-    from rlcheck.study.run import analyse
-
-    summary = analyse(Path(pilot))
+    summary = analyse(StudyStore(pilot))
     spreads = {}
     for m in summary["methods"]:
         finals = np.array([s["final_return"] for s in m["seeds"] if s["final_return"] is not None])
         if len(finals) < 2:
-            raise RLCheckError(f"The pilot's {m['label_name']} has fewer than 2 usable seeds, so its spread is unknown. Run a pilot with more seeds.")
+            raise RLCheckError(f"The pilot's {m['label_name']} has fewer than 2 usable seeds, so its spread is unknown. "
+                               "Run a pilot with more seeds.")
         spreads[m["label_name"]] = float(np.std(finals, ddof=1))
     names = list(spreads)
     pairs = [(a, a) for a in names] + [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
     return [{"a": a, "b": b, "sd_a": spreads[a], "sd_b": spreads[b], "effect": effect, "power": power,
-             "seeds_per_method": needed(spreads[a], spreads[b], effect, power, alpha)} for a, b in pairs]
+             "seeds_per_method": needed_seeds(spreads[a], spreads[b], effect, power, alpha)} for a, b in pairs]
 
 
 def reproduce(name: str, out: Path | str, quick: bool = False, sources: Sequence[Path | str] = (),
-              progress: ProgressFn | None = None, executor: Any = "local", address: str | None = None) -> dict[str, Any]:
+              progress: ProgressFn | None = None, resume: bool = False, executor: Any = "local",
+              address: str | None = None) -> dict[str, Any]:
     """Run one of the essay's claims (`rlcheck reproduce list`) and judge it; returns reproduction.json's content."""
-    from rlcheck.reproduce import run
-
-    return run(name, Path(out), quick=quick, progress=progress, sources=[Path(s) for s in sources],
-               executor=_executor(executor, address))
+    return run_reproduction(name, Path(out), quick=quick, progress=progress, resume=resume,
+                            sources=[Path(s) for s in sources], executor=executor_for(executor, address))
 
 
 def export(out: Path | str, to: Sequence[str] = ("tensorboard",), **options: Any) -> dict[str, str]:
     """Copy the study at `out` into TensorBoard (`logdir=`), Weights & Biases (`project=`, `entity=`,
     `mode=`) or MLflow (`tracking_uri=`, `experiment=`); returns where each copy went."""
-    from rlcheck.export import export as run_export
-
     return run_export(Path(out), list(to), **options)

@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from rlcheck.errors import EXIT_ERROR, EXIT_JOBS, EXIT_OK, RLCheckError
+import yaml
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from rlcheck import api, registry, reproduce
+from rlcheck.core.contracts import ProgressFn
+from rlcheck.core.errors import EXIT_ERROR, EXIT_JOBS, EXIT_OK, RLCheckError
+from rlcheck.envs import registered_env_ids
+from rlcheck.export import SINKS
+from rlcheck.store import write_json
+from rlcheck.study.spec import StudySpec
 
 
 def _positive_int(name: str):
@@ -48,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--env", required=True, help="environment name, e.g. CartPole-v1 (see `rlcheck envs`)")
     train.add_argument("--env-kwargs", dest="env_kwargs", action="append", type=_key_value, default=[],
                        metavar="KEY=VALUE", help="keyword argument for gymnasium.make (repeatable; values read as YAML)")
-    train.add_argument("--algo", required=True, help="ppo, dqn, sac, td3, ddpg or naf")
+    train.add_argument("--algo", required=True, help=f"one of: {', '.join(registry.names())}")
     train.add_argument("--seeds", type=_positive_int("--seeds"), default=10, help="number of seeds (0..N-1)")
     train.add_argument("--seed-start", type=int, default=0, help="first seed")
     train.add_argument("--steps", type=_positive_int("--steps"), required=True, help="env-step budget per seed")
@@ -58,7 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="vectorise over values of a numeric hyper-parameter in the same compiled program")
     train.add_argument("--num-evals", type=_positive_int("--num-evals"), default=20, help="evaluation checkpoints")
     train.add_argument("--eval-episodes", type=_positive_int("--eval-episodes"), default=10, help="episodes per evaluation")
-    train.add_argument("--out", type=Path, required=True, help="output directory")
+    train.add_argument("--threshold", type=_number("--threshold"),
+                       help="success: final eval return >= this (default: the env's; none known: success not judged)")
+    train.add_argument("--out", type=Path, required=True, help="study directory (report, export and seeds read it)")
+    train.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
     check = sub.add_parser("check", help="can RL solve ENV, and how reliably? every applicable method, many seeds, a report")
@@ -68,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--seeds", type=_positive_int("--seeds"), help="number of seeds (default 10)")
     check.add_argument("--budget", type=_positive_int("--budget"), help="env steps per seed (default: per env)")
     check.add_argument("--threshold", type=_number("--threshold"), help="success: final eval return >= this (default: the env's)")
-    check.add_argument("--methods", help="comma-separated, e.g. ppo,dqn (default: every method that applies)")
+    check.add_argument("--methods", help=f"comma-separated, from: {', '.join(registry.names())} (default: every "
+                       f"method that applies, except the opt-in {', '.join(registry.names(default=False))})")
     check.add_argument("--num-evals", type=_positive_int("--num-evals"), help="evaluation checkpoints (default 20)")
     check.add_argument("--eval-episodes", type=_positive_int("--eval-episodes"), help="episodes per evaluation (default 10)")
     check.add_argument("--true-objective", help="the task's real goal if not the reward: an info key or module:function")
@@ -78,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sweep = sub.add_parser("sweep", help="how fragile is a result? vary hyper-parameters, many seeds per cell, effect sizes")
     sweep.add_argument("env", help="environment name")
-    sweep.add_argument("--algo", required=True, help="the learner, e.g. ddpg")
+    sweep.add_argument("--algo", required=True, help=f"the learner, one of: {', '.join(registry.names(kind='learner'))}")
     sweep.add_argument("--vary", dest="varies", action="append", type=_key_value, default=[], metavar="KEY=V1,V2",
                        help="a factor and its values, the first the reference (repeatable): numeric ones share one "
                             "compiled program, structural ones (activation, hidden_sizes) get one each")
@@ -155,8 +177,6 @@ def _study_options(p: argparse.ArgumentParser) -> None:
 
 
 def _sinks(raw: str) -> list[str]:
-    from rlcheck.export import SINKS
-
     sinks = [s.strip() for s in raw.split(",") if s.strip()]
     unknown = [s for s in sinks if s not in SINKS]
     if unknown or not sinks:
@@ -179,9 +199,7 @@ def _export_command(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace, out: Path) -> None:
-    from rlcheck.export import export
-
-    done = export(out, args.sinks, logdir=args.logdir, project=args.project, entity=args.entity, mode=args.wandb_mode,
+    done = api.export(out, args.sinks, logdir=args.logdir, project=args.project, entity=args.entity, mode=args.wandb_mode,
                   tracking_uri=args.tracking_uri, experiment=args.experiment)
     for sink, target in done.items():
         print(f"exported to {sink}: {target}")
@@ -196,9 +214,7 @@ def _executor_options(p: argparse.ArgumentParser) -> None:
 
 
 def _executor(args: argparse.Namespace):
-    from rlcheck.engine.executors import make_executor
-
-    return make_executor(args.executor, args.address, args.job_cpus, args.job_gpus)
+    return api.executor_for(args.executor, args.address, args.job_cpus, args.job_gpus)
 
 
 def _number(name: str):
@@ -217,8 +233,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "envs":
-            from rlcheck.envs import registered_env_ids
-
             print("\n".join(registered_env_ids()))
             return 0
         commands = {"train": _train, "check": _check, "run": _run, "plan": _plan, "report": _report, "seeds": _seeds,
@@ -242,32 +256,55 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from rlcheck import api
-
     start = time.perf_counter()
     sweep = {key: [v for v in values.split(",") if v] for key, values in args.sweep}
-    with api.progress_bar(enabled=not args.quiet) as progress:
+    with progress_bar(enabled=not args.quiet) as progress:
         summary = api.train(
             env=args.env, algo=args.algo, seeds=range(args.seed_start, args.seed_start + args.seeds),
-            steps=args.steps, overrides=dict(args.overrides), sweep=sweep, num_evals=args.num_evals,
-            eval_episodes=args.eval_episodes, out=args.out, progress=progress, env_kwargs=_yaml_values(args.env_kwargs),
+            steps=args.steps, out=args.out, overrides=dict(args.overrides), sweep=sweep, num_evals=args.num_evals,
+            eval_episodes=args.eval_episodes, threshold=args.threshold, progress=progress,
+            env_kwargs=_yaml_values(args.env_kwargs), resume=args.resume,
         )
     for method in summary["methods"]:
         finals = [s["final_return"] for s in method["seeds"]]
-        solved = [s["solved"] for s in method["seeds"] if s["solved"] is not None]
         line = f"{method['name']} (config {method['config_id']}): final eval returns {_fmt(finals)}"
-        if solved:
-            line += f"; {sum(solved)}/{len(solved)} seeds reached {summary['reward_threshold']:g}"
+        if summary["threshold"] is not None:
+            line += f"; {method['successes']}/{len(method['seeds'])} seeds reached {summary['threshold']:g}"
         if method.get("diverged_seeds"):
             line += f"; seeds {', '.join(map(str, method['diverged_seeds']))} diverged (NaN/inf)"
         print(line)
-    print(f"wrote {args.out}/traces.parquet and summary.json in {time.perf_counter() - start:.1f}s")
+    print(f"wrote the study to {args.out} (report.html, summary.json, traces.parquet) in "
+          f"{time.perf_counter() - start:.1f}s")
     return study_exit_code(summary)
 
 
-def _check_spec(args: argparse.Namespace):
-    from rlcheck import api
+@contextlib.contextmanager
+def progress_bar(enabled: bool = True) -> Iterator[ProgressFn | None]:
+    """A rich progress bar over the env steps of all seeds, with ETA. It appears on the first update,
+    so input errors found before training print alone."""
+    if not enabled:
+        yield None
+        return
+    columns = (TextColumn("env steps (all seeds)"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("ETA"), TimeRemainingColumn())
+    bar = Progress(*columns)
+    task = None
 
+    def update(done: int, total: int) -> None:
+        nonlocal task
+        if task is None:
+            bar.start()
+            task = bar.add_task("train", total=total)
+        bar.update(task, completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        if task is not None:
+            bar.stop()
+
+
+def _check_spec(args: argparse.Namespace) -> StudySpec:
     return api.study_spec(args.env, args.seeds, args.budget, args.threshold, args.methods,
                           getattr(args, "num_evals", None), getattr(args, "eval_episodes", None),
                           env_kwargs=_yaml_values(getattr(args, "env_kwargs", [])),
@@ -277,27 +314,15 @@ def _check_spec(args: argparse.Namespace):
 
 def _yaml_values(pairs: list[tuple[str, str]]) -> dict[str, object]:
     """--env-kwargs values as YAML scalars: 3, 0.5, true, null, [1, 2] or a string."""
-    import yaml
-
     return {key: yaml.safe_load(value) for key, value in pairs}
 
 
-def _file_spec(path: Path, sets):
-    from rlcheck.study.spec import apply_sets, build, load_yaml
-
-    return build(apply_sets(load_yaml(path), sets))
-
-
-def _execute(spec, args: argparse.Namespace) -> int:
-    from rlcheck import api
-    from rlcheck.study.plan import describe_plan
-    from rlcheck.study.run import run_study
-
+def _execute(spec: StudySpec, args: argparse.Namespace) -> int:
     if args.dry_run:
-        print(describe_plan(spec))
+        print(api.plan(spec))
         return 0
-    with api.progress_bar(enabled=not args.quiet) as progress:
-        summary = run_study(spec, args.out, resume=args.resume, progress=progress, executor=_executor(args))
+    with progress_bar(enabled=not args.quiet) as progress:
+        summary = api.run(spec, args.out, resume=args.resume, progress=progress, executor=_executor(args))
     _print_verdict(summary, args.out)
     if args.sinks:
         _export(args, args.out)
@@ -330,44 +355,30 @@ def audit_lines(audit: dict) -> list[str]:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from rlcheck.study.spec import build
-
-    if not args.varies:
-        raise RLCheckError("rlcheck sweep needs at least one --vary KEY=V1,V2 (e.g. --vary activation=tanh,relu).")
-    factors = {}
+    factors: dict[str, list[str]] = {}
     for key, raw in args.varies:
         values = [v.strip() for v in raw.split(",") if v.strip()]
         if key in factors or len(values) < 2:
             raise RLCheckError(f"--vary {key}={raw}: give each factor once, with at least two values separated by commas "
                                f"(e.g. --vary {key}=a,b).")
         factors[key] = values
-    fixed = dict(args.overrides)
-    clash = sorted(set(fixed) & set(factors))
-    if clash:
-        raise RLCheckError(f"{', '.join(clash)} is both fixed with --set and varied with --vary; keep one.")
-    methods = {args.algo: {**fixed, "sweep": factors}}
-    if args.with_sb3:
-        reference = {k: v[0] for k, v in factors.items()}
-        methods[f"sb3-{args.algo}"] = {**fixed, **reference}
-    raw = {"env": args.env, "methods": methods, "seeds": args.seeds,
-           "evaluation": {"checkpoints": args.num_evals, "episodes": 10}}
-    for field, value in (("budget", args.budget), ("threshold", args.threshold)):
-        if value is not None:
-            raw[field] = value
-    spec = build(raw)
-    code = _execute(spec, args)
-    if not args.dry_run:
-        import json
-
-        summary = json.loads((Path(args.out) / "summary.json").read_text())
-        for s in summary.get("sweeps", []):
-            print(f"Sweep of {s['method']}: {s['text']}")
-    return code
+    with progress_bar(enabled=not (args.quiet or args.dry_run)) as progress:
+        result = api.sweep(args.env, args.algo, factors, args.out, fixed=dict(args.overrides), seeds=args.seeds,
+                           budget=args.budget, threshold=args.threshold, num_evals=args.num_evals,
+                           with_sb3=args.with_sb3, resume=args.resume, progress=progress, executor=_executor(args),
+                           dry_run=args.dry_run)
+    if isinstance(result, str):  # --dry-run: the plan
+        print(result)
+        return 0
+    _print_verdict(result, args.out)
+    for s in result.get("sweeps", []):
+        print(f"Sweep of {s['method']}: {s['text']}")
+    if args.sinks:
+        _export(args, args.out)
+    return study_exit_code(result)
 
 
 def _reproduce(args: argparse.Namespace) -> int:
-    from rlcheck import api, reproduce
-
     if args.name == "list":
         for name in reproduce.names():
             r = reproduce.get(name)
@@ -376,9 +387,9 @@ def _reproduce(args: argparse.Namespace) -> int:
     reproduce.get(args.name)  # an unknown name lists the known ones
     if args.out is None:
         raise RLCheckError(f"rlcheck reproduce {args.name} needs --out DIR (where its studies and report go).")
-    with api.progress_bar(enabled=not args.quiet) as progress:
-        result = reproduce.run(args.name, args.out, quick=args.quick, progress=progress, resume=args.resume,
-                               sources=args.sources, executor=_executor(args))
+    with progress_bar(enabled=not args.quiet) as progress:
+        result = api.reproduce(args.name, args.out, quick=args.quick, sources=args.sources, progress=progress,
+                               resume=args.resume, executor=_executor(args))
     print(f"Claim: {result['claim']}")
     print(f"Measured: {result['measurement']}")
     print(f"Judgement: {result['verdict']}")
@@ -389,9 +400,6 @@ def _reproduce(args: argparse.Namespace) -> int:
 
 
 def _lint(args: argparse.Namespace) -> int:
-    from rlcheck import api
-    from rlcheck.store import write_json
-
     result = api.lint(args.env, _yaml_values(args.env_kwargs), args.episodes, args.seed)
     print(f"Reward lint of {args.env} ({len(result['probes'])} probe policies x {args.episodes} episodes, no training):")
     for f in result["findings"]:
@@ -424,32 +432,26 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    return _execute(_file_spec(args.study, args.sets), args)
+    return _execute(api.file_spec(args.study, args.sets), args)
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from rlcheck.study.plan import describe_plan
-
     if args.target.endswith((".yaml", ".yml")) or Path(args.target).is_file():
-        spec = _file_spec(Path(args.target), args.sets)
+        spec = api.file_spec(Path(args.target), args.sets)
     else:
         args.env = args.target
         spec = _check_spec(args)
-    print(describe_plan(spec))
+    print(api.plan(spec))
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
-    from rlcheck import api
-
     summary = api.report(args.dir)
     _print_verdict(summary, args.dir)
     return 0
 
 
 def _seeds(args: argparse.Namespace) -> int:
-    from rlcheck import api
-
     rows = api.seeds_needed(args.pilot, args.effect, args.power, args.alpha)
     print(f"Seeds per method to detect a difference of {args.effect:g} in mean final return "
           f"(power {args.power:g}, two-sided alpha {args.alpha:g}, Welch t-test, spread from {args.pilot}):")

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from rlcheck.errors import ExportError, RLCheckError, StoreError
+from rlcheck.core.errors import ExportError, RLCheckError, StoreError
+from rlcheck.store import StudyStore
 
 SINKS = ("tensorboard", "wandb", "mlflow")
 TAGS = {"eval_return": "eval/return", "eval_return_std": "eval/return_std", "eval_return_min": "eval/return_min",
@@ -41,11 +42,9 @@ class RunSeries:
 
 def runs(out: Path) -> Iterator[RunSeries]:
     """Every run in the store at `out`, in store order."""
-    from rlcheck.store import read_traces
-    from rlcheck.study.run import read_manifest
-
-    manifest = read_manifest(out) or {}
-    table = read_traces(out).to_pydict()
+    store = StudyStore(out)
+    manifest = store.read_manifest() or {}
+    table = store.read_traces().to_pydict()
     grouped: dict[tuple[str, int, int], dict[str, list[tuple[int, float]]]] = {}
     for method, config_id, seed, step, metric, value in zip(table["method"], table["config_id"], table["seed"],
                                                             table["env_steps"], table["metric"], table["value"],
@@ -130,11 +129,10 @@ def to_mlflow(out: Path, tracking_uri: str | None = None, experiment: str = "rlc
 
 def export(out: Path, sinks: list[str], **options: Any) -> dict[str, str]:
     """Run each sink in `sinks` on the study at `out`; returns sink -> where it went."""
-    from rlcheck.study.run import read_manifest
-
-    if read_manifest(Path(out)) is None or not (Path(out) / "traces.parquet").exists():
+    store = StudyStore(out)
+    if store.read_manifest() is None or not store.has_traces():
         raise StoreError(f"{out} holds no finished study (no manifest.json or traces.parquet). Export a directory "
-                         "written by `rlcheck check`, `run` or `sweep`.")
+                         "written by `rlcheck check`, `run`, `sweep` or `train`.")
     unknown = [s for s in sinks if s not in SINKS]
     if unknown:
         raise RLCheckError(f"Unknown export {', '.join(unknown)}. Choose from: {', '.join(SINKS)}.")
@@ -168,15 +166,12 @@ def _rows(run: RunSeries) -> Iterator[tuple[int, dict[str, float]]]:
 
 
 def _summary(out: Path) -> dict[str, Any]:
-    path = Path(out) / "summary.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+    return StudyStore(out).read_summary() or {}
 
 
 def _record(out: Path, sink: str, target: str) -> None:
     """Note in the store where a copy went (the store itself is never changed otherwise)."""
-    from rlcheck.store import write_json
-
-    path = Path(out) / "exports.json"
-    entries = json.loads(path.read_text()) if path.exists() else []
+    store = StudyStore(out)
+    entries = store.read_json("exports.json") or []
     entries.append({"sink": sink, "target": target, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
-    write_json(path, entries)
+    store.write_json("exports.json", entries)

@@ -1,34 +1,218 @@
-"""A study directory: `traces.parquet` (long format) and `summary.json`, each written atomically
-(temp file + rename), so a kill never leaves a half-written file.
+"""`StudyStore`: one object owns every path of a study directory and every read and write in it, each
+write atomic (temp file + rename, rlcheck.core.atomic), under one writer's lock:
 
-traces.parquet columns: method (str), config_id (int), seed (int), env_steps (int),
-model_calls (int), metric (str), value (float). Metrics per checkpoint: `eval_return` (mean of the
-K deterministic episodes), `eval_return_std`, `eval_return_min`, `train_return` (mean over training
-episodes finished in the interval; NaN if none), `train_episodes`, `diverged` (1 from the first checkpoint at which the run's weights or returns
-were NaN/inf) and `diag/<name>` diagnostics.
+    DIR/manifest.json        spec, fingerprint, method records, versions, machine, job status
+    DIR/checkpoints/JOB.npz  the state of an unfinished job after its last chunk (rlcheck.core.checkpoint)
+    DIR/jobs/JOB.npz         a finished job's traces
+    DIR/traces.parquet       every run's checkpoints, long format (below)
+    DIR/summary.json         the analysis (schema: docs/summary.schema.json)
+    DIR/report.html, DIR/report.md, DIR/report_files/*.svg
+    DIR/exports.json         where `rlcheck export` copied the study
+
+traces.parquet columns: method (str), config_id (int), seed (int), env_steps (int), model_calls (int),
+metric (str), value (float). Metrics per checkpoint: `eval_return` (mean of the K deterministic
+episodes), `eval_return_std`, `eval_return_min`, `train_return` (mean over training episodes finished
+in the interval; NaN if none), `train_episodes`, `diverged` (1 from the first checkpoint at which the
+run's weights or returns were NaN/inf), `diag/<name>` diagnostics and `behaviour/<name>` scalars.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
-from collections.abc import Sequence
+import shutil
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from filelock import FileLock, Timeout
 
-from rlcheck.atomic import atomic_write_bytes
-from rlcheck.engine.runner import RunResult
-from rlcheck.errors import StoreError
+from rlcheck.core.atomic import atomic_write_bytes, unwritable
+from rlcheck.core.errors import StoreError
+from rlcheck.core.results import RunResult
+from rlcheck.core.trace import Trace
 
-__all__ = ["atomic_write_bytes", "read_traces", "trace_table", "write_json", "write_traces"]
+LOCK_NAME = ".rlcheck.lock"
+TRACE_FIELDS = ("env_steps", "model_calls", "eval_returns", "train_returns", "train_episodes")
+TRACE_SCHEMA = pa.schema([
+    ("method", pa.string()), ("config_id", pa.int32()), ("seed", pa.int64()), ("env_steps", pa.int64()),
+    ("model_calls", pa.int64()), ("metric", pa.string()), ("value", pa.float64()),
+])
+
+
+class StudyStore:
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+
+    # -- paths ---------------------------------------------------------------------------------------
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / "manifest.json"
+
+    @property
+    def traces_path(self) -> Path:
+        return self.root / "traces.parquet"
+
+    @property
+    def summary_path(self) -> Path:
+        return self.root / "summary.json"
+
+    def job_path(self, job_id: str) -> Path:
+        return self.root / "jobs" / f"{job_id}.npz"
+
+    def checkpoint_path(self, job_id: str) -> Path:
+        return self.root / "checkpoints" / f"{job_id}.npz"
+
+    # -- the lock ------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[StudyStore]:
+        """Hold the one writer's lock, creating the directory if needed. A directory that cannot be written
+        is refused before anything is left in it; the OS releases the lock if its holder dies, so a killed
+        run never blocks its own --resume."""
+        created = self._make_dir()
+        lock = FileLock(self.root / LOCK_NAME, timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise StoreError(f"Another rlcheck process is writing to {self.root} (it holds {self.root / LOCK_NAME}). "
+                             "Wait for it to finish, or write this run to another --out directory.") from None
+        except OSError as exc:
+            if created:
+                shutil.rmtree(self.root, ignore_errors=True)
+            raise unwritable(self.root, exc) from exc
+        try:
+            yield self
+        finally:
+            lock.release()
+
+    def _make_dir(self) -> bool:
+        """Create the directory (and parents); True if it did not exist before."""
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(f"--out {self.root} is a file, not a directory. Choose a directory path for the study.")
+        existed = self.root.exists()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise unwritable(self.root, exc) from exc
+        return not existed
+
+    # -- manifest ------------------------------------------------------------------------------------
+    def read_manifest(self) -> dict[str, Any] | None:
+        """The manifest, or None if the directory holds no study."""
+        path = self.manifest_path
+        if not path.exists():
+            return None
+        try:
+            manifest = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"{path} cannot be read ({type(exc).__name__}: {exc}). rlcheck writes it atomically, so "
+                             "it was changed by something else. Move the directory aside and run the study again.") from exc
+        if not isinstance(manifest, dict) or "spec" not in manifest or "jobs" not in manifest:
+            raise StoreError(f"{path} is not an rlcheck study manifest (no spec or jobs). Point at a directory written "
+                             "by `rlcheck check`, `run` or `train`, or choose another --out directory.")
+        return manifest
+
+    def manifest(self) -> dict[str, Any]:
+        """The manifest of a study that must exist."""
+        manifest = self.read_manifest()
+        if manifest is None:
+            raise StoreError(f"{self.root} holds no study (no manifest.json). Point at a directory written by "
+                             "`rlcheck check`, `rlcheck run` or `rlcheck train`.")
+        return manifest
+
+    def write_manifest(self, manifest: Mapping[str, Any]) -> None:
+        atomic_write_bytes(self.manifest_path, (json.dumps(manifest, indent=2, default=str) + "\n").encode())
+
+    # -- finished jobs ---------------------------------------------------------------------------------
+    def has_job(self, job_id: str) -> bool:
+        return self.job_path(job_id).exists()
+
+    def save_job(self, job_id: str, result: RunResult) -> None:
+        """A finished job's traces, then its checkpoint is dropped (the result supersedes it)."""
+        tr = result.trace
+        arrays = {f"trace/{f}": np.asarray(getattr(tr, f)) for f in TRACE_FIELDS}
+        arrays |= {f"diag/{k}": np.asarray(v) for k, v in tr.diagnostics.items()}
+        arrays |= {f"behaviour/{k}": np.asarray(v) for k, v in tr.behaviour.items()}
+        meta = {"config_ids": result.config_ids, "seeds": result.seeds, "diverged_at": result.diverged_at,
+                "wall_seconds": result.wall_seconds, "compile_seconds": result.compile_seconds}
+        buffer = io.BytesIO()
+        np.savez(buffer, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
+        atomic_write_bytes(self.job_path(job_id), buffer.getvalue())
+        self.checkpoint_path(job_id).unlink(missing_ok=True)
+
+    def load_job(self, job_id: str, method: str, config_of: Callable[[int], Any]) -> RunResult:
+        """A finished job's result; `config_of(config_id)` gives back the config objects."""
+        with np.load(self.job_path(job_id)) as data:
+            meta = json.loads(bytes(data["meta"]).decode())
+            if "leaf_0" in data:  # written before rlcheck 0.2: the Trace's pytree leaves in order
+                names = ([f"trace/{f}" for f in TRACE_FIELDS] + [f"diag/{k}" for k in sorted(meta["diagnostics"])]
+                         + [f"behaviour/{k}" for k in sorted(meta.get("behaviour", []))])
+                arrays = {name: data[f"leaf_{i}"] for i, name in enumerate(names)}
+            else:
+                arrays = {name: data[name] for name in data.files if name != "meta"}
+        trace = Trace(**{f: arrays[f"trace/{f}"] for f in TRACE_FIELDS},
+                      diagnostics={k.removeprefix("diag/"): v for k, v in arrays.items() if k.startswith("diag/")},
+                      behaviour={k.removeprefix("behaviour/"): v for k, v in arrays.items() if k.startswith("behaviour/")})
+        return RunResult(method, [config_of(i) for i in meta["config_ids"]], meta["config_ids"], meta["seeds"], trace,
+                         meta["wall_seconds"], meta["compile_seconds"], meta["diverged_at"])
+
+    # -- traces --------------------------------------------------------------------------------------
+    def write_traces(self, results: Sequence[RunResult]) -> Path:
+        sink = pa.BufferOutputStream()
+        pq.write_table(trace_table(results), sink)
+        atomic_write_bytes(self.traces_path, sink.getvalue().to_pybytes())
+        return self.traces_path
+
+    def has_traces(self) -> bool:
+        return self.traces_path.exists()
+
+    def read_traces(self) -> pa.Table:
+        try:
+            return pq.read_table(self.traces_path)
+        except (OSError, pa.ArrowException) as exc:
+            raise StoreError(f"{self.traces_path} cannot be read ({type(exc).__name__}: {exc}). rlcheck writes it "
+                             "atomically, so it was changed by something else. Rerun the study with --resume: it "
+                             "rebuilds the file from the finished jobs.") from exc
+
+    # -- summary, reports, other records ---------------------------------------------------------------
+    def write_summary(self, summary: Any) -> Path:
+        payload = summary.to_json() if hasattr(summary, "to_json") else summary
+        return self.write_json("summary.json", payload)
+
+    def read_summary(self) -> dict[str, Any] | None:
+        return self.read_json("summary.json")
+
+    def write_json(self, name: str, payload: Any) -> Path:
+        return write_json(self.root / name, payload)
+
+    def read_json(self, name: str) -> Any:
+        path = self.root / name
+        if not path.exists():
+            return None
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"{path} cannot be read ({type(exc).__name__}: {exc}). Rebuild it with `rlcheck report "
+                             f"{self.root}`.") from exc
+
+    def write_text(self, name: str, text: str) -> Path:
+        atomic_write_bytes(self.root / name, text.encode())
+        return self.root / name
+
+
+def write_json(path: Path, payload: Any) -> Path:
+    """JSON (NaN allowed), atomically: for files outside a study too (`rlcheck lint --json`)."""
+    atomic_write_bytes(Path(path), (json.dumps(payload, indent=2, allow_nan=True) + "\n").encode())
+    return Path(path)
 
 
 def trace_table(results: Sequence[RunResult]) -> pa.Table:
     """Long-format table of every checkpoint metric of every run."""
-    columns: dict[str, list[Any]] = {k: [] for k in ("method", "config_id", "seed", "env_steps", "model_calls", "metric", "value")}
+    columns: dict[str, list[Any]] = {name: [] for name in TRACE_SCHEMA.names}
     for result in results:
         tr = result.trace
         metrics = {
@@ -53,31 +237,4 @@ def trace_table(results: Sequence[RunResult]) -> pa.Table:
             columns["model_calls"] += np.asarray(tr.model_calls, np.int64).reshape(-1).tolist()
             columns["metric"] += [metric] * n
             columns["value"] += np.asarray(values, np.float64).reshape(-1).tolist()
-    schema = pa.schema([
-        ("method", pa.string()), ("config_id", pa.int32()), ("seed", pa.int64()), ("env_steps", pa.int64()),
-        ("model_calls", pa.int64()), ("metric", pa.string()), ("value", pa.float64()),
-    ])
-    return pa.table(columns, schema=schema)
-
-
-def write_traces(out_dir: Path, results: Sequence[RunResult]) -> Path:
-    sink = pa.BufferOutputStream()
-    pq.write_table(trace_table(results), sink)
-    path = Path(out_dir) / "traces.parquet"
-    atomic_write_bytes(path, sink.getvalue().to_pybytes())
-    return path
-
-
-def write_json(path: Path, payload: dict[str, Any]) -> Path:
-    atomic_write_bytes(Path(path), (json.dumps(payload, indent=2, allow_nan=True) + "\n").encode())
-    return Path(path)
-
-
-def read_traces(out_dir: Path) -> pa.Table:
-    path = Path(out_dir) / "traces.parquet"
-    try:
-        return pq.read_table(path)
-    except (OSError, pa.ArrowException) as exc:
-        raise StoreError(f"{path} cannot be read ({type(exc).__name__}: {exc}). rlcheck writes it atomically, so it was "
-                         "changed by something else. Rerun the study with --resume: it rebuilds the file from the "
-                         "finished jobs.") from exc
+    return pa.table(columns, schema=TRACE_SCHEMA)

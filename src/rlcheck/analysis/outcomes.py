@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from rlcheck.store import StudyStore
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -89,10 +91,8 @@ def _pivot(columns: dict, rows: np.ndarray):
     return seeds, step.reshape(shape), value.reshape(shape), calls.reshape(shape)
 
 
-def read(out_dir) -> list[Outcome]:
-    from rlcheck.store import read_traces
-
-    return outcomes(read_traces(out_dir))
+def read(store: StudyStore) -> list[Outcome]:
+    return outcomes(store.read_traces())
 
 
 __all__ = ["Outcome", "outcomes", "read"]

@@ -7,8 +7,8 @@ default, and repeatable: every bootstrap takes an explicit seed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np

@@ -9,17 +9,25 @@ import numpy as np
 
 from rlcheck.analysis import stats
 from rlcheck.analysis.audit import audit
-from rlcheck.analysis.sweep import analyse_sweep
 from rlcheck.analysis.outcomes import Outcome
-from rlcheck.analysis.verdict import baselines_vs_rl, method_label, method_text, rank_key, study_verdict
-from rlcheck.methods import RL_METHODS
+from rlcheck.analysis.sweep import analyse_sweep
+from rlcheck.analysis.verdict import (
+    NOT_JUDGED,
+    baselines_vs_rl,
+    method_label,
+    method_text,
+    rank_key,
+    returns_text,
+    study_verdict,
+    unjudged_verdict,
+)
 
 
 def _num(x: float) -> float | None:
     return float(x) if x is not None and np.isfinite(x) else None
 
 
-def method_summary(o: Outcome, threshold: float, budget: int, seed: int = 0) -> dict[str, Any]:
+def method_summary(o: Outcome, threshold: float, budget: int, seed: int = 0, role: str = "rl") -> dict[str, Any]:
     final = o.final
     finite = final[np.isfinite(final)]
     succeeded = o.succeeded(threshold)
@@ -51,7 +59,7 @@ def method_summary(o: Outcome, threshold: float, budget: int, seed: int = 0) -> 
         "survival": {"steps": survival.steps.tolist(), "solved": survival.solved.tolist(),
                      "low": survival.low.tolist(), "high": survival.high.tolist()},
         "label": method_label(k, len(o.seeds)),
-        "kind": "rl" if o.method in RL_METHODS or o.method.startswith("sb3-") else "baseline",
+        "kind": role,
         "learning_env_steps": int(np.median(o.steps[:, -1])),
         "model_calls": int(np.median(o.model_calls)),
         "eval_model_calls_per_episode": None if o.eval_model_calls is None else float(np.median(o.eval_model_calls)),
@@ -89,17 +97,20 @@ def implementation_pairs(methods: list[dict[str, Any]], done: list[dict[str, Any
 
 def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int = 0) -> dict[str, Any]:
     spec = manifest["spec"]
-    threshold, budget = float(spec["threshold"]), int(spec["budget"])
+    judged = spec["threshold"] is not None  # `train` without a threshold: returns only, success not judged
+    threshold, budget = float(spec["threshold"]) if judged else float("inf"), int(spec["budget"])
     jobs = manifest.get("jobs", {})
     methods = []
     for o in outcomes:
-        m = method_summary(o, threshold, budget, seed)
+        m = method_summary(o, threshold, budget, seed, manifest["methods"][o.method]["role"])
         configs = manifest.get("configs", {}).get(o.method, [])
         m["config"] = configs[o.config_id] if o.config_id < len(configs) else {}
         mine = [j for j in jobs.values() if j.get("method") == o.method and j.get("status") == "done"]
         m["wall_seconds"] = sum(j.get("wall_seconds", 0.0) for j in mine)
         m["compile_seconds"] = sum(j.get("compile_seconds", 0.0) for j in mine)
-        m["verdict_text"] = method_text(m, spec["env"], threshold, budget)
+        if not judged:
+            m["label"] = NOT_JUDGED
+        m["verdict_text"] = method_text(m, spec["env"], threshold, budget) if judged else returns_text(m, spec["env"], budget)
         methods.append(m)
     ranked = sorted(methods, key=rank_key)
     comparisons = []
@@ -112,7 +123,7 @@ def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int
                 comparisons.append({"a": best["label_name"], "b": other["label_name"], "metric": "final_return",
                                     **stats.compare(best_final, other_final, seed)})
     comparisons += implementation_pairs(methods, comparisons, seed)
-    verdict = study_verdict(methods, spec["env"], threshold, budget)
+    verdict = study_verdict(methods, spec["env"], threshold, budget) if judged else unjudged_verdict(methods)
     sweeps = []
     for name, settings in spec["methods"].items():
         factors = (settings or {}).get("sweep")
@@ -135,7 +146,7 @@ def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int
         "reward_threshold": manifest.get("reward_threshold"),
         "env_backend": manifest.get("env_info", {}).get("backend"),
         "env_warnings": manifest.get("env_info", {}).get("preflight_warnings", []),
-        "threshold": threshold,
+        "threshold": threshold if judged else None,
         "verdict": verdict,
         "baselines_vs_rl": versus["rows"],
         "skipped": [{"method": k, "reason": v} for k, v in spec.get("skipped", {}).items()],

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 RELIABLE_FRACTION = 0.9
+NOT_JUDGED = "success not judged (no threshold)"
 
 
 def method_label(successes: int, n: int) -> str:
@@ -55,6 +56,25 @@ def method_text(m: dict[str, Any], env: str, threshold: float, budget: int) -> s
     if m.get("collapsed_seeds"):
         text += f"; {_seeds(m['collapsed_seeds'])} reached it and then fell below"
     return text + "."
+
+
+def returns_text(m: dict[str, Any], env: str, budget: int) -> str:
+    """A method's result when no success threshold was given (`rlcheck train` on an env without one)."""
+    iqm = m["final_return"]["iqm"]
+    value = "n/a" if iqm["value"] is None else f"{iqm['value']:.1f}"
+    ci = "" if iqm["low"] is None else f" (95% CI {iqm['low']:.1f} to {iqm['high']:.1f})"
+    text = (f"{m['label_name'].upper()} on {env}: IQM final return {value}{ci} over {len(m['seeds'])} seeds after "
+            f"{budget:,} env steps; no success threshold was given, so success is not judged")
+    if m["diverged_seeds"]:
+        text += f"; {_seeds(m['diverged_seeds'])} diverged (NaN/inf)"
+    return text + "."
+
+
+def unjudged_verdict(methods: list[dict[str, Any]]) -> dict[str, Any]:
+    if not methods:
+        return {"label": "no results", "text": "No method produced results; see the failed jobs."}
+    lines = [m["verdict_text"] for m in methods]
+    return {"label": NOT_JUDGED, "text": " ".join(lines), "best_method": None, "lines": lines}
 
 
 def _seeds(seeds: list[int]) -> str:

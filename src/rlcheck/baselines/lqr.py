@@ -18,9 +18,10 @@ import numpy as np
 import scipy.linalg
 from flax import struct
 
-from rlcheck.baselines.planner import NotApplicable, Planner, require_jax_model
+from rlcheck.baselines.planner import Planner, require_jax_model
+from rlcheck.core.config import numeric, static
+from rlcheck.core.errors import NotApplicable
 from rlcheck.envs.jax_env import EnvSpec
-from rlcheck.methods.config import numeric, static
 
 
 @dataclass(frozen=True)

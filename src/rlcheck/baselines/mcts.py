@@ -12,10 +12,11 @@ import jax.numpy as jnp
 import mctx
 from flax import struct
 
-from rlcheck.baselines.planner import NotApplicable, Planner, require_jax_model
+from rlcheck.baselines.planner import Planner, require_jax_model
+from rlcheck.core.config import numeric, static
+from rlcheck.core.errors import NotApplicable, RLCheckError
+from rlcheck.envs.host import HostEnv
 from rlcheck.envs.jax_env import EnvSpec
-from rlcheck.errors import RLCheckError
-from rlcheck.methods.config import numeric, static
 
 
 @struct.dataclass
@@ -29,8 +30,6 @@ class MCTSConfig:
     rollout_value: str = static("mean", "how a leaf's rollouts combine: mean, or max (the best rollout's return is "
                                         "achievable in a deterministic env, so max is a lower bound on the leaf's value)")
     max_depth: int = static(50, "deepest search path")
-    exploration: float = numeric(1.0, "Python (ALE) envs: UCB1 exploration constant")
-    max_steps: int = static(0, "Python (ALE) envs: cap on steps per evaluation game (0: the env's time limit)")
 
 
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -50,22 +49,12 @@ class MCTS(Planner):
     defaults = DEFAULTS
 
     def check(self, env: EnvSpec) -> None:
-        from rlcheck.envs.host import HostEnv
-
-        if isinstance(env.env, HostEnv):  # Atari through Gymnasium: ALE's clone/restore (mcts_host.py)
-            from rlcheck.baselines.mcts_host import check_ale
-
-            check_ale(env)
-            return
+        if isinstance(env.env, HostEnv):
+            raise NotApplicable(f"mcts searches with a JAX env as the model, and {env.name} is a Python env. On Atari "
+                                "games use uct (UCT over the emulator's clone/restore).")
         require_jax_model(env, "MCTS")
         if not env.discrete:
             raise NotApplicable(f"MCTS here searches over discrete actions, and {env.name} has continuous ones (use mpc).")
-
-    def run_host(self, env: EnvSpec, configs, seeds, budget, progress=None):
-        """Python (ALE) envs: UCT in Python over the emulator's cloneState/restoreState."""
-        from rlcheck.baselines.mcts_host import run_host_mcts
-
-        return run_host_mcts(self, env, configs, seeds, budget, progress)
 
     def setup(self, env: EnvSpec, config: MCTSConfig) -> dict[str, Any]:
         if config.rollout_value not in ("mean", "max"):

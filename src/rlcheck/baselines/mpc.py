@@ -6,7 +6,8 @@ warm-started by shifting the previous one. No env step is used for learning; eve
 is a model call, and the report shows model calls per episode.
 
 Discrete actions: candidate sequences are drawn uniformly, plus the shifted previous best.
-MuJoCo envs run through Gymnasium plan on the host from the simulator's saved state (mpc_host.py)."""
+MuJoCo envs run through Gymnasium plan on the host from the simulator's saved state (below), with the
+same refit."""
 
 from __future__ import annotations
 
@@ -14,25 +15,32 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
-from rlcheck.baselines.planner import NotApplicable, Planner, require_jax_model
+from rlcheck.baselines.planner import Planner, require_jax_model, run_host_planner
+from rlcheck.core.actions import to_env_action
+from rlcheck.core.budget import Budget
+from rlcheck.core.config import numeric, static
+from rlcheck.core.errors import NotApplicable
+from rlcheck.core.results import RunResult
+from rlcheck.diagnostics.behaviour import EpisodeRecorder
+from rlcheck.envs.host import HostEnv
 from rlcheck.envs.jax_env import EnvSpec
-from rlcheck.methods.config import numeric, static
-from rlcheck.methods.offpolicy import to_env_action
 
 
 @struct.dataclass
 class MPCConfig:
     noise_std: float = numeric(0.5, "std of action-sequence noise, in [-1, 1] action units")
     temperature: float = numeric(1.0, "MPPI: softmax temperature on returns")
-    elite_fraction: float = numeric(0.1, "CEM-MPC: fraction of samples refitted")
+    elite_fraction: float = static(0.1, "CEM-MPC: fraction of samples refitted")
     variant: str = static("mppi", "sampling (predictive sampling), mppi or cem")
     num_samples: int = static(128, "candidate action sequences per real step")
     horizon: int = static(30, "planning horizon in env steps")
     iterations: int = static(1, "CEM-MPC: refits per real step (others: 1)")
 
 
+STD_FLOOR = 0.05  # CEM-MPC: the refitted std stays above this (in [-1, 1] action units), so the plan keeps searching
 DEFAULTS: dict[str, dict[str, Any]] = {
     "CartPole-v1": {"variant": "sampling", "num_samples": 64, "horizon": 40},
 }
@@ -43,18 +51,13 @@ class MPC(Planner):
     Config = MPCConfig
     defaults = DEFAULTS
 
-    def run_host(self, env: EnvSpec, configs, seeds, budget, progress=None):
-        """Python envs: MPC in numpy over MuJoCo's save/restore (baselines/mpc_host.py)."""
-        from rlcheck.baselines.mpc_host import run_host_mpc
-
-        return run_host_mpc(self, env, configs, seeds, budget, progress)
+    def run_host(self, env: EnvSpec, configs, seeds, budget: Budget, progress=None) -> RunResult:
+        """Python envs: the same MPC in numpy over MuJoCo's save/restore (below)."""
+        return run_host_planner(self, env, lambda config, seed, recorder: play_episode(env, config, seed, recorder),
+                                configs, seeds, budget, progress)
 
     def check(self, env: EnvSpec) -> None:
-        from rlcheck.envs.host import HostEnv
-
-        if isinstance(env.env, HostEnv):  # MuJoCo through Gymnasium: state save/restore (mpc_host.py)
-            from rlcheck.baselines.mpc_host import check_mujoco
-
+        if isinstance(env.env, HostEnv):  # MuJoCo through Gymnasium: state save/restore (below)
             check_mujoco(env)
             return
         require_jax_model(env, "MPC")
@@ -100,21 +103,100 @@ class MPC(Planner):
             return best[0], best, jnp.int32(n * h)
 
         mean, std = shifted, jnp.full_like(shifted, config.noise_std)
-        for i in range(config.iterations if config.variant == "cem" else 1):
+        for i in range(refits(config)):
             k_noise, k_roll = jax.random.split(jax.random.fold_in(sample_key, i))
             plans = jnp.clip(mean + std * jax.random.normal(k_noise, (n,) + mean.shape), -1.0, 1.0).at[0].set(mean)
             returns = self._returns(env, env_state, plans, jax.random.fold_in(rollout_key, i))
-            if config.variant == "sampling":
-                mean = plans[jnp.argmax(returns)]
-            elif config.variant == "mppi":
-                weights = jax.nn.softmax((returns - returns.max()) / config.temperature)
-                mean = jnp.tensordot(weights, plans, axes=1)
-            else:
-                elites = plans[jax.lax.top_k(returns, max(2, int(0.1 * n)))[1]]
-                mean, std = elites.mean(0), elites.std(0) + 0.05
-        calls = n * h * (config.iterations if config.variant == "cem" else 1)
+            mean, std = refit(jnp, config, plans, returns, std)
+        calls = n * h * refits(config)
         return to_env_action(env, mean[0]), mean, jnp.int32(calls)
+
+
+def refits(config: MPCConfig) -> int:
+    """Refits of the plan per real step: CEM-MPC refits `iterations` times, the others once."""
+    return config.iterations if config.variant == "cem" else 1
+
+
+def refit(xp: Any, config: MPCConfig, candidates: Any, returns: Any, std: Any) -> tuple[Any, Any]:
+    """The plan's new mean and std from scored candidate sequences [samples, horizon, ...]: the best one
+    (sampling), the softmax-weighted average (MPPI), or the elites' mean and spread (CEM-MPC). One
+    definition for the JAX planner and the host one (`xp` is jax.numpy or numpy)."""
+    if config.variant == "sampling":
+        return candidates[xp.argmax(returns)], std
+    if config.variant == "mppi":
+        weights = xp.exp((returns - returns.max()) / config.temperature)
+        return xp.tensordot(weights / weights.sum(), candidates, axes=1), std
+    elites = candidates[xp.argsort(returns)[-max(2, int(config.elite_fraction * config.num_samples)):]]
+    return elites.mean(0), elites.std(0) + STD_FLOOR
 
 
 def config_horizon(plan: jax.Array) -> int:
     return plan.shape[0]
+
+
+# MuJoCo envs through Gymnasium: the model is a second copy of the env whose physics state is set to the
+# real env's (`set_state(qpos, qvel)`, MuJoCo's save/restore), stepped through the env's own `step`, so rewards
+# and terminations are exactly the env's; the same refit as above, in numpy on the host. Slow in Python (tens of
+# microseconds per MuJoCo step, times samples x horizon per real step), so budgets are small.
+
+
+def check_mujoco(env: EnvSpec) -> None:
+    copy = env.env.make()
+    raw = copy.unwrapped
+    supported = hasattr(raw, "set_state") and hasattr(getattr(raw, "data", None), "qpos")
+    copy.close()
+    if not supported:
+        raise NotApplicable(f"MPC plans from a copy of the env's state; {env.name} is a Python env without MuJoCo's "
+                            "set_state(qpos, qvel), so its state cannot be copied.")
+    if env.discrete:
+        raise NotApplicable(f"MPC on Python envs handles continuous actions; {env.name} has discrete ones.")
+
+
+def _returns(model: Any, qpos: np.ndarray, qvel: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, int]:
+    """Undiscounted return of each candidate action sequence from (qpos, qvel); model calls used."""
+    out = np.zeros(len(candidates))
+    calls = 0
+    for i, sequence in enumerate(candidates):
+        model.set_state(qpos, qvel)
+        for action in sequence:
+            _, reward, terminated, _, _ = model.step(action)
+            out[i] += reward
+            calls += 1
+            if terminated:
+                break
+    return out, calls
+
+
+def play_episode(env: EnvSpec, config: Any, seed: int, recorder: EpisodeRecorder | None = None) -> tuple[float, int, int]:
+    """One episode of MPC on a fresh real copy; returns (return, model calls, steps). `recorder` gets
+    every real step, for the behaviour descriptors."""
+    rng = np.random.default_rng(seed)
+    real, model_env = env.env.make_eval(), env.env.make()
+    model = model_env.unwrapped
+    low, high = env.action_low, env.action_high
+    scale = (high - low) / 2
+    plan = np.zeros((config.horizon, env.num_actions))
+    obs, _ = real.reset(seed=int(seed))
+    total, calls, steps, done = 0.0, 0, 0, False
+    while not done:
+        qpos, qvel = real.unwrapped.data.qpos.copy(), real.unwrapped.data.qvel.copy()
+        mean, std = plan, np.full_like(plan, float(config.noise_std))
+        for _ in range(refits(config)):
+            noise = rng.normal(size=(config.num_samples, *plan.shape)) * std
+            candidates = np.clip(mean + noise, -1.0, 1.0)
+            candidates[0] = np.clip(mean, -1.0, 1.0)  # the shifted previous plan is always a candidate
+            returns, used = _returns(model, qpos, qvel, low + (candidates + 1.0) * scale)
+            calls += used
+            mean, std = refit(np, config, candidates, returns, std)
+        action = low + (mean[0] + 1.0) * scale
+        next_obs, reward, terminated, truncated, info = real.step(action)
+        if recorder is not None:
+            recorder.add(obs, action, reward, terminated, next_obs, info)
+        obs = next_obs
+        total += float(reward)
+        steps += 1
+        done = terminated or truncated
+        plan = np.concatenate([mean[1:], mean[-1:]])
+    real.close()
+    model_env.close()
+    return total, calls, steps

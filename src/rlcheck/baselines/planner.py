@@ -4,45 +4,38 @@ seeds and evaluation episodes. A planner's trace has one checkpoint, at 0 learni
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from rlcheck.core.budget import Budget
+from rlcheck.core.contracts import MethodBase
+from rlcheck.core.errors import NotApplicable
+from rlcheck.core.results import RunResult
+from rlcheck.core.trace import Trace
 from rlcheck.diagnostics import behaviour
 from rlcheck.envs import vector
+from rlcheck.envs.host import HostEnv
 from rlcheck.envs.jax_env import EnvSpec
-from rlcheck.errors import RLCheckError
-from rlcheck.methods.loop import Budget
-from rlcheck.trace import Trace
-
-
-class NotApplicable(RLCheckError):
-    """This baseline cannot run on this env (no known equilibrium, no copyable state, ...)."""
 
 
 def require_jax_model(env: EnvSpec, planner: str) -> None:
     """Planners step the env as a model from a copy of its state: a JAX env's state is a value to copy;
     a Python env's is hidden inside the object."""
-    from rlcheck.envs.host import HostEnv
-
     if isinstance(env.env, HostEnv):
         raise NotApplicable(f"{planner} uses the env as a model from a copy of its state, and {env.name} is a Python "
                             "env whose state rlcheck cannot copy. Use the gymnax version of the env if there is one.")
 
 
-class Planner:
+class Planner(MethodBase):
     """Subclasses define name, Config, defaults, check(env), setup(env, config) -> params,
     init_carry(params, env, config, obs) and plan(params, env, config, obs, env_state, carry, key)
     -> (action, carry, model_calls)."""
 
-    learns = False
     name: str
-    defaults: dict[str, dict[str, Any]] = {}
-
-    def steps_per_iteration(self, config: Any) -> int:
-        return 0
 
     def setup_model_calls(self, params: Any) -> int:
         return 0
@@ -101,10 +94,6 @@ def run_host_planner(method: Any, env: EnvSpec, play, configs: list[Any], seeds:
     """A planner on a Python env, game by game on the host: `play(config, seed, recorder)` returns one
     episode's (return, model calls, steps) and feeds each real step to `recorder`. One checkpoint at 0
     learning env steps, as for JAX planners, with the same behaviour scalars."""
-    import time
-
-    from rlcheck.engine.runner import RunResult
-
     start = time.perf_counter()
     spec = behaviour.behaviour_spec(env)
     runs = [(c, i, s) for i, c in enumerate(configs) for s in seeds]

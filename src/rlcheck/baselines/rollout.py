@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from rlcheck.core.contracts import MethodBase
 from rlcheck.envs import vector
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods.offpolicy import to_env_action
@@ -103,7 +104,7 @@ EPISODE_BOUNDS: dict[str, dict[str, int]] = {
 }
 
 
-class PolicySearch:
+class PolicySearch(MethodBase):
     """What ARS, CEM and CMA-ES share: any env, a schedule bounded by whole episodes, and the
     iteration log built from one round of candidate episodes. Configs have `max_episode_steps`;
     states have `key` and `env_steps`."""

@@ -1,5 +1,6 @@
 """Run methods over many seeds and config values in one compiled, vmapped program."""
 
-from rlcheck.engine.runner import RunResult, run_method
+from rlcheck.core.results import RunResult
+from rlcheck.engine.runner import run_method
 
 __all__ = ["RunResult", "run_method"]

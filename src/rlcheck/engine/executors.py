@@ -16,8 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rlcheck.engine.runner import ProgressFn, RunResult, run_method
-from rlcheck.errors import RLCheckError, StoreError
+from rlcheck import registry
+from rlcheck.core.contracts import ProgressFn
+from rlcheck.core.errors import RLCheckError, StoreError
+from rlcheck.core.results import RunResult
+from rlcheck.engine.runner import run_method
 
 EXECUTORS = ("local", "ray")
 
@@ -43,14 +46,12 @@ ResultFn = Callable[[JobTask, RunResult | None, BaseException | None], None]
 
 def run_job(task: JobTask, env: Any = None, progress: ProgressFn | None = None) -> RunResult:
     """Train one job (its configs x its seeds), resuming from its checkpoint if one is there."""
-    from rlcheck.methods import get_method
-
     for entry in task.sys_path:
         if entry not in sys.path:
             sys.path.append(entry)
     env = env if env is not None else task.spec.make_env()
     job = task.job
-    result = run_method(get_method(job.method), env, list(job.configs), list(job.seeds), task.budget, progress,
+    result = run_method(registry.get_method(job.method), env, list(job.configs), list(job.seeds), task.budget, progress,
                         checkpoint_path=task.checkpoint_path)
     ids = job.global_ids()  # a structural sweep's job holds some of the method's configs
     return dataclasses.replace(result, config_ids=[ids[c] for c in result.config_ids])

@@ -4,8 +4,7 @@ evaluation interval each, so the host can show progress between chunks."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,36 +12,22 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rlcheck.engine import checkpoint
-from rlcheck.engine.checkpoint import Progress
+from rlcheck import registry
+from rlcheck.baselines.planner import run_planner_batch
+from rlcheck.core import checkpoint
+from rlcheck.core.budget import Budget, make_schedule
+from rlcheck.core.checkpoint import Progress
+from rlcheck.core.config import stack_configs
+from rlcheck.core.contracts import ProgressFn
+from rlcheck.core.results import RunResult
 from rlcheck.envs.host import HostEnv
 from rlcheck.envs.jax_env import EnvSpec
-from rlcheck.methods.config import stack_configs
 from rlcheck.methods.loop import (
-    Budget,
     Method,
     assemble_trace,
     initial_checkpoint,
-    make_schedule,
     run_interval,
 )
-from rlcheck.trace import Trace
-
-# progress(env_steps_done_by_all_runs, total) is called after every chunk
-ProgressFn = Callable[[int, int], None]
-
-
-@dataclass
-class RunResult:
-    method: str
-    configs: list[Any]  # one per run
-    config_ids: list[int]  # index into the distinct configs, one per run
-    seeds: list[int]  # one per run
-    trace: Trace  # numpy leaves with a leading run axis
-    wall_seconds: float
-    compile_seconds: float
-    diverged_at: list[int | None] = field(default_factory=list)  # per run: env steps where it went non-finite
-    resumed_from_chunk: int = 0  # chunks restored from a checkpoint (an interrupted job continued, not restarted)
 
 
 def healthy(state: Any, eval_returns: jax.Array) -> jax.Array:
@@ -73,20 +58,30 @@ def run_sharding(num_runs: int, host_env: bool = False) -> jax.sharding.Sharding
     return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("runs"))
 
 
-def run_method(*args: Any, **kwargs: Any) -> RunResult:
-    """`_run_method`, with an error raised inside a Python env's step reported as that env's error
-    (it reaches us wrapped in an XLA runtime error)."""
-    env = kwargs.get("env", args[1] if len(args) > 1 else None)
+def run_method(method: Any, env: EnvSpec, configs: Sequence[Any], seeds: Sequence[int], budget: Budget,
+               progress: ProgressFn | None = None, checkpoint_path: Path | None = None) -> RunResult:
+    """Run every (config, seed) of `method` on `env` the way its registered kind says: the compiled
+    training loop (learners, policy search), one planned evaluation (planners: compiled on JAX envs, on
+    the host on Python envs), or the other library's own processes (external implementations). An error
+    raised inside a Python env's step is reported as that env's error (it reaches us wrapped in an XLA
+    runtime error)."""
+    kind = registry.get(method.name).kind
     try:
-        return _run_method(*args, **kwargs)
+        if kind == "external":
+            return method.run(env, list(configs), list(seeds), budget, progress)
+        if kind == "planner":
+            if isinstance(env.env, HostEnv):  # a planner over a Python env's saved state
+                return method.run_host(env, list(configs), list(seeds), budget, progress)
+            return _run_planner(method, env, configs, seeds, budget, progress)
+        return _run_learner(method, env, configs, seeds, budget, progress, checkpoint_path)
     except Exception as exc:
-        failure = env.env.take_failure() if isinstance(getattr(env, "env", None), HostEnv) else None
+        failure = env.env.take_failure() if isinstance(env.env, HostEnv) else None
         if failure is not None:
             raise failure from exc
         raise
 
 
-def _run_method(
+def _run_learner(
     method: Method,
     env: EnvSpec,
     configs: Sequence[Any],
@@ -104,14 +99,7 @@ def _run_method(
     run_configs = [c for c in configs for _ in seeds]
     config_ids = [i for i in range(len(configs)) for _ in seeds]
     run_seeds = [s for _ in configs for s in seeds]
-    if getattr(method, "external", False):  # another implementation (SB3), in its own processes
-        return method.run(env, list(configs), list(seeds), budget, progress)
-    if hasattr(method, "run_host") and isinstance(env.env, HostEnv):  # a planner over a Python env's saved state
-        return method.run_host(env, list(configs), list(seeds), budget, progress)
-    if not getattr(method, "learns", True):  # a planner: one evaluation, no training loop
-        return _run_planner(method, env, configs, seeds, budget, run_configs, config_ids, run_seeds, start, progress)
-    if hasattr(method, "check_resources"):  # e.g. replay memory against the cap, before allocating
-        method.check_resources(env, configs[0], budget, len(run_configs))
+    method.check_resources(env, configs[0], budget, len(run_configs))  # e.g. replay memory, before allocating
     batch_config = stack_configs(run_configs)
     keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray(run_seeds, jnp.uint32))
     sharding = run_sharding(len(run_seeds), isinstance(env.env, HostEnv))
@@ -121,8 +109,7 @@ def _run_method(
     schedule = make_schedule(method.steps_per_iteration(configs[0]), budget)
     total = schedule.total_env_steps * len(run_seeds)
     steps_per_chunk = schedule.iters_per_interval * schedule.steps_per_iteration
-    # the part of the state where a NaN means divergence (a method may leave out bookkeeping fields)
-    watched = getattr(method, "watched", lambda state: state)
+    watched = method.watched  # the part of the state where a NaN means divergence (bookkeeping may be left out)
 
     def init(key, config):
         state = method.init(key, env, config, budget)
@@ -192,13 +179,15 @@ def _run_method(
     )
 
 
-def _run_planner(method, env, configs, seeds, budget, run_configs, config_ids, run_seeds, start, progress) -> RunResult:
-    from rlcheck.baselines.planner import run_planner_batch
-
+def _run_planner(method: Any, env: EnvSpec, configs: Sequence[Any], seeds: Sequence[int], budget: Budget,
+                 progress: ProgressFn | None) -> RunResult:
+    start = time.perf_counter()
     traces = [run_planner_batch(method, env, config, list(seeds), budget) for config in configs]
     trace = jax.tree.map(lambda *xs: np.concatenate(xs), *traces)
-    finite = np.all(np.isfinite(trace.eval_returns.reshape(len(run_seeds), -1)), axis=1)
+    runs = len(configs) * len(seeds)
+    finite = np.all(np.isfinite(trace.eval_returns.reshape(runs, -1)), axis=1)
     if progress:
         progress(1, 1)
-    return RunResult(method.name, run_configs, config_ids, run_seeds, trace, time.perf_counter() - start, 0.0,
+    return RunResult(method.name, [c for c in configs for _ in seeds], [i for i in range(len(configs)) for _ in seeds],
+                     [s for _ in configs for s in seeds], trace, time.perf_counter() - start, 0.0,
                      [None if f else 0 for f in finite])

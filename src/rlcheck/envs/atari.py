@@ -11,7 +11,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from rlcheck.errors import EnvError
+from rlcheck.core.errors import EnvError
 
 TIME_LIMIT = 27_000  # agent steps: ALE's 108,000 frames at frame skip 4
 

@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from rlcheck.errors import EnvError, RLCheckError
+from rlcheck.core.errors import EnvError, RLCheckError
 
 
 @struct.dataclass

@@ -17,7 +17,7 @@ import gymnax
 import numpy as np
 from gymnax.environments import spaces
 
-from rlcheck.errors import EnvError
+from rlcheck.core.errors import EnvError
 
 # Gymnasium's `reward_threshold` for the classic-control tasks; None where Gymnasium sets none.
 REWARD_THRESHOLDS: dict[str, float] = {

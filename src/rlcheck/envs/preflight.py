@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from rlcheck.errors import EnvError
+from rlcheck.core.errors import EnvError
 
 PROBE_STEPS = 200  # random-action steps the preflight takes
 DETERMINISM_STEPS = 20

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from rlcheck.core.errors import EnvError
 from rlcheck.envs.host import HostEnv
 from rlcheck.envs.jax_env import EnvSpec
-from rlcheck.errors import EnvError
 
 DEFAULT_TIME_LIMIT = 1000  # for envs registered without one; preflight warns
 

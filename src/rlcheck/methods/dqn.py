@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
+from rlcheck.core.contracts import MethodBase
 from rlcheck.envs import vector
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.errors import RLCheckError
@@ -101,7 +102,7 @@ class DQNState:
     key: jax.Array
 
 
-class DQN:
+class DQN(MethodBase):
     name = "dqn"
     Config = DQNConfig
     defaults = DEFAULTS

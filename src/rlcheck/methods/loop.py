@@ -14,91 +14,16 @@ of the state in which a NaN means the run diverged; default: all of it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import jax
 import jax.numpy as jnp
-from flax import struct
 
+from rlcheck.core.budget import Budget, Schedule, make_schedule
+from rlcheck.core.trace import Checkpoint, IterationLog, Trace
 from rlcheck.diagnostics import behaviour
 from rlcheck.envs import vector
 from rlcheck.envs.jax_env import EnvSpec
-from rlcheck.errors import RLCheckError
-from rlcheck.trace import Trace
-
-
-@dataclass(frozen=True)
-class Budget:
-    """Env-step budget and evaluation protocol (deterministic policy, K episodes per checkpoint)."""
-
-    env_steps: int
-    num_evals: int = 20
-    eval_episodes: int = 10
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """How a budget maps to iterations: `num_intervals` intervals of `iters_per_interval`, then
-    `remainder_iters` more (evaluated too). Env steps are always a whole number of iterations."""
-
-    steps_per_iteration: int
-    iters_per_interval: int
-    num_intervals: int
-    remainder_iters: int
-
-    @property
-    def total_iterations(self) -> int:
-        return self.iters_per_interval * self.num_intervals + self.remainder_iters
-
-    @property
-    def total_env_steps(self) -> int:
-        return self.total_iterations * self.steps_per_iteration
-
-    @property
-    def checkpoint_steps(self) -> list[int]:
-        steps = [i * self.iters_per_interval * self.steps_per_iteration for i in range(self.num_intervals + 1)]
-        if self.remainder_iters:
-            steps.append(self.total_env_steps)
-        return steps
-
-
-def make_schedule(steps_per_iteration: int, budget: Budget) -> Schedule:
-    total_iters = budget.env_steps // steps_per_iteration
-    if total_iters < 1:
-        raise RLCheckError(
-            f"The budget of {budget.env_steps} env steps is smaller than one training iteration "
-            f"({steps_per_iteration} env steps). Raise --steps or lower num_envs/num_steps with --set."
-        )
-    num_evals = max(1, min(budget.num_evals, total_iters))
-    per = total_iters // num_evals
-    return Schedule(steps_per_iteration, per, num_evals, total_iters - per * num_evals)
-
-
-@struct.dataclass
-class IterationLog:
-    """What one iteration reports: finished training episodes and diagnostics. Methods whose
-    iterations use a varying number of env steps (random search, CEM: episodes end early) report
-    their cumulative real env steps in `env_steps`; the trace then records those, not the schedule's."""
-
-    episode_return_sum: jax.Array
-    episodes_finished: jax.Array
-    diagnostics: dict[str, jax.Array]
-    env_steps: jax.Array | None = None  # cumulative real env steps after this iteration
-    model_calls: jax.Array | None = None  # cumulative simulator-as-model calls after this iteration
-
-
-@struct.dataclass
-class Checkpoint:
-    """One row of a Trace (without the leading T axis)."""
-
-    eval_returns: jax.Array
-    train_returns: jax.Array
-    train_episodes: jax.Array
-    diagnostics: dict[str, jax.Array]
-    env_steps: jax.Array  # cumulative real env steps as counted by the method; -1 = the schedule's count
-    model_calls: jax.Array  # cumulative simulator-as-model calls
-    behaviour: dict[str, jax.Array]  # the evaluated policy's behaviour scalars
 
 
 class Method(Protocol):

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from rlcheck.core.contracts import MethodBase
 from rlcheck.envs import vector
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.errors import RLCheckError
@@ -131,7 +132,7 @@ def exploration_noise(key: jax.Array, previous: jax.Array, config: Any) -> jax.A
     return config.exploration_noise * white
 
 
-class ContinuousOffPolicy:
+class ContinuousOffPolicy(MethodBase):
     """What SAC, TD3/DDPG and NAF share as methods: input checks, replay memory check, iteration size.
     Configs have `num_envs` and `buffer_size`; states have `key`."""
 

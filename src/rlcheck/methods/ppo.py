@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
+from rlcheck.core.contracts import MethodBase
 from rlcheck.envs import vector
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.errors import RLCheckError
@@ -127,7 +128,7 @@ def collect_rollout(network, params, normalize, env: EnvSpec, config, env_state,
     return carry, batch, advantages
 
 
-class PPO:
+class PPO(MethodBase):
     name = "ppo"
     Config = PPOConfig
     defaults = DEFAULTS

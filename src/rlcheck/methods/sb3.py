@@ -17,17 +17,23 @@ import time
 from concurrent import futures
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
+from rlcheck.core.budget import Budget, make_schedule
+from rlcheck.core.contracts import MethodBase
+from rlcheck.core.errors import NotApplicable, RLCheckError
+from rlcheck.core.results import RunResult
+from rlcheck.core.trace import Trace
+from rlcheck.envs import make_env
+from rlcheck.envs.host import HostEnv
 from rlcheck.envs.jax_env import EnvSpec
-from rlcheck.errors import RLCheckError
+from rlcheck.envs.python_env import resolve_id
 from rlcheck.methods.ddpg import DDPG
 from rlcheck.methods.dqn import DQN
-from rlcheck.methods.loop import Budget, make_schedule
 from rlcheck.methods.ppo import PPO
 from rlcheck.methods.sac import SAC
 from rlcheck.methods.td3 import TD3
-from rlcheck.trace import Trace
 
 OURS = {"ppo": PPO(), "dqn": DQN(), "sac": SAC(), "td3": TD3(), "ddpg": DDPG()}
 
@@ -104,11 +110,8 @@ def sb3_arguments(algo: str, config: Any, env: EnvSpec) -> tuple[int, dict[str, 
     return config.num_envs, args
 
 
-class SB3Method:
+class SB3Method(MethodBase):
     """One SB3 algorithm behind rlcheck's method interface (it runs outside JAX: `external`)."""
-
-    learns = True
-    external = True
 
     def __init__(self, algo: str):
         self.algo = algo
@@ -121,24 +124,18 @@ class SB3Method:
         return self.ours.steps_per_iteration(config)
 
     def validate(self, config: Any) -> None:
-        if hasattr(self.ours, "validate"):
-            self.ours.validate(config)
+        self.ours.validate(config)
 
     def check(self, env: EnvSpec) -> None:
-        from rlcheck.baselines.planner import NotApplicable
-
         try:
             import stable_baselines3  # noqa: F401
         except ImportError:
             raise NotApplicable(f"{self.name} needs Stable-Baselines3: pip install -e \".[sb3]\" (torch==2.13.0, the CPU build).") from None
-        if hasattr(self.ours, "check"):
-            self.ours.check(env)
+        self.ours.check(env)
         if gymnasium_id(env) is None:
             raise NotApplicable(f"{self.name} trains on Gymnasium envs, and Gymnasium has no {env.task}.")
 
     def run(self, env: EnvSpec, configs: list[Any], seeds: list[int], budget: Budget, progress=None):
-        from rlcheck.engine.runner import RunResult
-
         start = time.perf_counter()
         runs = [(c, i, s) for i, c in enumerate(configs) for s in seeds]
         kwargs = dict(env.env_kwargs)
@@ -174,12 +171,8 @@ class SB3Method:
 
 def gymnasium_id(env: EnvSpec) -> str | None:
     """The Gymnasium name of `env` (gymnax's CartPole-v1 is Gymnasium's CartPole-v1), or None."""
-    from rlcheck.envs.host import HostEnv
-
     if isinstance(env.env, HostEnv):
         return env.name
-    import gymnasium as gym
-
     return env.task if env.task in gym.registry else None
 
 
@@ -190,9 +183,6 @@ def train_one(algo: str, name: str, env_id: str, env_kwargs: dict, config: Any, 
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.evaluation import evaluate_policy
-
-    from rlcheck.envs import make_env
-    from rlcheck.envs.python_env import resolve_id
 
     torch.set_num_threads(1)
     spec = make_env(name, env_kwargs or None)

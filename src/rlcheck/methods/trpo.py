@@ -18,6 +18,7 @@ import optax
 from flax import struct
 from jax.flatten_util import ravel_pytree
 
+from rlcheck.core.contracts import MethodBase
 from rlcheck.envs import vector
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.errors import RLCheckError
@@ -94,7 +95,7 @@ def conjugate_gradient(matvec, b: jax.Array, iters: int) -> jax.Array:
     return jax.lax.scan(step, init, None, length=iters)[0][0]
 
 
-class TRPO:
+class TRPO(MethodBase):
     name = "trpo"
     Config = TRPOConfig
     defaults = DEFAULTS

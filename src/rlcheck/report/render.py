@@ -8,8 +8,9 @@ from typing import Any
 
 import jinja2
 
-from rlcheck.atomic import atomic_write_bytes
+from rlcheck.analysis.outcomes import read
 from rlcheck.report import plots
+from rlcheck.store import StudyStore
 
 
 def _fmt(value: Any, digits: int = 1) -> str:
@@ -33,13 +34,11 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def figures(out_dir: Path, summary: dict[str, Any]) -> dict[str, str]:
-    from rlcheck.analysis.outcomes import read
-
+def figures(store: StudyStore, summary: dict[str, Any]) -> dict[str, str]:
     methods = summary["methods"]
     if not methods:
         return {}
-    outcomes = read(out_dir)
+    outcomes = read(store)
     out = {
         "curves": plots.learning_curves(outcomes, summary["threshold"]),
         "survival": plots.survival(methods, summary["budget"]["env_steps"]),
@@ -51,18 +50,14 @@ def figures(out_dir: Path, summary: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def write_report(out_dir: Path, summary: dict[str, Any]) -> tuple[Path, Path]:
-    out_dir = Path(out_dir)
-    from rlcheck.study.run import read_manifest
-
-    manifest = read_manifest(out_dir) or {}
-    svgs = figures(out_dir, summary)
+def write_report(store: StudyStore, summary: dict[str, Any]) -> tuple[Path, Path]:
+    """report.html, report.md and its figures, into the study's store."""
+    manifest = store.read_manifest() or {}
+    svgs = figures(store, summary)
     env = _environment()
     context = {"s": summary, "manifest": manifest, "figures": svgs}
-    html = env.get_template("report.html.j2").render(**context)
-    atomic_write_bytes(out_dir / "report.html", html.encode())
+    html = store.write_text("report.html", env.get_template("report.html.j2").render(**context))
     for name, svg in svgs.items():
-        atomic_write_bytes(out_dir / "report_files" / f"{name}.svg", svg.encode())
-    markdown = env.get_template("report.md.j2").render(**context)
-    atomic_write_bytes(out_dir / "report.md", markdown.encode())
-    return out_dir / "report.html", out_dir / "report.md"
+        store.write_text(f"report_files/{name}.svg", svg)
+    markdown = store.write_text("report.md", env.get_template("report.md.j2").render(**context))
+    return html, markdown

@@ -1,18 +1,10 @@
 """The essay's claims as runnable studies: `rlcheck reproduce list`, `rlcheck reproduce NAME`."""
 
-from rlcheck.reproduce.runner import (
-    REGISTRY,
-    Judgement,
-    Reproduction,
-    StudyPlan,
-    get,
-    run,
-)
+from rlcheck.reproduce.base import REGISTRY, Judgement, Reproduction, StudyPlan, get
+from rlcheck.reproduce.runner import run
 
 
 def names() -> list[str]:
-    from rlcheck.reproduce import claims  # noqa: F401  (registers them)
-
     return list(REGISTRY)
 
 

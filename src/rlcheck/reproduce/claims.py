@@ -7,10 +7,16 @@ the claim's, `StudyPlan.scaled` says so and the reproduction's report repeats it
 
 from __future__ import annotations
 
+import csv
+from importlib import resources
 from typing import Any
 
+import numpy as np
+
 from rlcheck.analysis import stats
-from rlcheck.reproduce.runner import (
+from rlcheck.core.errors import RLCheckError
+from rlcheck.envs.traps import TRAPS
+from rlcheck.reproduce.base import (
     Judgement,
     Reproduction,
     StudyPlan,
@@ -145,8 +151,6 @@ register(Reproduction(
 # -- reward-hacking and local-optima (the trap envs) ----------------------------------------------------
 
 def _trap(env: str, seeds: int = 10, quick_budget: int | None = None) -> StudyPlan:
-    from rlcheck.envs.traps import TRAPS
-
     algo, overrides, budget = TRAPS[env].trained_by
     full = {"env": f"trap/{env}", "methods": {algo: dict(overrides)}, "seeds": seeds, "budget": budget}
     quick = {**full, "seeds": 2, "budget": quick_budget or budget // 5, "evaluation": QUICK_EVAL}
@@ -258,9 +262,6 @@ FRAMES_PER_STEP = 4  # ALE's frame skip: one env step is 4 frames
 
 def atari_reference() -> dict[str, tuple[float, float]]:
     """ALE id -> (random, human) scores, shipped in rlcheck/data (source: atari_scores_SOURCE.md)."""
-    import csv
-    from importlib import resources
-
     with resources.files("rlcheck.data").joinpath("atari_scores.csv").open() as f:
         return {row["ale_id"]: (float(row["random"]), float(row["human"])) for row in csv.DictReader(f)}
 
@@ -283,10 +284,6 @@ def human_normalised(summaries: Summaries) -> dict[str, dict[str, Any]]:
 
 
 def _judge_atari(summaries: Summaries) -> Judgement:
-    import numpy as np
-
-    from rlcheck.errors import RLCheckError
-
     scores = human_normalised(summaries)
     if not scores:
         raise RLCheckError("atari-median found no Atari study (ALE/...-v5 env) to score. Run one with `rlcheck check "
@@ -329,8 +326,6 @@ register(Reproduction(
 # -- seed-variance ------------------------------------------------------------------------------------
 
 def _judge_seed_variance(summaries: Summaries) -> Judgement:
-    import numpy as np
-
     m = _method(summaries["halfcheetah-trpo"], "trpo")
     finals = np.array([s["final_return"] for s in m["seeds"] if s["final_return"] is not None])
     worst, best, mean = float(finals.min()), float(finals.max()), float(finals.mean())

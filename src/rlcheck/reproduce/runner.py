@@ -3,68 +3,24 @@
 
 from __future__ import annotations
 
-import difflib
+import json
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rlcheck.atomic import atomic_write_bytes
-from rlcheck.errors import RLCheckError
-
-Summaries = dict[str, dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class StudyPlan:
-    name: str
-    full: dict[str, Any]  # a study spec (the YAML form)
-    quick: dict[str, Any]  # the same study, minutes in CI
-    scaled: str = ""  # how the full form departs from the claim's budgets, said in the report
-
-
-@dataclass(frozen=True)
-class Judgement:
-    verdict: str  # "holds", "does not hold" or "partly"
-    measurement: str  # what we measured, with intervals
-    details: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Reproduction:
-    name: str
-    claim: str  # the essay's claim, in its words where possible
-    studies: tuple[StudyPlan, ...]
-    judge: Callable[[Summaries], Judgement]
-
-
-REGISTRY: dict[str, Reproduction] = {}
-
-
-def register(reproduction: Reproduction) -> Reproduction:
-    REGISTRY[reproduction.name] = reproduction
-    return reproduction
-
-
-def get(name: str) -> Reproduction:
-    from rlcheck.reproduce import claims  # noqa: F401  (registers them)
-
-    if name not in REGISTRY:
-        close = difflib.get_close_matches(name, list(REGISTRY), n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise RLCheckError(f"Unknown reproduction {name!r}.{hint} Available: {', '.join(REGISTRY)} "
-                           "(`rlcheck reproduce list` describes each).")
-    return REGISTRY[name]
+from rlcheck.core.atomic import atomic_write_bytes
+from rlcheck.core.errors import RLCheckError
+from rlcheck.reproduce import claims  # noqa: F401  (registers the claims)
+from rlcheck.reproduce.base import get
+from rlcheck.store import write_json
+from rlcheck.study.run import run_study
+from rlcheck.study.spec import build
 
 
 def run(name: str, out: Path, quick: bool = False, progress=None, resume: bool = False,
         sources: list[Path] | None = None, executor: Any = None) -> dict[str, Any]:
     """Run the reproduction's studies into `out` (plus the finished studies in `sources`, read as they
     are: for claims over whatever the user ran), judge the claim, write the report."""
-    from rlcheck.study.run import run_study
-    from rlcheck.study.spec import build
-
     reproduction = get(name)
     out = Path(out)
     start = time.perf_counter()
@@ -81,8 +37,6 @@ def run(name: str, out: Path, quick: bool = False, progress=None, resume: bool =
         if not path.exists():
             raise RLCheckError(f"--from {source}: no summary.json there. Point at a directory written by `rlcheck check` "
                                "or `rlcheck run`.")
-        import json
-
         summaries[f"from:{Path(source).name}"] = json.loads(path.read_text())
     judgement = reproduction.judge(summaries)
     result = {
@@ -92,8 +46,6 @@ def run(name: str, out: Path, quick: bool = False, progress=None, resume: bool =
                            if quick else []),
         "studies": {k: str(out / k / "report.html") for k in summaries}, "wall_seconds": time.perf_counter() - start,
     }
-    from rlcheck.store import write_json
-
     write_json(out / "reproduction.json", result)
     atomic_write_bytes(out / "reproduction.md", markdown(result).encode())
     return result

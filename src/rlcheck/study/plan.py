@@ -5,16 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rlcheck.methods.config import describe, structure_groups
+from rlcheck import registry
+from rlcheck.core.config import describe, expand_sweep, structure_groups
 from rlcheck.study.spec import StudySpec
 
-# Aggregate env steps/s at 10 seeds on the project's 2-core CPU with each method's default settings
-# (benchmarks/RESULTS.md). Only a rough guide: rates depend on networks, batch sizes and machine.
-REFERENCE_RATES: dict[str, float] = {"ppo": 2.0e5, "dqn": 6.2e4, "sac": 230.0, "td3": 120.0, "ddpg": 150.0, "naf": 3.4e3,
-                                     "ars": 5e5, "cem": 5e5, "cmaes": 5e5}
-COMPILE_SECONDS = 12.0  # per job, typical
-PLANNER_SECONDS = 10.0  # planners learn nothing: one evaluation, its cost set by the search, not the budget
-PLANNERS = ("lqr", "mpc", "mcts")
+COMPILE_SECONDS = 12.0  # per job, typical; each method's speed is in its registry record
 
 
 @dataclass(frozen=True)
@@ -50,11 +45,8 @@ def jobs(spec: StudySpec) -> list[Job]:
 
 def method_configs(spec: StudySpec, m: Any, env: Any = None) -> list[Any]:
     """Every concrete config of one method of the study, in config-id order."""
-    from rlcheck.methods import METHODS, default_config
-    from rlcheck.methods.config import expand_sweep
-
     env = env or spec.make_env()
-    base = default_config(METHODS[m.name], env, {k: _text(v) for k, v in m.overrides.items()})
+    base = registry.default_config(registry.get_method(m.name), env, {k: _text(v) for k, v in m.overrides.items()})
     return expand_sweep(base, {k: [str(x) for x in v] for k, v in m.sweep.items()}, structural=True)
 
 
@@ -63,22 +55,22 @@ def _text(value: Any) -> str:
 
 
 def learning_steps(job: Job, budget: int) -> int:
-    return 0 if job.method in PLANNERS else job.runs * budget
+    return job.runs * budget if registry.get(job.method).learns else 0
 
 
 def estimate_seconds(job: Job, budget: int) -> float:
-    if job.method in PLANNERS:
-        return PLANNER_SECONDS
-    return COMPILE_SECONDS + job.runs * budget / REFERENCE_RATES.get(job.method, 1e3)
+    return registry.get(job.method).estimate_seconds(job.runs, budget, COMPILE_SECONDS)
 
 
 def describe_plan(spec: StudySpec) -> str:
     """A table of the jobs, their env steps, and a rough wall-time estimate."""
-    rows = [f"Study on {spec.env}: {len(spec.seeds)} seeds x {spec.budget:,} env steps, success = final eval "
-            f"return >= {spec.threshold:g} ({spec.eval_episodes} episodes at each of {spec.num_evals} checkpoints).",
+    success = "not judged (no threshold)" if spec.threshold is None else f"final eval return >= {spec.threshold:g}"
+    rows = [f"Study on {spec.env}: {len(spec.seeds)} seeds x {spec.budget:,} env steps, success = {success} "
+            f"({spec.eval_episodes} episodes at each of {spec.num_evals} checkpoints).",
             "", f"{'job':<12} {'method':<6} {'configs':>7} {'seeds':>5} {'max env steps':>14} {'rough time':>11}"]
-    if any(m.name in PLANNERS for m in spec.methods):
-        rows.insert(1, "Planners (lqr, mpc, mcts) use no learning env steps; they plan with the env as a model.")
+    planners = [m.name for m in spec.methods if not registry.get(m.name).learns]
+    if planners:
+        rows.insert(1, f"Planners ({', '.join(planners)}) use no learning env steps; they plan with the env as a model.")
     total_steps, total_seconds = 0, 0.0
     plan = jobs(spec)
     for job in plan:

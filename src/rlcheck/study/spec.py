@@ -28,8 +28,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from rlcheck import registry
+from rlcheck.core.config import describe, expand_sweep
+from rlcheck.core.errors import RLCheckError
+from rlcheck.envs import make_env
 from rlcheck.envs.jax_env import REWARD_THRESHOLDS
-from rlcheck.errors import RLCheckError
 
 # Default budgets (env steps per seed) for `rlcheck check`, from the sources of each env's defaults.
 DEFAULT_BUDGETS: dict[str, int] = {
@@ -59,7 +64,7 @@ class StudySpec:
     methods: tuple[MethodSpec, ...]
     seeds: tuple[int, ...]
     budget: int
-    threshold: float
+    threshold: float | None  # None: success is not judged (returns only)
     num_evals: int = 20
     eval_episodes: int = 10
     seed_block: int | None = None
@@ -70,8 +75,6 @@ class StudySpec:
     audit: bool = True
 
     def make_env(self):
-        from rlcheck.envs import make_env
-
         env = make_env(self.env, dict(self.env_kwargs))
         if self.true_objective or self.descriptors:
             env = dataclasses.replace(env, true_objective=self.true_objective or env.true_objective,
@@ -98,6 +101,11 @@ class StudySpec:
         return hashlib.sha256(json.dumps(self.as_dict(), sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def known_threshold(env: Any) -> float | None:
+    """The env's success threshold: ours for the envs we know, else the env's own, else None."""
+    return REWARD_THRESHOLDS.get(env.task, env.reward_threshold)
+
+
 def _fail(field: str, problem: str, fix: str) -> RLCheckError:
     return RLCheckError(f"Study field {field!r}: {problem}. {fix}")
 
@@ -113,23 +121,19 @@ def _whole(field: str, value: Any, minimum: int) -> int:
 def _methods(raw: Any, env: Any) -> tuple[tuple[MethodSpec, ...], tuple[tuple[str, str], ...]]:
     """The methods to run, and the baselines skipped because they do not apply (with the reason).
     An RL method asked for by name that cannot run on the env is an error; a baseline is skipped."""
-    from rlcheck.methods import BASELINES, METHODS, OPT_IN, default_config, get_method
-    from rlcheck.methods.config import describe, expand_sweep
-
     skipped: list[tuple[str, str]] = []
-    if raw is None:  # every method that applies to this env (Rainbow and second implementations only when named)
-        applicable = []
-        for name, method in METHODS.items():
-            if name in OPT_IN:
+    if raw is None:  # every default method that applies to this env (opt-in ones only when named)
+        raw = []
+        for record in registry.records():
+            if not record.default:
                 continue
             try:
-                method.check(env) if hasattr(method, "check") else None
+                record.check(env)
             except RLCheckError as exc:
-                if name in BASELINES:
-                    skipped.append((name, str(exc)))
+                if record.role == "baseline":
+                    skipped.append((record.name, str(exc)))
                 continue
-            applicable.append(name)
-        raw = applicable
+            raw.append(record.name)
     if isinstance(raw, str):
         raw = [m.strip() for m in raw.split(",") if m.strip()]
     if isinstance(raw, Sequence):
@@ -139,10 +143,10 @@ def _methods(raw: Any, env: Any) -> tuple[tuple[MethodSpec, ...], tuple[tuple[st
                     "Write e.g. methods: [ppo, dqn].")
     specs = []
     for name, settings in raw.items():
-        get_method(str(name))  # unknown name -> error listing the available ones
-        if name in BASELINES:
+        record = registry.get(str(name))  # unknown name -> error listing the available ones
+        if record.role == "baseline":
             try:
-                METHODS[name].check(env)
+                record.check(env)
             except RLCheckError as exc:
                 skipped.append((str(name), str(exc)))
                 continue
@@ -152,7 +156,7 @@ def _methods(raw: Any, env: Any) -> tuple[tuple[MethodSpec, ...], tuple[tuple[st
             raise _fail(f"methods.{name}.sweep", f"expected key -> non-empty list of values, got {sweep!r}",
                         "Write e.g. sweep: {learning_rate: [1e-3, 3e-4]}.")
         try:
-            config = default_config(METHODS[name], env, {k: _str_if_list(v) for k, v in settings.items()})
+            config = registry.default_config(record.implementation, env, {k: _str_if_list(v) for k, v in settings.items()})
             expand_sweep(config, {k: [str(x) for x in v] for k, v in sweep.items()}, structural=True)
         except RLCheckError as exc:
             raise RLCheckError(f"Study field 'methods.{name}': {exc}") from None
@@ -173,8 +177,6 @@ def _str_if_list(value: Any) -> str:
 
 def build(raw: Mapping[str, Any]) -> StudySpec:
     """Validate a study mapping (from YAML or CLI flags) into a StudySpec."""
-    from rlcheck.envs import make_env
-
     if not isinstance(raw, Mapping):
         raise RLCheckError(f"A study file must be a mapping of fields ({', '.join(FIELDS)}), got {type(raw).__name__}.")
     for key in raw:
@@ -203,10 +205,11 @@ def build(raw: Mapping[str, Any]) -> StudySpec:
         raise _fail("budget", f"no default budget is known for {env_name}", "Give env steps per seed, e.g. --budget 100000.")
     budget = _whole("budget", raw.get("budget", DEFAULT_BUDGETS.get(task)), 1)
 
-    threshold = raw.get("threshold", REWARD_THRESHOLDS.get(task, env.reward_threshold))
-    if threshold is None:
-        raise _fail("threshold", f"{env_name} has no known reward threshold", "Say what return counts as success, e.g. --threshold -150.")
-    if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+    threshold = raw["threshold"] if "threshold" in raw else known_threshold(env)
+    if threshold is None and "threshold" not in raw:
+        raise _fail("threshold", f"{env_name} has no known reward threshold", "Say what return counts as success, e.g. "
+                    "--threshold -150 (or threshold: null in a study file to report returns without judging success).")
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int | float)):
         raise _fail("threshold", f"expected a number, got {threshold!r}", "Write e.g. threshold: 475.")
 
     evaluation = raw.get("evaluation") or {}
@@ -233,26 +236,23 @@ def build(raw: Mapping[str, Any]) -> StudySpec:
     audit = raw.get("audit", True)
     if not isinstance(audit, bool):
         raise _fail("audit", f"expected true or false, got {audit!r}", "Write audit: false to skip the reward audit.")
-    return StudySpec(env_name, methods, seeds, budget, float(threshold), num_evals, episodes, block, skipped,
+    return StudySpec(env_name, methods, seeds, budget, None if threshold is None else float(threshold), num_evals, episodes, block, skipped,
                      tuple(sorted(env_kwargs.items())), user["true_objective"], user["descriptors"], audit)
 
 
 def _check_budget(methods: Sequence[MethodSpec], env: Any, budget: int) -> None:
-    from rlcheck.methods import METHODS, default_config
-
     for m in methods:
-        method = METHODS[m.name]
-        if not getattr(method, "learns", True):
+        record = registry.get(m.name)
+        if not record.learns:
             continue  # planners use no learning steps
-        per_iteration = method.steps_per_iteration(default_config(method, env, {k: _str_if_list(v) for k, v in m.overrides.items()}))
+        config = registry.default_config(record.implementation, env, {k: _str_if_list(v) for k, v in m.overrides.items()})
+        per_iteration = record.implementation.steps_per_iteration(config)
         if per_iteration > budget:
             raise _fail("budget", f"{budget:,} env steps is less than one {m.name} iteration on {env.name} "
                         f"({per_iteration:,} env steps)", f"Raise the budget, or lower {m.name}'s num_envs/num_steps.")
 
 
 def load_yaml(path: Path) -> dict[str, Any]:
-    import yaml
-
     try:
         text = Path(path).read_text()
     except OSError as exc:
@@ -268,8 +268,6 @@ def load_yaml(path: Path) -> dict[str, Any]:
 
 def apply_sets(raw: dict[str, Any], sets: Sequence[tuple[str, str]]) -> dict[str, Any]:
     """`--set a.b=c` on the raw study mapping; values are read as YAML scalars (3e-4, true, [1, 2])."""
-    import yaml
-
     raw = json.loads(json.dumps(raw, default=str))  # deep copy
     for path, value in sets:
         keys = path.split(".")

@@ -1,4 +1,4 @@
-"""Tree search on Atari games run through Gymnasium, with the emulator as the model: UCT (UCB1
+"""UCT: tree search on Atari games run through Gymnasium, with the emulator as the model: UCT (UCB1
 selection, one expansion per simulation, a random rollout for the leaf's value) over ALE's own
 `cloneState`/`restoreState`. The model steps the raw emulator with the env's action set and frame
 skip, so its rewards are the game's. This exploits the emulator's determinism: with sticky actions
@@ -13,22 +13,50 @@ import math
 from typing import Any
 
 import numpy as np
+from flax import struct
 
-from rlcheck.baselines.planner import NotApplicable, run_host_planner
+from rlcheck.baselines.planner import Planner, run_host_planner
+from rlcheck.core.budget import Budget
+from rlcheck.core.config import numeric, static
+from rlcheck.core.errors import NotApplicable
 from rlcheck.diagnostics.behaviour import EpisodeRecorder
+from rlcheck.envs.host import HostEnv
 from rlcheck.envs.jax_env import EnvSpec
-from rlcheck.methods.loop import Budget
 
 FRAME_SKIP = 4  # as the env's preprocessing
 
 
-def check_ale(env: EnvSpec) -> None:
-    copy = env.env.make()
-    supported = hasattr(copy.unwrapped, "ale")
-    copy.close()
-    if not supported:
-        raise NotApplicable(f"MCTS on a Python env needs a state it can copy (ALE's cloneState), and {env.name} "
-                            "has none. Use the gymnax version of the env if there is one.")
+@struct.dataclass
+class UCTConfig:
+    gamma: float = numeric(0.99, "discount inside the tree")
+    exploration: float = numeric(1.0, "UCB1 exploration constant")
+    num_simulations: int = static(32, "tree expansions per real step")
+    rollout_steps: int = static(10, "random-rollout steps for a leaf's value (0: value 0)")
+    max_depth: int = static(50, "deepest search path")
+    max_steps: int = static(0, "cap on steps per evaluation game (0: the env's time limit)")
+
+
+class UCT(Planner):
+    """A planner on the host only: `run_host` plays whole games; there is no compiled `plan` step."""
+
+    name = "uct"
+    Config = UCTConfig
+
+    def check(self, env: EnvSpec) -> None:
+        supported = False
+        if isinstance(env.env, HostEnv):
+            copy = env.env.make()
+            supported = hasattr(copy.unwrapped, "ale")
+            copy.close()
+        if not supported:
+            raise NotApplicable(f"UCT plans from a copy of the emulator's state (ALE's cloneState), and {env.name} is "
+                                "not an Atari game through Gymnasium. On JAX envs use mcts.")
+        if not env.discrete:
+            raise NotApplicable(f"UCT searches over discrete actions, and {env.name} has continuous ones.")
+
+    def run_host(self, env: EnvSpec, configs, seeds, budget: Budget, progress=None):
+        return run_host_planner(self, env, lambda config, seed, recorder: play_game(env, config, seed, recorder),
+                                configs, seeds, budget, progress)
 
 
 class Node:
@@ -112,8 +140,3 @@ def play_game(env: EnvSpec, config: Any, seed: int, recorder: EpisodeRecorder | 
     real.close()
     model_env.close()
     return total, frames, steps
-
-
-def run_host_mcts(method: Any, env: EnvSpec, configs: list[Any], seeds: list[int], budget: Budget, progress=None):
-    return run_host_planner(method, env, lambda config, seed, recorder: play_game(env, config, seed, recorder), configs,
-                            seeds, budget, progress)

@@ -9,7 +9,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from rlcheck.errors import StoreError
+from rlcheck.core.errors import StoreError
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

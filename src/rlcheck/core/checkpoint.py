@@ -12,7 +12,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from rlcheck.atomic import atomic_write_bytes
+from rlcheck.core.atomic import atomic_write_bytes
 
 
 @dataclass
