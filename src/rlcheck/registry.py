@@ -112,6 +112,11 @@ def register(record: MethodRecord) -> MethodRecord:
     return record
 
 
+def unregister(name: str) -> None:
+    """Remove a registered method (a plugin's or a test's); unknown names are ignored."""
+    _RECORDS.pop(name, None)
+
+
 def records() -> list[MethodRecord]:
     """Every registered method, in registration order (the order `check` runs them in)."""
     return list(_RECORDS.values())

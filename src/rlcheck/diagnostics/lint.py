@@ -21,6 +21,7 @@ import numpy as np
 
 from rlcheck.diagnostics import probes as probes_module
 from rlcheck.diagnostics.probes import Rollout
+from rlcheck.diagnostics.profile import plausibility_profile
 from rlcheck.envs.jax_env import EnvSpec
 
 # Documented thresholds
@@ -70,8 +71,6 @@ class LintResult:
 
 def lint(env: EnvSpec, episodes: int = 24, seed: int = 0, measure_speed: bool = True) -> LintResult:
     """Run every probe, every check and the plausibility profile."""
-    from rlcheck.diagnostics.profile import plausibility_profile
-
     info_keys = probes_module.info_keys_of(env)
     rollouts = probes_module.rollouts(env, probes_module.probes_for(env), episodes, jax.random.PRNGKey(seed), info_keys)
     horizon = rollouts[0].reward.shape[1]

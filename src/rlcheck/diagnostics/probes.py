@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from rlcheck.diagnostics.behaviour import scalar_info_keys
 from rlcheck.envs.host import HostEnv
 from rlcheck.envs.jax_env import EnvSpec
 
@@ -214,8 +215,6 @@ def _host_rollout(env: EnvSpec, probe: Probe, episodes: int, seed: int, info_key
 
 def info_keys_of(env: EnvSpec) -> tuple[str, ...]:
     """The info keys the lint reads that one step of the env provides."""
-    from rlcheck.diagnostics.behaviour import scalar_info_keys
-
     return tuple(k for k in scalar_info_keys(env) if k in ("true_objective", "is_success") or k.startswith("reward_"))
 
 

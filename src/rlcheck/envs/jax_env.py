@@ -18,6 +18,7 @@ import numpy as np
 from gymnax.environments import spaces
 
 from rlcheck.core.errors import EnvError
+from rlcheck.envs.host import HostEnv
 
 # Gymnasium's `reward_threshold` for the classic-control tasks; None where Gymnasium sets none.
 REWARD_THRESHOLDS: dict[str, float] = {
@@ -56,8 +57,6 @@ class EnvSpec:
 
     @property
     def backend(self) -> str:
-        from rlcheck.envs.host import HostEnv
-
         return "gymnasium (Python, host loop)" if isinstance(self.env, HostEnv) else "JAX (gymnax API)"
 
     @property

@@ -9,8 +9,10 @@ from typing import Any
 import numpy as np
 
 from rlcheck.core.errors import EnvError
+from rlcheck.envs import atari
 from rlcheck.envs.host import HostEnv
 from rlcheck.envs.jax_env import EnvSpec
+from rlcheck.envs.preflight import preflight
 
 DEFAULT_TIME_LIMIT = 1000  # for envs registered without one; preflight warns
 
@@ -28,9 +30,7 @@ def resolve_id(name: str) -> str:
     under that name on the fly; other `module:Id` forms are Gymnasium's own."""
     gym = gymnasium()
     if name.startswith("ALE/") and name not in gym.registry:
-        from rlcheck.envs.atari import register
-
-        register()
+        atari.register()
     if name in gym.registry:
         return name
     if ":" in name:
@@ -74,8 +74,6 @@ def make_python_env(name: str, env_kwargs: dict[str, Any] | None = None, check: 
     kwargs = dict(env_kwargs or {})
     warnings: list[str] = []
 
-    from rlcheck.envs import atari
-
     if atari.is_atari(env_id):  # training copies lose a life as a termination and clip rewards; evaluation copies don't
         def make() -> Any:
             return atari.make_atari(env_id, kwargs, train=True)
@@ -104,8 +102,6 @@ def make_python_env(name: str, env_kwargs: dict[str, Any] | None = None, check: 
             "the package it needs is installed."
         ) from exc
     if check:
-        from rlcheck.envs.preflight import preflight
-
         warnings = preflight(name, make)
     if gym.spec(env_id).max_episode_steps is None and make_eval is None:
         warnings.append(f"[time limit] the env is registered without max_episode_steps; rlcheck added a "
