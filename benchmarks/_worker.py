@@ -13,7 +13,7 @@ def rlcheck_run(env: str, algo: str, seeds: int, steps: int, num_evals: int = 20
     from rlcheck.core.budget import Budget
     from rlcheck.engine import run_method
     from rlcheck.envs import make_env
-    from rlcheck.methods import default_config, get_method
+    from rlcheck.registry import default_config, get_method
 
     spec, method = make_env(env), get_method(algo)
     config = default_config(method, spec, overrides or {})

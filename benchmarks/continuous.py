@@ -37,9 +37,9 @@ def reached(out: Path, threshold: float) -> list[int | None]:
     """Per seed: the first checkpoint's env steps with eval return >= threshold (None if never)."""
     import pyarrow.compute as pc
 
-    from rlcheck.store import read_traces
+    from rlcheck.store import StudyStore
 
-    t = read_traces(out).filter(pc.equal(pc.field("metric"), "eval_return")).to_pylist()
+    t = StudyStore(out).read_traces().filter(pc.equal(pc.field("metric"), "eval_return")).to_pylist()
     first: dict[int, int | None] = {}
     for row in sorted(t, key=lambda r: (r["seed"], r["env_steps"])):
         first.setdefault(row["seed"], None)

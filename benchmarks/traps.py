@@ -11,7 +11,9 @@ the trap behaviour and the intended one earn different proxy returns on every tr
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
+from pathlib import Path
 
 from rlcheck import api
 from rlcheck.envs.traps import TRAPS
@@ -46,7 +48,7 @@ def main() -> None:
             name = f"trap/{base}" + ("-fixed" if fixed else "")
             start = time.perf_counter()
             summary = api.train(env=name, algo=algo, seeds=range(args.seeds), steps=budget, overrides=overrides,
-                                out=None)
+                                out=Path(tempfile.mkdtemp(prefix="rlcheck-trap-")))
             wall = time.perf_counter() - start
             finals = [float(s["final_return"]) for s in summary["methods"][0]["seeds"]]
             trapped_fn, intended_fn = CRITERIA[base]

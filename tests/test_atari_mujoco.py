@@ -5,7 +5,7 @@ import pytest
 
 from rlcheck.core.budget import Budget
 from rlcheck.envs import make_env
-from rlcheck.methods import default_config, get_method
+from rlcheck.registry import default_config, get_method
 
 
 def test_atari_train_copies_clip_rewards_and_end_on_a_lost_life_eval_copies_do_not():
@@ -76,13 +76,16 @@ def test_mpc_plans_on_mujoco_through_save_and_restore():
 
 def test_tree_search_on_atari_through_clone_and_restore():
     pytest.importorskip("ale_py")
-    from rlcheck.baselines.mcts import MCTS, MCTSConfig
+    from rlcheck.baselines.mcts import MCTS
+    from rlcheck.baselines.uct import UCT, UCTConfig
     from rlcheck.core.errors import NotApplicable
     from rlcheck.engine import run_method
 
     env = make_env("ALE/Breakout-v5")
-    config = MCTSConfig(num_simulations=4, rollout_steps=5, max_steps=30)
-    result = run_method(MCTS(), env, [config], [0], Budget(1, 1, 1))
+    with pytest.raises(NotApplicable, match="use uct"):  # Gumbel MuZero needs a JAX env; UCT is its own method
+        MCTS().check(env)
+    config = UCTConfig(num_simulations=4, rollout_steps=5, max_steps=30)
+    result = run_method(UCT(), env, [config], [0], Budget(1, 1, 1))
     diagnostics = result.trace.diagnostics
     assert diagnostics["eval_steps_per_episode"][0, 0] == 30  # the cap on a game is honoured
     # every simulation steps at least one expansion and at most the rollout more, 4 frames each
@@ -93,7 +96,7 @@ def test_tree_search_on_atari_through_clone_and_restore():
     shares = [measured[f"action_share/{a}"][0, 0] for a in range(env.num_actions)]
     assert measured["episode_length"][0, 0] == 30 and sum(shares) == pytest.approx(1.0)
     with pytest.raises(NotApplicable, match="cloneState"):
-        MCTS().check(make_env("user_envs:GoRight"))
+        UCT().check(make_env("user_envs:GoRight"))
 
 
 def test_host_mpc_on_halfcheetah_records_the_posture_descriptor():

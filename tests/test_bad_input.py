@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from rlcheck.cli import main
-from rlcheck.engine.lock import study_lock
+from rlcheck.store import StudyStore
 
 SMALL = {"env": "CartPole-v1", "methods": {"cem": {}}, "seeds": 2, "budget": 16_000,
          "evaluation": {"checkpoints": 2, "episodes": 2}, "audit": False}
@@ -131,7 +131,7 @@ def test_catalogue_covers_every_kind_of_input():
 
 
 def test_locked_store_is_refused(tmp_path, capsys):
-    with study_lock(tmp_path / "busy"):
+    with StudyStore(tmp_path / "busy").lock():
         assert main(["run", _yaml(tmp_path, SMALL), "--out", str(tmp_path / "busy"), "--quiet"]) == 1
     assert "Another rlcheck process is writing to" in capsys.readouterr().err
 

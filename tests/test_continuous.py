@@ -13,7 +13,7 @@ from rlcheck.core.budget import Budget
 from rlcheck.core.errors import RLCheckError
 from rlcheck.engine import run_method
 from rlcheck.envs import make_env
-from rlcheck.methods import default_config, get_method
+from rlcheck.registry import default_config, get_method
 from rlcheck.methods.naf import advantage, lower_triangular
 from rlcheck.methods.offpolicy import polyak
 

@@ -30,9 +30,9 @@ def test_a_learner_registered_in_one_file_runs_everywhere(greedy_bandit, tmp_pat
                           eval_episodes=2, audit=False)
     assert "greedy-bandit" in api.plan(spec)
     summary = api.run(spec, tmp_path / "study")
-    mine = next(m for m in summary["methods"] if m["name"] == "greedy-bandit")
-    assert mine["kind"] == "rl" and [s["env_steps"] for s in mine["seeds"]] == [2000, 2000]
-    assert "GREEDY-BANDIT" in summary["verdict"]["text"]
+    mine = summary.method("greedy-bandit")
+    assert mine.kind == "rl" and [s.env_steps for s in mine.seeds] == [2000, 2000]
+    assert "GREEDY-BANDIT" in summary.verdict.text
     assert "greedy-bandit" in (tmp_path / "study" / "report.html").read_text()
 
 

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from rlcheck.cli import main
-from rlcheck.engine.lock import study_lock
+from rlcheck.store import StudyStore
 
 # cheap to compile, several jobs (so kills land between jobs too), several chunks each
 STUDY = {"env": "CartPole-v1", "methods": {"cem": {}, "ars": {}}, "seeds": 2, "seed_block": 1, "budget": 20_000,
@@ -149,7 +149,7 @@ def test_full_disk_is_a_clear_error_and_resume_finishes(tmp_path):
 def test_second_process_on_a_store_is_refused(tmp_path, capsys):
     study = _study_file(tmp_path)
     out = tmp_path / "busy"
-    with study_lock(out):  # as a running study holds it
+    with StudyStore(out).lock():  # as a running study holds it
         code = main(["run", str(study), "--out", str(out), "--quiet"])
         result = subprocess.run(_cli("run", str(study), "--out", str(out), "--quiet"), capture_output=True, text=True)
     assert code == 1 and "Another rlcheck process is writing to" in capsys.readouterr().err

@@ -8,7 +8,7 @@ import pytest
 
 from rlcheck.core.budget import Budget
 from rlcheck.envs import make_env
-from rlcheck.methods import default_config, get_method
+from rlcheck.registry import default_config, get_method
 from rlcheck.methods import networks as nets
 from rlcheck.methods.dqn import DQNConfig, project_distribution
 from rlcheck.methods.replay import Replay

@@ -11,7 +11,7 @@ pytest.importorskip("stable_baselines3")
 from rlcheck.cli import main
 from rlcheck.core.budget import Budget
 from rlcheck.envs import make_env
-from rlcheck.methods import default_config, get_method
+from rlcheck.registry import default_config, get_method
 from rlcheck.methods.sb3 import checkpoint_steps, sb3_arguments, unmatched
 
 

@@ -83,7 +83,7 @@ import jax, numpy as np
 from rlcheck.engine.runner import run_devices, run_method
 from rlcheck.envs import make_env
 from rlcheck.core.budget import Budget
-from rlcheck.methods import default_config, get_method
+from rlcheck.registry import default_config, get_method
 env = make_env("CartPole-v1")
 method = get_method("ppo")
 result = run_method(method, env, [default_config(method, env, {})], [0, 1, 2, 3], Budget(8192, 2, 2))

@@ -8,7 +8,8 @@ from rlcheck.core.budget import Budget
 from rlcheck.core.config import expand_sweep
 from rlcheck.engine import run_method
 from rlcheck.envs import make_env
-from rlcheck.methods import default_config, get_method, train
+from rlcheck.methods.loop import train
+from rlcheck.registry import default_config, get_method
 
 
 def _setup(algo, env_name="CartPole-v1", **overrides):

@@ -7,7 +7,7 @@ import numpy as np
 from rlcheck.core.budget import Budget
 from rlcheck.engine.runner import run_method
 from rlcheck.envs import make_env
-from rlcheck.methods import default_config, get_method
+from rlcheck.registry import default_config, get_method
 from rlcheck.methods.trpo import conjugate_gradient, kl_divergence
 
 

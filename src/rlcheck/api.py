@@ -15,6 +15,7 @@ from rlcheck import registry
 from rlcheck.analysis.stats import seeds_needed as needed_seeds
 from rlcheck.core.contracts import ProgressFn
 from rlcheck.core.errors import RLCheckError
+from rlcheck.core.results import StudySummary
 from rlcheck.diagnostics.lint import lint as run_lint
 from rlcheck.engine.executors import make_executor
 from rlcheck.envs import EnvSpec, make_env, register_spec
@@ -68,7 +69,7 @@ def executor_for(executor: Any = "local", address: str | None = None, job_cpus: 
 
 
 def run(spec: StudySpec, out: Path | str, resume: bool = False, progress: ProgressFn | None = None,
-        executor: Any = "local", address: str | None = None) -> dict[str, Any]:
+        executor: Any = "local", address: str | None = None) -> StudySummary:
     """Run (or resume) a study into its store at `out`; write the report; return the summary."""
     return run_study(spec, Path(out), resume=resume, progress=progress, executor=executor_for(executor, address))
 
@@ -78,7 +79,7 @@ def check(env: EnvLike, out: Path | str, seeds: int | Sequence[int] | None = Non
           progress: ProgressFn | None = None, env_kwargs: Mapping[str, Any] | None = None,
           executor: Any = "local", address: str | None = None, num_evals: int | None = None,
           eval_episodes: int | None = None, true_objective: str | None = None, descriptors: str | None = None,
-          audit: bool = True) -> dict[str, Any]:
+          audit: bool = True) -> StudySummary:
     """Run every applicable method (or `methods`) on `env` over many seeds; write the store and the
     report to `out`; return the summary (with its verdict). `executor="ray"` runs the jobs as Ray
     tasks (on the cluster at `address`, or a private local Ray)."""
@@ -88,7 +89,7 @@ def check(env: EnvLike, out: Path | str, seeds: int | Sequence[int] | None = Non
 
 
 def run_file(path: Path | str, out: Path | str, sets: Sequence[tuple[str, str]] = (), resume: bool = False,
-             progress: ProgressFn | None = None, executor: Any = "local", address: str | None = None) -> dict[str, Any]:
+             progress: ProgressFn | None = None, executor: Any = "local", address: str | None = None) -> StudySummary:
     """Run the study described by a YAML file (with `--set a.b=c` overrides)."""
     return run(file_spec(path, sets), out, resume, progress, executor, address)
 
@@ -97,7 +98,7 @@ def train(env: EnvLike, algo: str, seeds: int | Sequence[int], steps: int, out: 
           overrides: Mapping[str, Any] | None = None, sweep: Mapping[str, Sequence[Any]] | None = None,
           num_evals: int = 20, eval_episodes: int = 10, threshold: float | None = None,
           progress: ProgressFn | None = None, env_kwargs: Mapping[str, Any] | None = None,
-          resume: bool = False) -> dict[str, Any]:
+          resume: bool = False) -> StudySummary:
     """Train one algorithm on `env` for every seed (and every combination of numeric `sweep` values) in
     one vectorised program, into a one-method study at `out` (the same store as `check`, so `report`,
     `export` and `seeds` read it). Without a success threshold (none given, none known for the env), the
@@ -135,7 +136,7 @@ def sweep(env: EnvLike, algo: str, factors: Mapping[str, Sequence[Any]], out: Pa
           fixed: Mapping[str, Any] | None = None, seeds: int = 10, budget: int | None = None,
           threshold: float | None = None, num_evals: int = 10, with_sb3: bool = False, resume: bool = False,
           progress: ProgressFn | None = None, executor: Any = "local", address: str | None = None,
-          dry_run: bool = False) -> dict[str, Any] | str:
+          dry_run: bool = False) -> StudySummary | str:
     """How fragile is a result? Vary hyper-parameters (the first value of each factor is the reference),
     many seeds per cell; the summary's `sweeps` holds the effect sizes. With `dry_run`, the plan's text."""
     fixed = dict(fixed or {})
@@ -176,7 +177,7 @@ def lint(env: EnvLike, env_kwargs: Mapping[str, Any] | None = None, episodes: in
     return run_lint(spec, episodes, seed).as_dict()
 
 
-def report(out: Path | str) -> dict[str, Any]:
+def report(out: Path | str) -> StudySummary:
     """Rebuild summary.json, report.html and report.md from a study's store."""
     with StudyStore(out).lock() as store:
         summary = analyse(store)
@@ -191,12 +192,11 @@ def seeds_needed(pilot: Path | str, effect: float, power: float = 0.8, alpha: fl
     one per method against a hypothetical variant of itself (same spread)."""
     summary = analyse(StudyStore(pilot))
     spreads = {}
-    for m in summary["methods"]:
-        finals = np.array([s["final_return"] for s in m["seeds"] if s["final_return"] is not None])
-        if len(finals) < 2:
-            raise RLCheckError(f"The pilot's {m['label_name']} has fewer than 2 usable seeds, so its spread is unknown. "
+    for m in summary.methods:
+        if len(m.finals) < 2:
+            raise RLCheckError(f"The pilot's {m.label_name} has fewer than 2 usable seeds, so its spread is unknown. "
                                "Run a pilot with more seeds.")
-        spreads[m["label_name"]] = float(np.std(finals, ddof=1))
+        spreads[m.label_name] = float(np.std(m.finals, ddof=1))
     names = list(spreads)
     pairs = [(a, a) for a in names] + [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
     return [{"a": a, "b": b, "sd_a": spreads[a], "sd_b": spreads[b], "effect": effect, "power": power,

@@ -23,6 +23,7 @@ from rich.progress import (
 from rlcheck import api, registry, reproduce
 from rlcheck.core.contracts import ProgressFn
 from rlcheck.core.errors import EXIT_ERROR, EXIT_JOBS, EXIT_OK, RLCheckError
+from rlcheck.core.results import StudySummary
 from rlcheck.envs import registered_env_ids
 from rlcheck.export import SINKS
 from rlcheck.store import write_json
@@ -265,13 +266,12 @@ def _train(args: argparse.Namespace) -> int:
             eval_episodes=args.eval_episodes, threshold=args.threshold, progress=progress,
             env_kwargs=_yaml_values(args.env_kwargs), resume=args.resume,
         )
-    for method in summary["methods"]:
-        finals = [s["final_return"] for s in method["seeds"]]
-        line = f"{method['name']} (config {method['config_id']}): final eval returns {_fmt(finals)}"
-        if summary["threshold"] is not None:
-            line += f"; {method['successes']}/{len(method['seeds'])} seeds reached {summary['threshold']:g}"
-        if method.get("diverged_seeds"):
-            line += f"; seeds {', '.join(map(str, method['diverged_seeds']))} diverged (NaN/inf)"
+    for method in summary.methods:
+        line = f"{method.name} (config {method.config_id}): final eval returns {_fmt([s.final_return for s in method.seeds])}"
+        if summary.threshold is not None:
+            line += f"; {method.successes}/{len(method.seeds)} seeds reached {summary.threshold:g}"
+        if method.diverged_seeds:
+            line += f"; seeds {', '.join(map(str, method.diverged_seeds))} diverged (NaN/inf)"
         print(line)
     print(f"wrote the study to {args.out} (report.html, summary.json, traces.parquet) in "
           f"{time.perf_counter() - start:.1f}s")
@@ -329,18 +329,17 @@ def _execute(spec: StudySpec, args: argparse.Namespace) -> int:
     return study_exit_code(summary)
 
 
-def study_exit_code(summary: dict) -> int:
+def study_exit_code(summary: StudySummary) -> int:
     """4 if any job failed or any seed diverged (the results are written either way), else 0."""
-    diverged = any(m.get("diverged_seeds") for m in summary.get("methods", []))
-    return EXIT_JOBS if summary.get("failed_jobs") or diverged else EXIT_OK
+    return EXIT_JOBS if summary.failed_jobs or summary.diverged else EXIT_OK
 
 
-def _print_verdict(summary: dict, out: Path) -> None:
-    print(f"Verdict: {summary['verdict']['label']}")
-    print(summary["verdict"]["text"])
-    for line in audit_lines(summary.get("audit") or {}):
+def _print_verdict(summary: StudySummary, out: Path) -> None:
+    print(f"Verdict: {summary.verdict.label}")
+    print(summary.verdict.text)
+    for line in audit_lines(summary.audit or {}):
         print(line)
-    for f in summary["failed_jobs"]:
+    for f in summary.failed_jobs:
         print(f"failed job {f['job']}: {f['error']}")
     print(f"report: {Path(out) / 'report.html'} (and report.md, summary.json, traces.parquet)")
 
@@ -371,7 +370,7 @@ def _sweep(args: argparse.Namespace) -> int:
         print(result)
         return 0
     _print_verdict(result, args.out)
-    for s in result.get("sweeps", []):
+    for s in result.sweeps:
         print(f"Sweep of {s['method']}: {s['text']}")
     if args.sinks:
         _export(args, args.out)

@@ -10,6 +10,7 @@ import jinja2
 
 from rlcheck.analysis.outcomes import read
 from rlcheck.report import plots
+from rlcheck.core.results import StudySummary
 from rlcheck.store import StudyStore
 
 
@@ -50,8 +51,9 @@ def figures(store: StudyStore, summary: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def write_report(store: StudyStore, summary: dict[str, Any]) -> tuple[Path, Path]:
+def write_report(store: StudyStore, summary: StudySummary) -> tuple[Path, Path]:
     """report.html, report.md and its figures, into the study's store."""
+    summary = summary.to_json()  # the templates read the JSON form, as a user's own template would
     manifest = store.read_manifest() or {}
     svgs = figures(store, summary)
     env = _environment()

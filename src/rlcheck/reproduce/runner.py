@@ -29,7 +29,7 @@ def run(name: str, out: Path, quick: bool = False, progress=None, resume: bool =
         spec = build(plan.quick if quick else plan.full)
         study_dir = out / plan.name
         summaries[plan.name] = run_study(spec, study_dir, resume=resume or (study_dir / "summary.json").exists(),
-                                         progress=progress, executor=executor)
+                                         progress=progress, executor=executor).to_json()
         if plan.scaled and not quick:
             notes.append(f"{plan.name}: {plan.scaled}")
     for source in sources or []:

@@ -29,7 +29,7 @@ from rlcheck.core.budget import Budget
 from rlcheck.core.config import describe
 from rlcheck.core.contracts import ProgressFn
 from rlcheck.core.errors import StoreError
-from rlcheck.core.results import RunResult
+from rlcheck.core.results import RunResult, StudySummary
 from rlcheck.diagnostics.behaviour import behaviour_spec
 from rlcheck.diagnostics.lint import lint
 from rlcheck.engine.executors import JobTask, LocalExecutor
@@ -92,7 +92,7 @@ def prepare(spec: StudySpec, store: StudyStore, resume: bool) -> dict[str, Any]:
 
 
 def run_study(spec: StudySpec, out: Path | str, resume: bool = False, progress: ProgressFn | None = None,
-              report: bool = True, executor: Any = None) -> dict[str, Any]:
+              report: bool = True, executor: Any = None) -> StudySummary:
     """Run (or resume) the study into `out`, holding its lock: a second process on the same store is
     refused. `executor` is an `engine.executors` executor (default: local, one job after another)."""
     with StudyStore(out).lock() as store:
@@ -100,7 +100,7 @@ def run_study(spec: StudySpec, out: Path | str, resume: bool = False, progress: 
 
 
 def _run_locked(spec: StudySpec, store: StudyStore, resume: bool, progress: ProgressFn | None, report: bool,
-                executor: Any) -> dict[str, Any]:
+                executor: Any) -> StudySummary:
     manifest = prepare(spec, store, resume)
     start, wall_before = time.perf_counter(), manifest.get("wall_seconds", 0.0)
     env = spec.make_env()
@@ -175,7 +175,7 @@ def run_lint(env) -> tuple[dict[str, Any] | None, list[str]]:
     return result, errors
 
 
-def analyse(store: StudyStore | Path | str, manifest: dict[str, Any] | None = None) -> dict[str, Any]:
+def analyse(store: StudyStore | Path | str, manifest: dict[str, Any] | None = None) -> StudySummary:
     """summary.json's content, from the store alone. A store written before the manifest held the method
     records gets them from the registry."""
     store = store if isinstance(store, StudyStore) else StudyStore(store)
@@ -183,4 +183,4 @@ def analyse(store: StudyStore | Path | str, manifest: dict[str, Any] | None = No
     known = manifest.get("methods", {})
     manifest["methods"] = {name: known.get(name) or registry.get(name).describe() for name in manifest["spec"]["methods"]}
     outcomes = read_outcomes(store) if store.has_traces() else []
-    return summarize_study(outcomes, manifest)
+    return StudySummary.from_json(summarize_study(outcomes, manifest))
