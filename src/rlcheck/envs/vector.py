@@ -22,20 +22,7 @@ def step(env: EnvSpec, key: jax.Array, state, actions: jax.Array):
     """Returns (obs, state, reward, terminated, truncated, final_obs); obs is already reset where done."""
     if isinstance(env.env, HostEnv):
         return env.env.step(state, actions)
-    keys = jax.random.split(key, actions.shape[0])
-    if not env.discrete:
-        actions = actions.reshape((actions.shape[0],) + _action_shape(env))
-    obs, state, reward, terminated, truncated, info = jax.vmap(
-        env.env.step, in_axes=(0, 0, 0, None)
-    )(keys, state, actions, env.params)
-    return (
-        obs,
-        state,
-        reward.astype(jnp.float32).reshape(-1),
-        jnp.asarray(terminated, bool).reshape(-1),
-        jnp.asarray(truncated, bool).reshape(-1),
-        info["final_observation"],
-    )
+    return _step_jax(env, key, state, actions)[0]
 
 
 def step_info(env: EnvSpec, key: jax.Array, state, actions: jax.Array, info_keys: tuple[str, ...]):
@@ -46,16 +33,23 @@ def step_info(env: EnvSpec, key: jax.Array, state, actions: jax.Array, info_keys
             return (*env.env.step(state, actions), {})
         *out, values = env.env.step(state, actions, info_keys)
         return (*out, {k: values[:, j] for j, k in enumerate(info_keys)})
+    out, info = _step_jax(env, key, state, actions)
+    n = actions.shape[0]
+    values = {k: jnp.asarray(info[k], jnp.float32).reshape(n) if k in info else jnp.full((n,), jnp.nan) for k in info_keys}
+    return (*out, values)
+
+
+def _step_jax(env: EnvSpec, key: jax.Array, state, actions: jax.Array) -> tuple[tuple, dict]:
+    """One vmapped step of a JAX env: (`step`'s tuple, with reward and flags flattened to [n], and the raw info)."""
     keys = jax.random.split(key, actions.shape[0])
     if not env.discrete:
         actions = actions.reshape((actions.shape[0],) + _action_shape(env))
     obs, state, reward, terminated, truncated, info = jax.vmap(
         env.env.step, in_axes=(0, 0, 0, None)
     )(keys, state, actions, env.params)
-    n = reward.shape[0]
-    values = {k: jnp.asarray(info[k], jnp.float32).reshape(n) if k in info else jnp.full((n,), jnp.nan) for k in info_keys}
-    return (obs, state, reward.astype(jnp.float32).reshape(-1), jnp.asarray(terminated, bool).reshape(-1),
-            jnp.asarray(truncated, bool).reshape(-1), info["final_observation"], values)
+    out = (obs, state, reward.astype(jnp.float32).reshape(-1), jnp.asarray(terminated, bool).reshape(-1),
+           jnp.asarray(truncated, bool).reshape(-1), info["final_observation"])
+    return out, info
 
 
 def _action_shape(env: EnvSpec) -> tuple[int, ...]:

@@ -35,6 +35,15 @@ def _steps_axis(ax: Any) -> None:
     ax.grid(alpha=0.3)
 
 
+def _steps_figure(fig: Any, ax: Any, ylabel: str, title: str, name: str) -> str:
+    """Labels, env-steps x axis and legend of a one-axes figure over env steps, then its SVG."""
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    _steps_axis(ax)
+    ax.legend(fontsize=8)
+    return _svg(fig, name)
+
+
 def learning_curves(outcomes: list[Outcome], threshold: float, seed: int = 0) -> str:
     fig, ax = plt.subplots(figsize=(7, 4))
     for i, o in enumerate(outcomes):
@@ -50,11 +59,8 @@ def learning_curves(outcomes: list[Outcome], threshold: float, seed: int = 0) ->
                 label=f"{o.label} (IQM, {len(o.seeds)} seeds)")
         ax.fill_between(x, [b.low for b in band], [b.high for b in band], color=color, alpha=0.2, lw=0)
     ax.axhline(threshold, color="k", ls="--", lw=1, label=f"threshold {threshold:g}")
-    ax.set_ylabel("eval return")
-    ax.set_title("Learning curves: every seed (thin), IQM with 95% bootstrap band")
-    _steps_axis(ax)
-    ax.legend(fontsize=8)
-    return _svg(fig, "curves")
+    return _steps_figure(fig, ax, "eval return", "Learning curves: every seed (thin), IQM with 95% bootstrap band",
+                         "curves")
 
 
 def survival(methods: list[dict[str, Any]], budget: int) -> str:
@@ -67,11 +73,9 @@ def survival(methods: list[dict[str, Any]], budget: int) -> str:
         ax.step(steps, solved, where="post", color=color, lw=2, label=m["label_name"])
         ax.fill_between(steps, np.nan_to_num(low), np.nan_to_num(high, nan=1.0), step="post", color=color, alpha=0.07, lw=0)
     ax.set_ylim(-0.02, 1.02)
-    ax.set_ylabel("fraction of seeds solved")
-    ax.set_title("Fraction of seeds that have reached the threshold by each env step (Kaplan-Meier, 95% band)")
-    _steps_axis(ax)
-    ax.legend(fontsize=8)
-    return _svg(fig, "survival")
+    return _steps_figure(fig, ax, "fraction of seeds solved",
+                         "Fraction of seeds that have reached the threshold by each env step (Kaplan-Meier, 95% band)",
+                         "survival")
 
 
 def final_returns(methods: list[dict[str, Any]], threshold: float) -> str:

@@ -1,4 +1,4 @@
-"""What every trap env shares: the info contract and small helpers.
+"""What every trap env shares: the info contract, the gymnax plumbing and small helpers.
 
 Every step's `info` holds, with fixed dtypes so the envs jit and vmap:
 - `true_objective` (float32): this step's contribution to the real goal (its episode sum is the true return);
@@ -9,11 +9,13 @@ Every step's `info` holds, with fixed dtypes so the envs jit and vmap:
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import operator
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
-from gymnax.environments import environment
+from gymnax.environments import environment, spaces
 
 
 def f32(x: Any) -> jax.Array:
@@ -30,9 +32,17 @@ def make_info(true_objective: Any, is_success: Any, **parts: Any) -> dict[str, j
 
 
 class TrapEnv(environment.Environment):
-    """A gymnax env with a `fixed` switch: False = the trap, True = the same task with the reward repaired."""
+    """A gymnax env with a `fixed` switch: False = the trap, True = the same task with the reward repaired.
 
-    base_name = "trap"
+    A trap module writes only its task: a `default_params`, `num_actions`, and the methods `initial_state`,
+    `transition` (the dynamics, and the info naming the reward's parts) and `observation`. The gymnax
+    plumbing around them (reset and step, the reward as the sum of its parts, the spaces) is here.
+    The class docstring is the trap's one-line description in `TRAPS`.
+    """
+
+    base_name: ClassVar[str] = "trap"
+    default_params: Any  # the env's params dataclass, defaults filled in (replaces gymnax's property)
+    num_actions: ClassVar[int]  # discrete: the number of actions (replaces gymnax's property)
 
     def __init__(self, fixed: bool = False):
         super().__init__()
@@ -41,6 +51,41 @@ class TrapEnv(environment.Environment):
     @property
     def name(self) -> str:
         return f"trap/{self.base_name}" + ("-fixed" if self.fixed else "")
+
+    def initial_state(self, key: jax.Array, params: Any) -> Any:
+        raise NotImplementedError
+
+    def transition(self, key: jax.Array, state: Any, action: Any, params: Any) -> tuple[Any, jax.Array, dict]:
+        """One step: (next state, terminated, info from `make_info`)."""
+        raise NotImplementedError
+
+    def observation(self, state: Any, params: Any) -> jax.Array:
+        raise NotImplementedError
+
+    def reward(self, state: Any, info: dict[str, jax.Array], params: Any) -> jax.Array:
+        """The sum of the info's `reward_*` parts, added in the order `make_info` got them (so the float32
+        sum is the same every time); a trap whose reward has no parts overrides this."""
+        return functools.reduce(operator.add, [value for key, value in info.items() if key.startswith("reward_")])
+
+    def reset_env(self, key: jax.Array, params: Any) -> tuple[jax.Array, Any]:
+        state = self.initial_state(key, params)
+        return self.get_obs(state, params), state
+
+    def step_env(self, key: jax.Array, state: Any, action: Any, params: Any):
+        state, terminated, info = self.transition(key, state, action, params)
+        return self.get_obs(state, params), state, self.reward(state, info, params), terminated, info
+
+    def get_obs(self, state: Any, params: Any = None, key: Any = None) -> jax.Array:
+        return self.observation(state, params or self.default_params)
+
+    def action_space(self, params: Any = None) -> spaces.Space:
+        return spaces.Discrete(self.num_actions)
+
+    def observation_space(self, params: Any) -> spaces.Box:
+        """Values in [0, 1] (a trap with other bounds overrides this); the shape is the observation's own,
+        traced rather than restated, so the two cannot drift apart."""
+        shape = jax.eval_shape(lambda: self.reset_env(jax.random.PRNGKey(0), params)[0]).shape
+        return spaces.Box(0.0, 1.0, shape, jnp.float32)
 
     def is_terminated(self, state: Any, params: Any) -> jax.Array:
         return jnp.asarray(False)

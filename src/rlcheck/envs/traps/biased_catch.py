@@ -15,9 +15,17 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 from flax import struct
-from gymnax.environments import spaces
 
 from rlcheck.envs.traps._base import TrapEnv, make_info
+
+
+@struct.dataclass
+class Params:
+    width: int = struct.field(pytree_node=False, default=5)
+    height: int = 5
+    num_balls: int = 10
+    right_bias: float = 0.8
+    max_steps_in_episode: int = 50  # 10 balls take 40 steps
 
 
 @struct.dataclass
@@ -30,21 +38,13 @@ class State:
     time: int
 
 
-@struct.dataclass
-class Params:
-    width: int = struct.field(pytree_node=False, default=5)
-    height: int = 5
-    num_balls: int = 10
-    right_bias: float = 0.8
-    max_steps_in_episode: int = 50  # 10 balls take 40 steps
-
-
 class BiasedCatch(TrapEnv):
-    base_name = "biased-catch"
+    """Catch with 80% of balls on the right: PPO with ent_coef=0 (low exploration) collapses to always-right
+    (about +6 of 10) instead of tracking the ball (+10)."""
 
-    @property
-    def default_params(self) -> Params:
-        return Params()
+    base_name = "biased-catch"
+    default_params = Params()
+    num_actions = 3
 
     def spawn(self, key, params) -> jax.Array:
         """A ball's column: uniform (fixed), or the right edge with probability right_bias (trap)."""
@@ -55,7 +55,7 @@ class BiasedCatch(TrapEnv):
         other = jax.random.randint(k_col, (), 0, params.width - 1)
         return jnp.where(jax.random.uniform(k_side) < params.right_bias, params.width - 1, other).astype(jnp.int32)
 
-    def step_env(self, key, state, action, params):
+    def transition(self, key, state, action, params):
         paddle = jnp.clip(state.paddle + action - 1, 0, params.width - 1).astype(jnp.int32)
         row = state.ball_row + 1
         lands = row >= params.height - 1
@@ -67,33 +67,19 @@ class BiasedCatch(TrapEnv):
         state = State(ball_col=jnp.where(lands, self.spawn(key, params), state.ball_col),
                       ball_row=jnp.where(lands, 0, row).astype(jnp.int32), paddle=paddle,
                       balls=balls.astype(jnp.int32), misses=misses.astype(jnp.int32), time=state.time + 1)
-        info = make_info(caught, done & (misses == 0), reward_catch=caught, reward_miss=-1.0 * missed)
-        reward = info["reward_catch"] + info["reward_miss"]
-        return self.get_obs(state, params), state, reward, done, info
+        return state, done, make_info(caught, done & (misses == 0), reward_catch=caught, reward_miss=-1.0 * missed)
+
+    def observation(self, state, params) -> jax.Array:
+        return jnp.concatenate([jax.nn.one_hot(state.ball_col, params.width, dtype=jnp.float32),
+                                (state.ball_row / (params.height - 1)).astype(jnp.float32)[None],
+                                jax.nn.one_hot(state.paddle, params.width, dtype=jnp.float32)])
+
+    def initial_state(self, key, params) -> State:
+        return State(ball_col=self.spawn(key, params), ball_row=jnp.int32(0), paddle=jnp.int32(params.width // 2),
+                     balls=jnp.int32(0), misses=jnp.int32(0), time=0)
 
     def trap_policy(self, state, params):
         return jnp.int32(2)  # always right
 
     def intended_policy(self, state, params):
         return (jnp.sign(state.ball_col - state.paddle) + 1).astype(jnp.int32)  # track the ball
-
-    def reset_env(self, key, params):
-        state = State(ball_col=self.spawn(key, params), ball_row=jnp.int32(0), paddle=jnp.int32(params.width // 2),
-                      balls=jnp.int32(0), misses=jnp.int32(0), time=0)
-        return self.get_obs(state, params), state
-
-    def get_obs(self, state, params=None, key=None):
-        params = params or self.default_params
-        return jnp.concatenate([jax.nn.one_hot(state.ball_col, params.width, dtype=jnp.float32),
-                                (state.ball_row / (params.height - 1)).astype(jnp.float32)[None],
-                                jax.nn.one_hot(state.paddle, params.width, dtype=jnp.float32)])
-
-    @property
-    def num_actions(self) -> int:
-        return 3
-
-    def action_space(self, params=None):
-        return spaces.Discrete(3)
-
-    def observation_space(self, params):
-        return spaces.Box(0.0, 1.0, (2 * params.width + 1,), jnp.float32)

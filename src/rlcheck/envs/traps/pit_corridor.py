@@ -13,15 +13,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 from flax import struct
-from gymnax.environments import spaces
 
 from rlcheck.envs.traps._base import TrapEnv, make_info
-
-
-@struct.dataclass
-class State:
-    pos: jax.Array
-    time: int
 
 
 @struct.dataclass
@@ -31,22 +24,33 @@ class Params:
     max_steps_in_episode: int = 50
 
 
+@struct.dataclass
+class State:
+    pos: jax.Array
+    time: int
+
+
 class PitCorridor(TrapEnv):
+    """-1 per step and a penalty-free pit next to the start: DQN (defaults) learns to jump in (return -1)
+    instead of walking to the goal (-8)."""
+
     base_name = "pit-corridor"
+    default_params = Params()
+    num_actions = 2
 
-    @property
-    def default_params(self) -> Params:
-        return Params()
-
-    def step_env(self, key, state, action, params):
+    def transition(self, key, state, action, params):
         pos = jnp.clip(state.pos + jnp.where(action == 1, 1, -1), 0, params.length - 1)
         in_pit = pos == 0
         at_goal = pos == params.length - 1
         pit = -params.pit_penalty * in_pit if self.fixed else 0.0 * in_pit
         state = State(pos=pos, time=state.time + 1)
-        info = make_info(at_goal, at_goal, reward_step=-1.0, reward_pit=pit)
-        reward = info["reward_step"] + info["reward_pit"]
-        return self.get_obs(state, params), state, reward, in_pit | at_goal, info
+        return state, in_pit | at_goal, make_info(at_goal, at_goal, reward_step=-1.0, reward_pit=pit)
+
+    def observation(self, state, params) -> jax.Array:
+        return jax.nn.one_hot(state.pos, params.length, dtype=jnp.float32)
+
+    def initial_state(self, key, params) -> State:
+        return State(pos=jnp.int32(1), time=0)
 
     # scripted behaviours (functions of the state): the trapped one and the intended one
     def trap_policy(self, state, params):
@@ -54,21 +58,3 @@ class PitCorridor(TrapEnv):
 
     def intended_policy(self, state, params):
         return jnp.int32(1)  # walk to the goal
-
-    def reset_env(self, key, params):
-        state = State(pos=jnp.int32(1), time=0)
-        return self.get_obs(state, params), state
-
-    def get_obs(self, state, params=None, key=None):
-        length = (params or self.default_params).length
-        return jax.nn.one_hot(state.pos, length, dtype=jnp.float32)
-
-    @property
-    def num_actions(self) -> int:
-        return 2
-
-    def action_space(self, params=None):
-        return spaces.Discrete(2)
-
-    def observation_space(self, params):
-        return spaces.Box(0.0, 1.0, (params.length,), jnp.float32)
