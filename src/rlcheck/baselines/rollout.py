@@ -1,5 +1,5 @@
-"""Episodes of many linear or small-MLP policies at once on the real env, counted exactly: what random search
-and CEM learn from. Each candidate plays one episode (up to the env's time limit); only the steps
+"""Episodes of many linear or small-MLP policies at once on the real env, counted exactly: what random search,
+CEM and CMA-ES learn from, and their shared iteration (`PolicySearch`). Each candidate plays one episode (up to the env's time limit); only the steps
 before its episode ends are counted as env steps."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from flax import struct
 
 from rlcheck.envs import vector
 from rlcheck.envs.jax_env import EnvSpec
-from rlcheck.methods.offpolicy import to_env_action
+from rlcheck.methods.offpolicy import KeyedMethod, to_env_action
 
 
 @struct.dataclass
@@ -103,12 +103,20 @@ EPISODE_BOUNDS: dict[str, dict[str, int]] = {
 }
 
 
-class PolicySearch:
-    """What ARS, CEM and CMA-ES share: any env, a schedule bounded by whole episodes, and the
-    iteration log built from one round of candidate episodes. Configs have `max_episode_steps`;
-    states have `key` and `env_steps`."""
+class PolicySearch(KeyedMethod):
+    """The template of ARS, CEM and CMA-ES: any env, a schedule bounded by whole episodes, and one
+    iteration = ask for candidate weights, play one episode each, tell the search their returns (kept
+    only while the budget lasts), log that round. The method supplies:
+      episodes_per_iteration(config) -> candidates per iteration
+      policy(state) -> the flat weights the greedy policy uses (see `policy_action`)
+      ask(state, env, config, key) -> (candidates [P, num_params], asked)
+      tell(state, env, config, active, candidates, asked, returns, observed, keys) -> state with the search
+        advanced where `active` (observed: obs count, sum and sum of squares; keys: its `extra_keys`)
+    and may override normalizer(state, env, config) -> (obs mean, obs std) (default: none).
+    Configs have `max_episode_steps` and `hidden_sizes`; states have `key` and `env_steps`."""
 
     defaults = EPISODE_BOUNDS
+    extra_keys = 0  # keys beyond (ask, play) that `tell` draws from
 
     def check(self, env: EnvSpec) -> None:
         pass
@@ -119,8 +127,22 @@ class PolicySearch:
     def steps_per_iteration(self, config) -> int:
         return self.episodes_per_iteration(config) * config.max_episode_steps  # an upper bound; real steps are counted
 
-    def eval_key(self, state) -> jax.Array:
-        return jax.random.fold_in(state.key, 1)
+    def normalizer(self, state, env: EnvSpec, config) -> tuple[jax.Array, jax.Array]:
+        return jnp.zeros(env.obs_size), jnp.ones(env.obs_size)
+
+    def act(self, state, env: EnvSpec, config, obs: jax.Array) -> jax.Array:
+        mean, std = self.normalizer(state, env, config)
+        weights = self.policy(state)
+        return jax.vmap(lambda o: policy_action(env, config.hidden_sizes, weights, o, mean, std))(obs)
+
+    def iterate(self, state, env: EnvSpec, config, budget):
+        key, ask_key, play_key, *tell_keys = jax.random.split(state.key, 3 + self.extra_keys)
+        candidates, asked = self.ask(state, env, config, ask_key)
+        mean, std = self.normalizer(state, env, config)
+        returns, lengths, *observed = play(play_key, env, config.hidden_sizes, candidates, mean, std)
+        active, env_steps, log = self.account(state, budget, returns, lengths)
+        told = self.tell(state, env, config, active, candidates, asked, returns, observed, tell_keys)
+        return told.replace(env_steps=env_steps, key=key), log
 
     @staticmethod
     def account(state, budget, returns: jax.Array, lengths: jax.Array):
