@@ -9,7 +9,13 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from rlcheck.baselines.rollout import ObsStats, PolicySearch, num_params
+from rlcheck.baselines.rollout import (
+    ObsStats,
+    PolicySearch,
+    episode_bound,
+    num_params,
+    policy_layers,
+)
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods.config import numeric, static
 from rlcheck.methods.loop import Budget
@@ -23,8 +29,8 @@ class ARSConfig:
     num_directions: int = static(8, "N: random directions per iteration (2N episodes)")
     top_directions: int = static(4, "b: best directions used for the step")
     normalize: bool = static(True, "V2: normalise observations (False: V1)")
-    hidden_sizes: tuple[int, ...] = static((), "policy: () = linear; e.g. 16 = one tanh hidden layer of 16")
-    max_episode_steps: int = static(500, "longest episode, bounds env steps per iteration for the schedule")
+    hidden_sizes: tuple[int, ...] = policy_layers()
+    max_episode_steps: int = episode_bound()
 
 
 @struct.dataclass

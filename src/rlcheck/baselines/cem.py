@@ -9,7 +9,12 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from rlcheck.baselines.rollout import PolicySearch, num_params
+from rlcheck.baselines.rollout import (
+    PolicySearch,
+    episode_bound,
+    num_params,
+    policy_layers,
+)
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods.config import numeric, static
 from rlcheck.methods.loop import Budget
@@ -29,8 +34,8 @@ class CEMConfig:
     noise_decay_iters: float = numeric(20.0, "iterations over which the added noise decays linearly to 0")
     population: int = static(16, "candidate policies per iteration (one episode each)")
     elite_fraction: float = static(0.25, "fraction of the population refitted")
-    hidden_sizes: tuple[int, ...] = static((), "policy: () = linear; e.g. 16 = one tanh hidden layer of 16")
-    max_episode_steps: int = static(500, "longest episode, bounds env steps per iteration for the schedule")
+    hidden_sizes: tuple[int, ...] = policy_layers()
+    max_episode_steps: int = episode_bound()
 
 
 @struct.dataclass
@@ -45,9 +50,6 @@ class CEMState:
 class CEM(PolicySearch):
     name = "cem"
     Config = CEMConfig
-
-    def episodes_per_iteration(self, config: CEMConfig) -> int:
-        return config.population
 
     def init(self, key: jax.Array, env: EnvSpec, config: CEMConfig, budget: Budget) -> CEMState:
         shape = (num_params(env, config.hidden_sizes),)

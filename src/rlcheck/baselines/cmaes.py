@@ -11,7 +11,12 @@ import jax.numpy as jnp
 from evosax.algorithms import CMA_ES
 from flax import struct
 
-from rlcheck.baselines.rollout import PolicySearch, num_params
+from rlcheck.baselines.rollout import (
+    PolicySearch,
+    episode_bound,
+    num_params,
+    policy_layers,
+)
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods.config import numeric, static
 from rlcheck.methods.loop import Budget
@@ -22,8 +27,8 @@ from rlcheck.methods.offpolicy import keep_if
 class CMAESConfig:
     init_std: float = numeric(1.0, "initial step size")
     population: int = static(16, "candidate policies per iteration (one episode each)")
-    hidden_sizes: tuple[int, ...] = static((), "policy: () = linear; e.g. 16 = one tanh hidden layer of 16")
-    max_episode_steps: int = static(500, "longest episode, bounds env steps per iteration for the schedule")
+    hidden_sizes: tuple[int, ...] = policy_layers()
+    max_episode_steps: int = episode_bound()
 
 
 @struct.dataclass
@@ -37,9 +42,6 @@ class CMAES(PolicySearch):
     name = "cmaes"
     Config = CMAESConfig
     extra_keys = 1  # evosax's tell
-
-    def episodes_per_iteration(self, config: CMAESConfig) -> int:
-        return config.population
 
     def _es(self, env: EnvSpec, config: CMAESConfig):
         template = jnp.zeros(num_params(env, config.hidden_sizes))

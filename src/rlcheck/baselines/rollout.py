@@ -10,6 +10,7 @@ from flax import struct
 
 from rlcheck.envs import vector
 from rlcheck.envs.jax_env import EnvSpec
+from rlcheck.methods.config import static
 from rlcheck.methods.offpolicy import KeyedMethod, to_env_action
 
 
@@ -95,6 +96,16 @@ def play(key: jax.Array, env: EnvSpec, hidden: tuple[int, ...], weights: jax.Arr
     return returns, length, jnp.sum(length).astype(jnp.float32), total, total_sq
 
 
+def policy_layers():
+    """The search methods' `hidden_sizes` field: the hidden layers of the policy that `policy_action` plays."""
+    return static((), "policy: () = linear; e.g. 16 = one tanh hidden layer of 16")
+
+
+def episode_bound():
+    """The search methods' `max_episode_steps` field (per-env defaults in `EPISODE_BOUNDS`)."""
+    return static(500, "longest episode, bounds env steps per iteration for the schedule")
+
+
 # Per-env default of the search methods' `max_episode_steps` (the env's time limit; 500 elsewhere):
 # it bounds env steps per iteration, so the schedule never runs more iterations than the budget allows.
 EPISODE_BOUNDS: dict[str, dict[str, int]] = {
@@ -107,12 +118,12 @@ class PolicySearch(KeyedMethod):
     """The template of ARS, CEM and CMA-ES: any env, a schedule bounded by whole episodes, and one
     iteration = ask for candidate weights, play one episode each, tell the search their returns (kept
     only while the budget lasts), log that round. The method supplies:
-      episodes_per_iteration(config) -> candidates per iteration
       policy(state) -> the flat weights the greedy policy uses (see `policy_action`)
       ask(state, env, config, key) -> (candidates [P, num_params], asked)
       tell(state, env, config, active, candidates, asked, returns, observed, keys) -> state with the search
         advanced where `active` (observed: obs count, sum and sum of squares; keys: its `extra_keys`)
-    and may override normalizer(state, env, config) -> (obs mean, obs std) (default: none).
+    and may override normalizer(state, env, config) -> (obs mean, obs std) (default: none) and
+    episodes_per_iteration(config) (default: `config.population`).
     Configs have `max_episode_steps` and `hidden_sizes`; states have `key` and `env_steps`."""
 
     defaults = EPISODE_BOUNDS
@@ -122,7 +133,7 @@ class PolicySearch(KeyedMethod):
         pass
 
     def episodes_per_iteration(self, config) -> int:
-        raise NotImplementedError
+        return config.population  # one episode per candidate
 
     def steps_per_iteration(self, config) -> int:
         return self.episodes_per_iteration(config) * config.max_episode_steps  # an upper bound; real steps are counted

@@ -52,11 +52,7 @@ def tril_size(n: int) -> int:
     return n * (n + 1) // 2
 
 
-class NAFNet(nn.Module):
-    action_dim: int
-    hidden_sizes: tuple[int, ...]
-    activation: str = "relu"
-
+class NAFNet(nets.ActionHead):
     @nn.compact
     def __call__(self, obs):
         n = self.action_dim
@@ -98,6 +94,7 @@ class NAF(NoisyExploration):
     name = "naf"
     Config = NAFConfig
     defaults = DEFAULTS
+    trains = ("params", "target_params", "opt_state")
 
     def network(self, env: EnvSpec, config: NAFConfig) -> NAFNet:
         return NAFNet(env.num_actions, config.hidden_sizes, config.activation)
@@ -114,9 +111,6 @@ class NAF(NoisyExploration):
 
     def greedy(self, state: NAFState, env: EnvSpec, config: NAFConfig, obs: jax.Array) -> jax.Array:
         return self.network(env, config).apply(state.params, obs)[1]  # mu(s)
-
-    def trained(self, state: NAFState, config: NAFConfig, collector: Collector):
-        return (state.params, state.target_params, state.opt_state)
 
     def update(self, state: NAFState, col: Collector, env: EnvSpec, config: NAFConfig, budget: Budget):
         """TD regression of Q = V + A toward r + gamma V_target(s'), then the target's Polyak step."""
@@ -140,8 +134,3 @@ class NAF(NoisyExploration):
             return (params, polyak(target_params, params, config.tau), opt_state), dict(td_loss=loss, q_mean=q_mean)
 
         return step
-
-    def advance(self, state: NAFState, config: NAFConfig, trained, collector: Collector, noise: jax.Array, done: jax.Array,
-                key: jax.Array) -> NAFState:
-        params, target_params, opt_state = trained
-        return NAFState(params, target_params, opt_state, self.restart_noise(noise, done), collector, key)

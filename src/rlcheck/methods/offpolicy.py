@@ -161,14 +161,16 @@ class OffPolicy(KeyedMethod):
     each env once into replay, make `gradient_steps` updates in a scan, keep them only once learning
     has started, and log the updates' diagnostics (NaN until then). The algorithm supplies:
       explore(state, env, config, budget, keys) -> (action, explored)  keys: (explore, random, *extra_keys)
-      trained(state, config, collector) -> the tuple the updates change (the scan's carry)
+      trains: the state fields the updates change, in the order of the scan's carry
       update(state, collector, env, config, budget) -> step(trained, key) -> (trained, info)  one gradient step
-      advance(state, config, trained, collector, explored, done, key) -> the next state
-    and may override collector(state) (the env side of its state), learning(collector, config) (the
-    updates count from `learning_starts` env steps on) and explore_log(explored) (unmasked diagnostics).
+    and may override trained(state, config, collector) (the carry) and advance(state, config, trained,
+    collector, explored, done, key) (the next state) where its carry is not just `trains`, collector(state)
+    (the env side of its state), learning(collector, config) (the updates count from `learning_starts`
+    env steps on) and explore_log(explored) (diagnostics logged even before learning).
     Configs have num_envs, buffer_size, gradient_steps, learning_starts and reward_scale."""
 
     name: str
+    trains: tuple[str, ...] = ()
     extra_keys: int = 0  # keys beyond (explore, random) that `explore` draws from
 
     def check_resources(self, env: EnvSpec, config: Any, budget: Budget, runs: int) -> None:
@@ -179,6 +181,13 @@ class OffPolicy(KeyedMethod):
 
     def collector(self, state: Any) -> Collector:
         return state.collector
+
+    def trained(self, state: Any, config: Any, collector: Collector) -> tuple:
+        return tuple(getattr(state, name) for name in self.trains)
+
+    def advance(self, state: Any, config: Any, trained: tuple, collector: Collector, explored: Any, done: jax.Array,
+                key: jax.Array) -> Any:
+        return state.replace(**dict(zip(self.trains, trained, strict=True)), collector=collector, key=key)
 
     def learning(self, collector: Collector, config: Any) -> jax.Array:
         return collector.env_steps >= config.learning_starts
@@ -235,6 +244,7 @@ class NoisyExploration(ContinuousOffPolicy):
         noise = exploration_noise(key, state.noise, config)
         return jnp.clip(self.greedy(state, env, config, state.collector.obs) + noise, -1.0, 1.0), noise
 
-    @staticmethod
-    def restart_noise(noise: jax.Array, done: jax.Array) -> jax.Array:
-        return jnp.where(done[:, None], 0.0, noise)
+    def advance(self, state: Any, config: Any, trained: tuple, collector: Collector, noise: jax.Array, done: jax.Array,
+                key: jax.Array) -> Any:
+        state = super().advance(state, config, trained, collector, noise, done, key)
+        return state.replace(noise=jnp.where(done[:, None], 0.0, noise))

@@ -61,11 +61,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-class Actor(nn.Module):
-    action_dim: int
-    hidden_sizes: tuple[int, ...]
-    activation: str = "relu"
-
+class Actor(nets.ActionHead):
     @nn.compact
     def __call__(self, obs):
         out = nets.MLP(self.hidden_sizes, 2 * self.action_dim, self.activation)(obs)
@@ -98,6 +94,7 @@ class SAC(ContinuousOffPolicy):
     name = "sac"
     Config = SACConfig
     defaults = DEFAULTS
+    trains = ("actor", "critic", "target_critic", "log_alpha", "actor_opt", "critic_opt", "alpha_opt")
 
     def networks(self, env: EnvSpec, config: SACConfig):
         return Actor(env.num_actions, config.hidden_sizes, config.activation), TwinQ(config.hidden_sizes, config.activation)
@@ -121,10 +118,6 @@ class SAC(ContinuousOffPolicy):
         """After learning_starts: a sample of the squashed Gaussian policy."""
         mean, log_std = self.networks(env, config)[0].apply(state.actor, state.collector.obs)
         return squashed_sample(key, mean, log_std)[0], None
-
-    def trained(self, state: SACState, config: SACConfig, collector: Collector):
-        return (state.actor, state.critic, state.target_critic, state.log_alpha, state.actor_opt, state.critic_opt,
-                state.alpha_opt)
 
     def update(self, state: SACState, col: Collector, env: EnvSpec, config: SACConfig, budget: Budget):
         """One gradient step: critics, actor, temperature, then the target critics."""
@@ -170,7 +163,3 @@ class SAC(ContinuousOffPolicy):
             return (actor, critic, target_critic, log_alpha, actor_opt, critic_opt, alpha_opt), info
 
         return step
-
-    def advance(self, state: SACState, config: SACConfig, trained, collector: Collector, explored, done: jax.Array,
-                key: jax.Array) -> SACState:
-        return SACState(*trained, collector, key)

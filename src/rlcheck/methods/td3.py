@@ -63,11 +63,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-class Actor(nn.Module):
-    action_dim: int
-    hidden_sizes: tuple[int, ...]
-    activation: str = "relu"
-
+class Actor(nets.ActionHead):
     @nn.compact
     def __call__(self, obs):
         return jnp.tanh(nets.MLP(self.hidden_sizes, self.action_dim, self.activation)(obs))
@@ -91,6 +87,7 @@ class TD3(NoisyExploration):
     name = "td3"
     Config = TD3Config
     defaults = DEFAULTS
+    trains = ("actor", "target_actor", "critic", "target_critic", "actor_opt", "critic_opt", "updates")
 
     def networks(self, env: EnvSpec, config: TD3Config):
         return (Actor(env.num_actions, config.hidden_sizes, config.activation),
@@ -108,10 +105,6 @@ class TD3(NoisyExploration):
 
     def greedy(self, state: TD3State, env: EnvSpec, config: TD3Config, obs: jax.Array) -> jax.Array:
         return self.networks(env, config)[0].apply(state.actor, obs)
-
-    def trained(self, state: TD3State, config: TD3Config, collector: Collector):
-        return (state.actor, state.target_actor, state.critic, state.target_critic, state.actor_opt, state.critic_opt,
-                state.updates)
 
     def update(self, state: TD3State, col: Collector, env: EnvSpec, config: TD3Config, budget: Budget):
         """One critic step; the actor and targets step every `policy_delay`-th."""
@@ -152,9 +145,3 @@ class TD3(NoisyExploration):
             return (actor, target_actor, critic, target_critic, actor_opt, critic_opt, updates), info
 
         return step
-
-    def advance(self, state: TD3State, config: TD3Config, trained, collector: Collector, noise: jax.Array, done: jax.Array,
-                key: jax.Array) -> TD3State:
-        actor, target_actor, critic, target_critic, actor_opt, critic_opt, updates = trained
-        return TD3State(actor, target_actor, critic, target_critic, actor_opt, critic_opt,
-                        self.restart_noise(noise, done), updates, collector, key)
