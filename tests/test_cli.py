@@ -59,4 +59,4 @@ def test_bad_numbers_exit_non_zero(tmp_path, capsys, flag):
 
 def test_budget_smaller_than_one_iteration(tmp_path, capsys):
     code = main(["train", "--env", "CartPole-v1", "--algo", "ppo", "--steps", "10", "--seeds", "1", "--out", str(tmp_path), "--quiet"])
-    assert code == 2 and "smaller than one training iteration" in capsys.readouterr().err
+    assert code == 2 and "less than one ppo iteration" in capsys.readouterr().err

@@ -13,9 +13,9 @@ from rlcheck.core.budget import Budget
 from rlcheck.core.errors import RLCheckError
 from rlcheck.engine import run_method
 from rlcheck.envs import make_env
-from rlcheck.registry import default_config, get_method
 from rlcheck.methods.naf import advantage, lower_triangular
 from rlcheck.methods.offpolicy import polyak
+from rlcheck.registry import default_config, get_method
 
 SMALL = dict(hidden_sizes="32,32", learning_starts="50", batch_size="32")
 

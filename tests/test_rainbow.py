@@ -8,10 +8,10 @@ import pytest
 
 from rlcheck.core.budget import Budget
 from rlcheck.envs import make_env
-from rlcheck.registry import default_config, get_method
 from rlcheck.methods import networks as nets
 from rlcheck.methods.dqn import DQNConfig, project_distribution
 from rlcheck.methods.replay import Replay
+from rlcheck.registry import default_config, get_method
 
 
 def test_c51_projection_splits_mass_between_neighbouring_atoms():

@@ -11,8 +11,8 @@ pytest.importorskip("stable_baselines3")
 from rlcheck.cli import main
 from rlcheck.core.budget import Budget
 from rlcheck.envs import make_env
-from rlcheck.registry import default_config, get_method
 from rlcheck.methods.sb3 import checkpoint_steps, sb3_arguments, unmatched
+from rlcheck.registry import default_config, get_method
 
 
 def test_configs_map_onto_sb3_arguments():

@@ -7,8 +7,8 @@ import numpy as np
 from rlcheck.core.budget import Budget
 from rlcheck.engine.runner import run_method
 from rlcheck.envs import make_env
-from rlcheck.registry import default_config, get_method
 from rlcheck.methods.trpo import conjugate_gradient, kl_divergence
+from rlcheck.registry import default_config, get_method
 
 
 def test_conjugate_gradient_solves_a_known_system():

@@ -14,6 +14,7 @@ import numpy as np
 from rlcheck import registry
 from rlcheck.analysis.stats import seeds_needed as needed_seeds
 from rlcheck.core.contracts import ProgressFn
+from rlcheck.core.config import expand_sweep
 from rlcheck.core.errors import RLCheckError
 from rlcheck.core.results import StudySummary
 from rlcheck.diagnostics.lint import lint as run_lint
@@ -112,11 +113,7 @@ def train(env: EnvLike, algo: str, seeds: int | Sequence[int], steps: int, out: 
     if sweep:
         config = registry.default_config(registry.get_method(algo), make_env(_env_name(env), dict(env_kwargs or {})),
                                          {k: str(v) for k, v in settings.items()})
-        structural = [k for k in sweep if k in _structural_fields(config)]
-        if structural:
-            raise RLCheckError(f"{', '.join(map(repr, structural))} is structural (it changes array shapes or the "
-                               "program), so `train --sweep` cannot vectorise it. Use `rlcheck sweep --vary`, which "
-                               "compiles one program per structural value.")
+        expand_sweep(config, {k: [str(v) for v in values] for k, values in sweep.items()})  # numeric fields only
         settings["sweep"] = {k: list(v) for k, v in sweep.items()}
     raw: dict[str, Any] = {"env": _env_name(env), "methods": {algo: settings}, "seeds": seeds, "budget": steps,
                            "evaluation": {"checkpoints": num_evals, "episodes": eval_episodes}, "audit": False}
@@ -126,10 +123,6 @@ def train(env: EnvLike, algo: str, seeds: int | Sequence[int], steps: int, out: 
     if threshold is not None or known is None:
         raw["threshold"] = threshold  # None: no success threshold, returns only
     return run(build(raw), out, resume, progress)
-
-
-def _structural_fields(config: Any) -> set[str]:
-    return {f.name for f in dataclasses.fields(config) if not f.metadata.get("pytree_node", True)}
 
 
 def sweep(env: EnvLike, algo: str, factors: Mapping[str, Sequence[Any]], out: Path | str,

@@ -72,11 +72,11 @@ class MethodRecord:
 
     def check(self, env: Any) -> None:
         """Raise NotApplicable if this method cannot run on `env`."""
+        self.implementation.check(env)  # its own reasons first: they name the method to use instead
         space = "discrete" if env.discrete else "continuous"
         if space not in self.actions:
             raise NotApplicable(f"{self.name} handles {' and '.join(self.actions)} actions, and {env.name} has "
                                 f"{space} ones.")
-        self.implementation.check(env)
 
     def estimate_seconds(self, runs: int, budget: int, compile_seconds: float) -> float:
         if not self.learns:

@@ -5,15 +5,21 @@ steps of those episodes, counted exactly (an episode that ends early costs only 
 
 from __future__ import annotations
 
-
 import jax
 import jax.numpy as jnp
 from flax import struct
 
-from rlcheck.baselines.rollout import ObsStats, PolicySearch, num_params, play, policy_action
+from rlcheck.baselines.rollout import (
+    ObsStats,
+    PolicySearch,
+    episode_bound,
+    num_params,
+    policy_layers,
+)
+from rlcheck.core.budget import Budget
+from rlcheck.core.config import numeric, static
 from rlcheck.envs.jax_env import EnvSpec
-from rlcheck.methods.config import numeric, static
-from rlcheck.methods.loop import Budget, IterationLog
+from rlcheck.methods.offpolicy import keep_if
 
 
 @struct.dataclass
@@ -23,8 +29,8 @@ class ARSConfig:
     num_directions: int = static(8, "N: random directions per iteration (2N episodes)")
     top_directions: int = static(4, "b: best directions used for the step")
     normalize: bool = static(True, "V2: normalise observations (False: V1)")
-    hidden_sizes: tuple[int, ...] = static((), "policy: () = linear; e.g. 16 = one tanh hidden layer of 16")
-    max_episode_steps: int = static(500, "longest episode, bounds env steps per iteration for the schedule")
+    hidden_sizes: tuple[int, ...] = policy_layers()
+    max_episode_steps: int = episode_bound()
 
 
 @struct.dataclass
@@ -45,30 +51,26 @@ class ARS(PolicySearch):
     def init(self, key: jax.Array, env: EnvSpec, config: ARSConfig, budget: Budget) -> ARSState:
         return ARSState(jnp.zeros(num_params(env, config.hidden_sizes)), ObsStats.create(env.obs_size), jnp.int32(0), key)
 
-    def _norm(self, state: ARSState, config: ARSConfig):
+    def policy(self, state: ARSState) -> jax.Array:
+        return state.weights
+
+    def normalizer(self, state: ARSState, env: EnvSpec, config: ARSConfig):
         if config.normalize:
             return state.stats.mean, state.stats.std()
         return jnp.zeros_like(state.stats.mean), jnp.ones_like(state.stats.mean)
 
-    def act(self, state: ARSState, env: EnvSpec, config: ARSConfig, obs: jax.Array) -> jax.Array:
-        mean, std = self._norm(state, config)
-        return jax.vmap(lambda o: policy_action(env, config.hidden_sizes, state.weights, o, mean, std))(obs)
+    def ask(self, state: ARSState, env: EnvSpec, config: ARSConfig, key: jax.Array):
+        """N random directions, each played + and -."""
+        deltas = jax.random.normal(key, (config.num_directions,) + state.weights.shape)
+        return jnp.concatenate([state.weights + config.noise * deltas, state.weights - config.noise * deltas]), deltas
 
-    def iterate(self, state: ARSState, env: EnvSpec, config: ARSConfig, budget: Budget) -> tuple[ARSState, IterationLog]:
-        key, dir_key, play_key = jax.random.split(state.key, 3)
+    def tell(self, state: ARSState, env: EnvSpec, config: ARSConfig, active, candidates, deltas, returns, observed,
+             keys) -> ARSState:
+        """A step along the top-b directions, scaled by the std of their returns; V2 folds in the observed states."""
         n, b = config.num_directions, config.top_directions
-        deltas = jax.random.normal(dir_key, (n,) + state.weights.shape)
-        candidates = jnp.concatenate([state.weights + config.noise * deltas, state.weights - config.noise * deltas])
-        mean, std = self._norm(state, config)
-        returns, lengths, count, total, total_sq = play(play_key, env, config.hidden_sizes, candidates, mean, std)
         plus, minus = returns[:n], returns[n:]
         top = jax.lax.top_k(jnp.maximum(plus, minus), b)[1]
         spread = jnp.std(jnp.concatenate([plus[top], minus[top]])) + 1e-8
         step = config.step_size / (b * spread) * jnp.tensordot(plus[top] - minus[top], deltas[top], axes=1)
-        active, env_steps, log = self.account(state, budget, returns, lengths)
-        new = ARSState(
-            weights=jnp.where(active, state.weights + step, state.weights),
-            stats=jax.tree.map(lambda a, o: jnp.where(active, a, o), state.stats.merge(count, total, total_sq), state.stats),
-            env_steps=env_steps, key=key,
-        )
-        return new, log
+        weights, stats = keep_if(active, (state.weights + step, state.stats.merge(*observed)), (state.weights, state.stats))
+        return state.replace(weights=weights, stats=stats)

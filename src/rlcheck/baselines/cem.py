@@ -5,15 +5,20 @@ CartPole it does). Env steps are the steps of those episodes, counted exactly.""
 
 from __future__ import annotations
 
-
 import jax
 import jax.numpy as jnp
 from flax import struct
 
-from rlcheck.baselines.rollout import PolicySearch, num_params, play, policy_action
+from rlcheck.baselines.rollout import (
+    PolicySearch,
+    episode_bound,
+    num_params,
+    policy_layers,
+)
+from rlcheck.core.budget import Budget
+from rlcheck.core.config import numeric, static
 from rlcheck.envs.jax_env import EnvSpec
-from rlcheck.methods.config import numeric, static
-from rlcheck.methods.loop import Budget, IterationLog
+from rlcheck.methods.offpolicy import keep_if
 
 
 def cem_update(samples: jax.Array, fitness: jax.Array, num_elites: int, extra_std: jax.Array):
@@ -29,8 +34,8 @@ class CEMConfig:
     noise_decay_iters: float = numeric(20.0, "iterations over which the added noise decays linearly to 0")
     population: int = static(16, "candidate policies per iteration (one episode each)")
     elite_fraction: float = static(0.25, "fraction of the population refitted")
-    hidden_sizes: tuple[int, ...] = static((), "policy: () = linear; e.g. 16 = one tanh hidden layer of 16")
-    max_episode_steps: int = static(500, "longest episode, bounds env steps per iteration for the schedule")
+    hidden_sizes: tuple[int, ...] = policy_layers()
+    max_episode_steps: int = episode_bound()
 
 
 @struct.dataclass
@@ -46,25 +51,20 @@ class CEM(PolicySearch):
     name = "cem"
     Config = CEMConfig
 
-    def episodes_per_iteration(self, config: CEMConfig) -> int:
-        return config.population
-
     def init(self, key: jax.Array, env: EnvSpec, config: CEMConfig, budget: Budget) -> CEMState:
         shape = (num_params(env, config.hidden_sizes),)
         return CEMState(jnp.zeros(shape), jnp.full(shape, config.init_std), jnp.int32(0), jnp.int32(0), key)
 
-    def act(self, state: CEMState, env: EnvSpec, config: CEMConfig, obs: jax.Array) -> jax.Array:
-        zero, one = jnp.zeros(env.obs_size), jnp.ones(env.obs_size)
-        return jax.vmap(lambda o: policy_action(env, config.hidden_sizes, state.mean, o, zero, one))(obs)
+    def policy(self, state: CEMState) -> jax.Array:
+        return state.mean
 
-    def iterate(self, state: CEMState, env: EnvSpec, config: CEMConfig, budget: Budget) -> tuple[CEMState, IterationLog]:
-        key, sample_key, play_key = jax.random.split(state.key, 3)
-        samples = state.mean + state.std * jax.random.normal(sample_key, (config.population,) + state.mean.shape)
-        zero, one = jnp.zeros(env.obs_size), jnp.ones(env.obs_size)
-        returns, lengths, _, _, _ = play(play_key, env, config.hidden_sizes, samples, zero, one)
+    def ask(self, state: CEMState, env: EnvSpec, config: CEMConfig, key: jax.Array):
+        return state.mean + state.std * jax.random.normal(key, (config.population,) + state.mean.shape), None
+
+    def tell(self, state: CEMState, env: EnvSpec, config: CEMConfig, active, samples, asked, returns, observed,
+             keys) -> CEMState:
+        """Refit to the elites, plus extra noise decaying over `noise_decay_iters`."""
         extra = config.extra_noise * jnp.maximum(0.0, 1.0 - state.iteration / config.noise_decay_iters)
         mean, std = cem_update(samples, returns, max(2, int(config.elite_fraction * config.population)), extra)
-        active, env_steps, log = self.account(state, budget, returns, lengths)
-        new = CEMState(jnp.where(active, mean, state.mean), jnp.where(active, std, state.std), state.iteration + 1,
-                       env_steps, key)
-        return new, log
+        mean, std = keep_if(active, (mean, std), (state.mean, state.std))
+        return state.replace(mean=mean, std=std, iteration=state.iteration + 1)

@@ -11,18 +11,24 @@ import jax.numpy as jnp
 from evosax.algorithms import CMA_ES
 from flax import struct
 
-from rlcheck.baselines.rollout import PolicySearch, num_params, play, policy_action
+from rlcheck.baselines.rollout import (
+    PolicySearch,
+    episode_bound,
+    num_params,
+    policy_layers,
+)
+from rlcheck.core.budget import Budget
+from rlcheck.core.config import numeric, static
 from rlcheck.envs.jax_env import EnvSpec
-from rlcheck.methods.config import numeric, static
-from rlcheck.methods.loop import Budget, IterationLog
+from rlcheck.methods.offpolicy import keep_if
 
 
 @struct.dataclass
 class CMAESConfig:
     init_std: float = numeric(1.0, "initial step size")
     population: int = static(16, "candidate policies per iteration (one episode each)")
-    hidden_sizes: tuple[int, ...] = static((), "policy: () = linear; e.g. 16 = one tanh hidden layer of 16")
-    max_episode_steps: int = static(500, "longest episode, bounds env steps per iteration for the schedule")
+    hidden_sizes: tuple[int, ...] = policy_layers()
+    max_episode_steps: int = episode_bound()
 
 
 @struct.dataclass
@@ -35,9 +41,7 @@ class CMAESState:
 class CMAES(PolicySearch):
     name = "cmaes"
     Config = CMAESConfig
-
-    def episodes_per_iteration(self, config: CMAESConfig) -> int:
-        return config.population
+    extra_keys = 1  # evosax's tell
 
     def _es(self, env: EnvSpec, config: CMAESConfig):
         template = jnp.zeros(num_params(env, config.hidden_sizes))
@@ -53,17 +57,15 @@ class CMAES(PolicySearch):
         """What divergence is judged on: evosax starts best_solution at NaN and best_fitness at inf."""
         return (state.es_state.mean, state.es_state.std, state.es_state.C)
 
-    def act(self, state: CMAESState, env: EnvSpec, config: CMAESConfig, obs: jax.Array) -> jax.Array:
-        zero, one = jnp.zeros(env.obs_size), jnp.ones(env.obs_size)
-        return jax.vmap(lambda o: policy_action(env, config.hidden_sizes, state.es_state.mean, o, zero, one))(obs)
+    def policy(self, state: CMAESState) -> jax.Array:
+        return state.es_state.mean
 
-    def iterate(self, state: CMAESState, env: EnvSpec, config: CMAESConfig, budget: Budget) -> tuple[CMAESState, IterationLog]:
+    def ask(self, state: CMAESState, env: EnvSpec, config: CMAESConfig, key: jax.Array):
         es, params, _ = self._es(env, config)
-        key, ask_key, play_key, tell_key = jax.random.split(state.key, 4)
-        population, asked = es.ask(ask_key, state.es_state, params)
-        zero, one = jnp.zeros(env.obs_size), jnp.ones(env.obs_size)
-        returns, lengths, _, _, _ = play(play_key, env, config.hidden_sizes, population, zero, one)
-        told, _ = es.tell(tell_key, population, -returns, asked, params)  # evosax minimises
-        active, env_steps, log = self.account(state, budget, returns, lengths)
-        new = CMAESState(jax.tree.map(lambda n, o: jnp.where(active, n, o), told, state.es_state), env_steps, key)
-        return new, log
+        return es.ask(key, state.es_state, params)
+
+    def tell(self, state: CMAESState, env: EnvSpec, config: CMAESConfig, active, population, asked, returns, observed,
+             keys) -> CMAESState:
+        es, params, _ = self._es(env, config)
+        told, _ = es.tell(keys[0], population, -returns, asked, params)  # evosax minimises
+        return state.replace(es_state=keep_if(active, told, state.es_state))

@@ -1,5 +1,5 @@
-"""Episodes of many linear or small-MLP policies at once on the real env, counted exactly: what random search
-and CEM learn from. Each candidate plays one episode (up to the env's time limit); only the steps
+"""Episodes of many linear or small-MLP policies at once on the real env, counted exactly: what random search,
+CEM and CMA-ES learn from, and their shared iteration (`PolicySearch`). Each candidate plays one episode (up to the env's time limit); only the steps
 before its episode ends are counted as env steps."""
 
 from __future__ import annotations
@@ -8,10 +8,12 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from rlcheck.core.contracts import MethodBase
+from rlcheck.core.actions import to_env_action
+from rlcheck.core.config import static
+from rlcheck.core.contracts import KeyedMethod
+from rlcheck.core.trace import IterationLog
 from rlcheck.envs import vector
 from rlcheck.envs.jax_env import EnvSpec
-from rlcheck.methods.offpolicy import to_env_action
 
 
 @struct.dataclass
@@ -96,6 +98,16 @@ def play(key: jax.Array, env: EnvSpec, hidden: tuple[int, ...], weights: jax.Arr
     return returns, length, jnp.sum(length).astype(jnp.float32), total, total_sq
 
 
+def policy_layers():
+    """The search methods' `hidden_sizes` field: the hidden layers of the policy that `policy_action` plays."""
+    return static((), "policy: () = linear; e.g. 16 = one tanh hidden layer of 16")
+
+
+def episode_bound():
+    """The search methods' `max_episode_steps` field (per-env defaults in `EPISODE_BOUNDS`)."""
+    return static(500, "longest episode, bounds env steps per iteration for the schedule")
+
+
 # Per-env default of the search methods' `max_episode_steps` (the env's time limit; 500 elsewhere):
 # it bounds env steps per iteration, so the schedule never runs more iterations than the budget allows.
 EPISODE_BOUNDS: dict[str, dict[str, int]] = {
@@ -104,31 +116,51 @@ EPISODE_BOUNDS: dict[str, dict[str, int]] = {
 }
 
 
-class PolicySearch(MethodBase):
-    """What ARS, CEM and CMA-ES share: any env, a schedule bounded by whole episodes, and the
-    iteration log built from one round of candidate episodes. Configs have `max_episode_steps`;
-    states have `key` and `env_steps`."""
+class PolicySearch(KeyedMethod):
+    """The template of ARS, CEM and CMA-ES: any env, a schedule bounded by whole episodes, and one
+    iteration = ask for candidate weights, play one episode each, tell the search their returns (kept
+    only while the budget lasts), log that round. The method supplies:
+      policy(state) -> the flat weights the greedy policy uses (see `policy_action`)
+      ask(state, env, config, key) -> (candidates [P, num_params], asked)
+      tell(state, env, config, active, candidates, asked, returns, observed, keys) -> state with the search
+        advanced where `active` (observed: obs count, sum and sum of squares; keys: its `extra_keys`)
+    and may override normalizer(state, env, config) -> (obs mean, obs std) (default: none) and
+    episodes_per_iteration(config) (default: `config.population`).
+    Configs have `max_episode_steps` and `hidden_sizes`; states have `key` and `env_steps`."""
 
     defaults = EPISODE_BOUNDS
+    extra_keys = 0  # keys beyond (ask, play) that `tell` draws from
 
     def check(self, env: EnvSpec) -> None:
         pass
 
     def episodes_per_iteration(self, config) -> int:
-        raise NotImplementedError
+        return config.population  # one episode per candidate
 
     def steps_per_iteration(self, config) -> int:
         return self.episodes_per_iteration(config) * config.max_episode_steps  # an upper bound; real steps are counted
 
-    def eval_key(self, state) -> jax.Array:
-        return jax.random.fold_in(state.key, 1)
+    def normalizer(self, state, env: EnvSpec, config) -> tuple[jax.Array, jax.Array]:
+        return jnp.zeros(env.obs_size), jnp.ones(env.obs_size)
+
+    def act(self, state, env: EnvSpec, config, obs: jax.Array) -> jax.Array:
+        mean, std = self.normalizer(state, env, config)
+        weights = self.policy(state)
+        return jax.vmap(lambda o: policy_action(env, config.hidden_sizes, weights, o, mean, std))(obs)
+
+    def iterate(self, state, env: EnvSpec, config, budget):
+        key, ask_key, play_key, *tell_keys = jax.random.split(state.key, 3 + self.extra_keys)
+        candidates, asked = self.ask(state, env, config, ask_key)
+        mean, std = self.normalizer(state, env, config)
+        returns, lengths, *observed = play(play_key, env, config.hidden_sizes, candidates, mean, std)
+        active, env_steps, log = self.account(state, budget, returns, lengths)
+        told = self.tell(state, env, config, active, candidates, asked, returns, observed, tell_keys)
+        return told.replace(env_steps=env_steps, key=key), log
 
     @staticmethod
     def account(state, budget, returns: jax.Array, lengths: jax.Array):
         """(active, env steps after this iteration, log). Once the budget is spent, an iteration
         changes nothing and counts no steps."""
-        from rlcheck.methods.loop import IterationLog
-
         active = state.env_steps < budget.env_steps
         env_steps = state.env_steps + jnp.where(active, jnp.sum(lengths), 0)
         log = IterationLog(jnp.where(active, jnp.sum(returns), 0.0), jnp.where(active, float(returns.shape[0]), 0.0),

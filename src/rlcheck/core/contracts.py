@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
-if TYPE_CHECKING:
-    import jax
+import jax
 
+if TYPE_CHECKING:
     from rlcheck.core.budget import Budget
     from rlcheck.core.results import RunResult
     from rlcheck.core.trace import IterationLog
@@ -98,3 +98,11 @@ class MethodBase:
 
     def watched(self, state: Any) -> Any:
         return state
+
+
+class KeyedMethod(MethodBase):
+    """A method whose state carries its training `key`: evaluation episodes draw from a key folded out
+    of it, so evaluating never consumes (or shifts) the training randomness."""
+
+    def eval_key(self, state: Any) -> jax.Array:
+        return jax.random.fold_in(state.key, 1)

@@ -79,7 +79,7 @@ class MethodSummary:
     model_calls: int
     eval_model_calls_per_episode: float | None
     verdict_text: str
-    noise_floor: dict[str, Any] = field(default_factory=dict)
+    noise_floor: dict[str, Any] | None = None  # None: too few seeds to split
     survival: dict[str, list[float | None]] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
     wall_seconds: float = 0.0

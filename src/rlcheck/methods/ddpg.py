@@ -8,7 +8,7 @@ from typing import Any
 
 from flax import struct
 
-from rlcheck.methods.config import numeric, static
+from rlcheck.core.config import numeric, static
 from rlcheck.methods.td3 import TD3, ZOO_PENDULUM, TD3Config
 
 

@@ -1,6 +1,6 @@
 """DQN with a target network, double-DQN targets, a linear epsilon schedule, a replay buffer on
-device and optional n-step returns. Each iteration steps `num_envs` envs once and makes
-`gradient_steps` updates once `learning_starts` env steps are collected.
+device and optional n-step returns. Each iteration (methods/offpolicy.py's template) steps `num_envs`
+envs once and makes `gradient_steps` updates (`DQN.update`) once `learning_starts` env steps are collected.
 Follows CleanRL's `dqn.py` (and PureJaxRL's vectorised `dqn.py`).
 
 Rainbow's parts are switches (Hessel et al. 2018): `distributional` (C51: a categorical return
@@ -20,14 +20,12 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from rlcheck.core.contracts import MethodBase
-from rlcheck.envs import vector
+from rlcheck.core.budget import Budget
+from rlcheck.core.config import numeric, static
+from rlcheck.core.errors import RLCheckError
 from rlcheck.envs.jax_env import EnvSpec
-from rlcheck.errors import RLCheckError
 from rlcheck.methods import networks as nets
-from rlcheck.methods.config import numeric, static
-from rlcheck.methods.loop import Budget, IterationLog, track_episodes
-from rlcheck.methods.offpolicy import memory_check_for, replay_slots
+from rlcheck.methods.offpolicy import Collector, OffPolicy
 from rlcheck.methods.replay import Replay
 
 
@@ -102,10 +100,11 @@ class DQNState:
     key: jax.Array
 
 
-class DQN(MethodBase):
+class DQN(OffPolicy):
     name = "dqn"
     Config = DQNConfig
     defaults = DEFAULTS
+    extra_keys = 1  # noisy nets: the acting net's noise
 
     def check(self, env: EnvSpec) -> None:
         if not env.discrete:
@@ -114,12 +113,6 @@ class DQN(MethodBase):
                 f"(a Box of dimension {env.num_actions}). Use --algo ppo, or a continuous-control "
                 "learner (SAC, TD3, DDPG) for this environment."
             )
-
-    def check_resources(self, env: EnvSpec, config: DQNConfig, budget: Budget, runs: int) -> None:
-        memory_check_for(env, config.buffer_size, config.num_envs, budget, runs, self.name)
-
-    def steps_per_iteration(self, config: DQNConfig) -> int:
-        return config.num_envs
 
     def network(self, env: EnvSpec, config: DQNConfig) -> nets.QNetwork:
         return nets.QNetwork(config.hidden_sizes, env.num_actions, config.activation, len(env.obs_shape),
@@ -146,46 +139,49 @@ class DQN(MethodBase):
         self.check(env)
         key, net_key, env_key = jax.random.split(key, 3)
         params = self.network(env, config).init({"params": net_key, "noise": net_key}, jnp.zeros(env.obs_shape, env_obs_dtype(env)))
-        obs, env_state = vector.reset(env, env_key, config.num_envs)
-        # Sized by the budget: no point holding more transitions than the run will ever collect.
-        slots = replay_slots(config.buffer_size, budget, config.num_envs)
-        replay = Replay.create(slots, config.num_envs, obs[0], jnp.int32(0))
+        col = Collector.create(env_key, env, config.num_envs, config.buffer_size, budget)
         return DQNState(
-            params=params, target_params=params, opt_state=self.optimizer(config).init(params), replay=replay,
-            env_state=env_state, obs=obs, episode_return=jnp.zeros(config.num_envs), env_steps=jnp.int32(0), key=key,
+            params=params, target_params=params, opt_state=self.optimizer(config).init(params), replay=col.replay,
+            env_state=col.env_state, obs=col.obs, episode_return=col.episode_return, env_steps=col.env_steps, key=key,
         )
+
+    def collector(self, state: DQNState) -> Collector:
+        return Collector(state.env_state, state.obs, state.episode_return, state.replay, state.env_steps)
 
     def act(self, state: DQNState, env: EnvSpec, config: DQNConfig, obs: jax.Array) -> jax.Array:
         return jnp.argmax(self.q_values(state.params, env, config, obs), axis=-1)
-
-    def eval_key(self, state: DQNState) -> jax.Array:
-        return jax.random.fold_in(state.key, 1)
 
     def epsilon(self, config: DQNConfig, budget: Budget, env_steps: jax.Array) -> jax.Array:
         duration = jnp.maximum(config.exploration_fraction * budget.env_steps, 1.0)
         slope = (config.end_epsilon - config.start_epsilon) / duration
         return jnp.maximum(config.start_epsilon + slope * env_steps, config.end_epsilon)
 
-    def iterate(self, state: DQNState, env: EnvSpec, config: DQNConfig, budget: Budget) -> tuple[DQNState, IterationLog]:
-        network = self.network(env, config)
-        optimizer = self.optimizer(config)
-        key, explore_key, random_key, step_key, update_key, noise_key = jax.random.split(state.key, 6)
-        noise = noise_key if config.noisy else None
-
-        # --- act epsilon-greedily (noisy nets: greedy under fresh noise) and store the transition --
+    def explore(self, state: DQNState, env: EnvSpec, config: DQNConfig, budget: Budget, keys):
+        """Epsilon-greedy (noisy nets: greedy under fresh noise)."""
+        explore_key, random_key, noise_key = keys
         epsilon = self.epsilon(config, budget, state.env_steps)
-        greedy = jnp.argmax(self.q_values(state.params, env, config, state.obs, noise), axis=-1)
+        greedy = jnp.argmax(self.q_values(state.params, env, config, state.obs, noise_key if config.noisy else None), axis=-1)
         random_action = jax.random.randint(random_key, greedy.shape, 0, env.num_actions)
         explore = jax.random.uniform(explore_key, greedy.shape) < epsilon
-        action = jnp.where(explore, random_action, greedy)
-        next_obs, env_state, reward, terminated, truncated, final_obs = vector.step(env, step_key, state.env_state, action)
-        done = terminated | truncated
-        episode_return, finished_sum, finished = track_episodes(state.episode_return, reward, done)
-        replay = state.replay.add(state.obs, action, reward * config.reward_scale, terminated, done, final_obs)
-        env_steps = state.env_steps + config.num_envs
+        return jnp.where(explore, random_action, greedy), epsilon
 
-        # --- learn: TD regression (or C51 cross-entropy) on replayed (n-step) transitions --------
-        beta = config.priority_weight + (1.0 - config.priority_weight) * jnp.minimum(env_steps / budget.env_steps, 1.0)
+    def explore_log(self, epsilon: jax.Array) -> dict[str, jax.Array]:
+        return dict(epsilon=epsilon)
+
+    def learning(self, collector: Collector, config: DQNConfig) -> jax.Array:
+        return collector.env_steps > config.learning_starts
+
+    def trained(self, state: DQNState, config: DQNConfig, collector: Collector):
+        # Only the priorities change during updates: carry those, not the whole buffer (a where over the
+        # buffer every iteration cost DQN's CartPole default about 15% of its time).
+        priorities = (collector.replay.priority, collector.replay.max_priority) if config.prioritized else ()
+        return (state.params, state.opt_state, *priorities)
+
+    def update(self, state: DQNState, collector: Collector, env: EnvSpec, config: DQNConfig, budget: Budget):
+        """One gradient step of TD regression (or C51 cross-entropy) on replayed (n-step) transitions."""
+        network = self.network(env, config)
+        optimizer = self.optimizer(config)
+        beta = config.priority_weight + (1.0 - config.priority_weight) * jnp.minimum(collector.env_steps / budget.env_steps, 1.0)
 
         def td_loss(params, target_params, batch, weights, key):
             obs, action, n_step_reward, boot_obs, boot_discount = batch
@@ -216,11 +212,11 @@ class DQN(MethodBase):
             priority = per_sample if config.distributional else jnp.abs(error)
             return loss, (q.mean(), priority)
 
-        # Only the priorities change during updates: carry those, not the whole buffer (a where over the
-        # buffer every iteration cost DQN's CartPole default about 15% of its time).
-        def gradient_step(carry, step_key):
-            params, opt_state, priority, max_priority = carry
-            replay = state_replay.replace(priority=priority, max_priority=max_priority)
+        def step(carry, step_key):
+            params, opt_state, *priorities = carry
+            replay = collector.replay
+            if config.prioritized:
+                replay = replay.replace(priority=priorities[0], max_priority=priorities[1])
             sample_key, loss_key = jax.random.split(step_key)
             start, env_index, probability = replay.sample_indices(
                 sample_key, config.batch_size, config.n_step, config.priority_exponent if config.prioritized else None)
@@ -232,43 +228,33 @@ class DQN(MethodBase):
                 weights = jnp.ones(config.batch_size)
             (loss, (q_mean, priority)), grads = jax.value_and_grad(td_loss, has_aux=True)(
                 params, state.target_params, batch, weights, loss_key)
+            updates, opt_state = optimizer.update(grads, opt_state, params)
+            params = optax.apply_updates(params, updates)
             if config.prioritized:
                 replay = replay.set_priority(start, env_index, priority + 1e-6)
-            updates, opt_state = optimizer.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state, replay.priority, replay.max_priority), (loss, q_mean)
+                return (params, opt_state, replay.priority, replay.max_priority), dict(td_loss=loss, q_mean=q_mean)
+            return (params, opt_state), dict(td_loss=loss, q_mean=q_mean)
 
-        state_replay = replay
-        (new_params, new_opt_state, new_priority, new_max_priority), (loss, q_mean) = jax.lax.scan(
-            gradient_step, (state.params, state.opt_state, replay.priority, replay.max_priority),
-            jax.random.split(update_key, config.gradient_steps)
-        )
-        learning = env_steps > config.learning_starts
-        params = jax.tree.map(lambda new, old: jnp.where(learning, new, old), new_params, state.params)
-        opt_state = jax.tree.map(lambda new, old: jnp.where(learning, new, old), new_opt_state, state.opt_state)
+        return step
+
+    def advance(self, state: DQNState, config: DQNConfig, trained, collector: Collector, epsilon: jax.Array,
+                done: jax.Array, key: jax.Array) -> DQNState:
+        params, opt_state, *priorities = trained
+        replay = collector.replay
         if config.prioritized:
-            replay = replay.replace(priority=jnp.where(learning, new_priority, replay.priority),
-                                    max_priority=jnp.where(learning, new_max_priority, replay.max_priority))
+            replay = replay.replace(priority=priorities[0], max_priority=priorities[1])
 
         # --- target network: every target_update_interval env steps -------------------------
+        env_steps = collector.env_steps
         update_target = (env_steps // config.target_update_interval) != (state.env_steps // config.target_update_interval)
         target_params = jax.tree.map(
             lambda t, p: jnp.where(update_target, config.tau * p + (1.0 - config.tau) * t, t), state.target_params, params
         )
-
-        new_state = DQNState(
-            params=params, target_params=target_params, opt_state=opt_state, replay=replay, env_state=env_state,
-            obs=next_obs, episode_return=episode_return, env_steps=env_steps, key=key,
+        return DQNState(
+            params=params, target_params=target_params, opt_state=opt_state, replay=replay,
+            env_state=collector.env_state, obs=collector.obs, episode_return=collector.episode_return,
+            env_steps=env_steps, key=key,
         )
-        nan = jnp.float32(jnp.nan)
-        log = IterationLog(
-            episode_return_sum=finished_sum,
-            episodes_finished=finished,
-            diagnostics=dict(
-                td_loss=jnp.where(learning, loss.mean(), nan), q_mean=jnp.where(learning, q_mean.mean(), nan),
-                epsilon=epsilon,
-            ),
-        )
-        return new_state, log
 
 
 def _rngs(key: jax.Array | None) -> dict[str, jax.Array]:

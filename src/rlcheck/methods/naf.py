@@ -1,7 +1,8 @@
 """NAF (Gu et al. 2016, "Continuous Deep Q-Learning with Model-based Acceleration"):
 Q(s, a) = V(s) + A(s, a), with A(s, a) = -1/2 (a - mu(s))^T P(s) (a - mu(s)) and P = L L^T, L lower
 triangular with a positive (exponentiated) diagonal. The greedy action is mu(s); the TD target uses
-V of a Polyak-averaged target network. Exploration adds Gaussian or Ornstein-Uhlenbeck noise to mu.
+V of a Polyak-averaged target network. Exploration adds Gaussian or Ornstein-Uhlenbeck noise to mu;
+the loop is methods/offpolicy.py's.
 """
 
 from __future__ import annotations
@@ -15,18 +16,11 @@ import numpy as np
 import optax
 from flax import struct
 
+from rlcheck.core.budget import Budget
+from rlcheck.core.config import numeric, static
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods import networks as nets
-from rlcheck.methods.config import numeric, static
-from rlcheck.methods.loop import Budget, IterationLog
-from rlcheck.methods.offpolicy import (
-    Collector,
-    ContinuousOffPolicy,
-    exploration_noise,
-    keep_if,
-    polyak,
-    to_env_action,
-)
+from rlcheck.methods.offpolicy import Collector, NoisyExploration, fused_adam, polyak
 
 
 @struct.dataclass
@@ -58,11 +52,7 @@ def tril_size(n: int) -> int:
     return n * (n + 1) // 2
 
 
-class NAFNet(nn.Module):
-    action_dim: int
-    hidden_sizes: tuple[int, ...]
-    activation: str = "relu"
-
+class NAFNet(nets.ActionHead):
     @nn.compact
     def __call__(self, obs):
         n = self.action_dim
@@ -100,10 +90,11 @@ class NAFState:
     key: jax.Array
 
 
-class NAF(ContinuousOffPolicy):
+class NAF(NoisyExploration):
     name = "naf"
     Config = NAFConfig
     defaults = DEFAULTS
+    trains = ("params", "target_params", "opt_state")
 
     def network(self, env: EnvSpec, config: NAFConfig) -> NAFNet:
         return NAFNet(env.num_actions, config.hidden_sizes, config.activation)
@@ -113,30 +104,20 @@ class NAF(ContinuousOffPolicy):
         key, net_key, env_key = jax.random.split(key, 3)
         params = self.network(env, config).init(net_key, jnp.zeros((1,) + env.obs_shape))
         return NAFState(
-            params=params, target_params=params, opt_state=optax.flatten(optax.adam(config.learning_rate)).init(params),
+            params=params, target_params=params, opt_state=fused_adam(config.learning_rate).init(params),
             noise=jnp.zeros((config.num_envs, env.num_actions)),
             collector=Collector.create(env_key, env, config.num_envs, config.buffer_size, budget), key=key,
         )
 
-    def act(self, state: NAFState, env: EnvSpec, config: NAFConfig, obs: jax.Array) -> jax.Array:
-        return to_env_action(env, self.network(env, config).apply(state.params, obs)[1])
+    def greedy(self, state: NAFState, env: EnvSpec, config: NAFConfig, obs: jax.Array) -> jax.Array:
+        return self.network(env, config).apply(state.params, obs)[1]  # mu(s)
 
-    def iterate(self, state: NAFState, env: EnvSpec, config: NAFConfig, budget: Budget) -> tuple[NAFState, IterationLog]:
+    def update(self, state: NAFState, col: Collector, env: EnvSpec, config: NAFConfig, budget: Budget):
+        """TD regression of Q = V + A toward r + gamma V_target(s'), then the target's Polyak step."""
         net = self.network(env, config)
-        opt = optax.flatten(optax.adam(config.learning_rate))  # one fused Adam loop, not one per layer
-        key, noise_key, random_key, step_key, update_key = jax.random.split(state.key, 5)
+        opt = fused_adam(config.learning_rate)
 
-        # --- act: mu(s) + exploration noise (uniform random until learning_starts) ------------
-        col = state.collector
-        noise = exploration_noise(noise_key, state.noise, config)
-        _, mu, _ = net.apply(state.params, col.obs)
-        random_action = jax.random.uniform(random_key, mu.shape, minval=-1.0, maxval=1.0)
-        action = jnp.where(col.env_steps < config.learning_starts, random_action, jnp.clip(mu + noise, -1.0, 1.0))
-        col, done, finished_sum, finished = col.step(step_key, env, action, config.reward_scale)
-        noise = jnp.where(done[:, None], 0.0, noise)
-
-        # --- learn: TD regression of Q = V + A toward r + gamma V_target(s') -----------------
-        def update(carry, key):
+        def step(carry, key):
             params, target_params, opt_state = carry
             obs, action, reward, next_obs, discount = col.replay.sample(key, config.batch_size, 1, config.gamma)
             next_value, _, _ = net.apply(target_params, next_obs)
@@ -152,14 +133,4 @@ class NAF(ContinuousOffPolicy):
             params = optax.apply_updates(params, updates)
             return (params, polyak(target_params, params, config.tau), opt_state), dict(td_loss=loss, q_mean=q_mean)
 
-        old = (state.params, state.target_params, state.opt_state)
-        new, info = jax.lax.scan(update, old, jax.random.split(update_key, config.gradient_steps))
-        learning = col.env_steps >= config.learning_starts
-        params, target_params, opt_state = keep_if(learning, new, old)
-
-        nan = jnp.float32(jnp.nan)
-        log = IterationLog(
-            episode_return_sum=finished_sum, episodes_finished=finished,
-            diagnostics={k: jnp.where(learning, v.mean(), nan) for k, v in info.items()},
-        )
-        return NAFState(params, target_params, opt_state, noise, col, key), log
+        return step

@@ -35,6 +35,15 @@ class MLP(nn.Module):
         return _dense(self.out_dim, self.out_scale)(x)
 
 
+class ActionHead(nn.Module):
+    """The fields of a continuous-control net (SAC's and TD3's actors, NAF's net): `action_dim` outputs
+    from an MLP of `hidden_sizes`; subclasses define `__call__`."""
+
+    action_dim: int
+    hidden_sizes: tuple[int, ...]
+    activation: str = "relu"
+
+
 def is_image(obs_shape: Sequence[int]) -> bool:
     """Frames big enough for a convolutional torso (Atari's 4x84x84); MinAtar's 10x10 grids are not."""
     return len(obs_shape) == 3 and sorted(obs_shape)[1] >= 32

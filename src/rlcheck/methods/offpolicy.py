@@ -1,6 +1,7 @@
-"""What the off-policy continuous-control learners (SAC, TD3/DDPG, NAF) share: action scaling,
-input checks, replay sizing against a memory cap, one collection step, and target tracking.
-Actions live in [-1, 1] inside the learners and the replay buffer; only the env sees its bounds."""
+"""What the off-policy learners (SAC, TD3/DDPG, NAF, DQN/Rainbow) share: the iteration template
+(`OffPolicy.iterate`), one collection step into replay, replay sizing against a memory cap, and
+target tracking; for continuous control also action scaling, input checks and exploration.
+Continuous actions live in [-1, 1] inside the learners and the replay buffer; only the env sees its bounds."""
 
 from __future__ import annotations
 
@@ -11,14 +12,18 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 from flax import struct
 
-from rlcheck.core.contracts import MethodBase
+from rlcheck.core.actions import to_env_action
+from rlcheck.core.budget import Budget
+from rlcheck.core.contracts import KeyedMethod
+from rlcheck.core.errors import RLCheckError
+from rlcheck.core.trace import IterationLog
 from rlcheck.envs import vector
 from rlcheck.envs.jax_env import EnvSpec
-from rlcheck.errors import RLCheckError
 from rlcheck.methods import networks as nets
-from rlcheck.methods.loop import Budget, track_episodes
+from rlcheck.methods.loop import track_episodes
 from rlcheck.methods.replay import Replay
 
 DEFAULT_MEMORY_CAP_GB = 8.0  # override with RLCHECK_MEMORY_CAP_GB
@@ -36,11 +41,6 @@ def check_continuous(env: EnvSpec, algo: str) -> None:
             "squashes actions into the env's bounds, so it needs finite ones. Wrap the env with finite "
             "action bounds (e.g. clip to the range that is physically meaningful)."
         )
-
-
-def to_env_action(env: EnvSpec, action: jax.Array) -> jax.Array:
-    """[-1, 1] -> [low, high]."""
-    return env.action_low + (jnp.clip(action, -1.0, 1.0) + 1.0) * 0.5 * (env.action_high - env.action_low)
 
 
 def replay_slots(buffer_size: int, budget: Budget, num_envs: int) -> int:
@@ -63,6 +63,11 @@ def check_memory(total_bytes: int, runs: int, what: str) -> None:
             "--set buffer_size=..., run fewer seeds or sweep values at once, or raise the cap with "
             "RLCHECK_MEMORY_CAP_GB."
         )
+
+
+def fused_adam(learning_rate: Any) -> Any:
+    """Adam over the flattened parameters: one fused update loop, not one per layer (dispatch-bound on CPU)."""
+    return optax.flatten(optax.adam(learning_rate))
 
 
 def polyak(target: Any, online: Any, tau: jax.Array) -> Any:
@@ -101,20 +106,30 @@ class Collector:
     def create(cls, key: jax.Array, env: EnvSpec, num_envs: int, buffer_size: int, budget: Budget) -> Collector:
         obs, env_state = vector.reset(env, key, num_envs)
         slots = replay_slots(buffer_size, budget, num_envs)
-        replay = Replay.create(slots, num_envs, obs[0], jnp.zeros(env.num_actions))
+        replay = Replay.create(slots, num_envs, obs[0], jnp.int32(0) if env.discrete else jnp.zeros(env.num_actions))
         return cls(env_state, obs, jnp.zeros(num_envs), replay, jnp.int32(0))
 
     def step(self, key: jax.Array, env: EnvSpec, action: jax.Array, reward_scale: jax.Array | float = 1.0):
-        """Apply [-1, 1] actions, store the transitions (rewards times `reward_scale`); returns (collector,
-        done, finished-return sum, count), the returns unscaled."""
+        """Apply the actions (continuous: in [-1, 1]), store the transitions (rewards times `reward_scale`);
+        returns (collector, done, finished-return sum, count), the returns unscaled."""
         next_obs, env_state, reward, terminated, truncated, final_obs = vector.step(
-            env, key, self.env_state, to_env_action(env, action)
+            env, key, self.env_state, action if env.discrete else to_env_action(env, action)
         )
         done = terminated | truncated
         episode_return, finished_sum, finished = track_episodes(self.episode_return, reward, done)
         replay = self.replay.add(self.obs, action, reward * reward_scale, terminated, done, final_obs)
         collector = Collector(env_state, next_obs, episode_return, replay, self.env_steps + action.shape[0])
         return collector, done, finished_sum, finished
+
+
+def init_actor_critic(key: jax.Array, networks: tuple[nn.Module, nn.Module], env: EnvSpec, config: Any, budget: Budget):
+    """(key, actor params, critic params, collector): how SAC and TD3/DDPG start."""
+    key, actor_key, critic_key, env_key = jax.random.split(key, 4)
+    actor_net, critic_net = networks
+    obs = jnp.zeros((1,) + env.obs_shape)
+    actor = actor_net.init(actor_key, obs)
+    critic = critic_net.init(critic_key, obs, jnp.zeros((1, env.num_actions)))
+    return key, actor, critic, Collector.create(env_key, env, config.num_envs, config.buffer_size, budget)
 
 
 def memory_check_for(env: EnvSpec, buffer_size: int, num_envs: int, budget: Budget, runs: int, algo: str) -> None:
@@ -132,14 +147,22 @@ def exploration_noise(key: jax.Array, previous: jax.Array, config: Any) -> jax.A
     return config.exploration_noise * white
 
 
-class ContinuousOffPolicy(MethodBase):
-    """What SAC, TD3/DDPG and NAF share as methods: input checks, replay memory check, iteration size.
-    Configs have `num_envs` and `buffer_size`; states have `key`."""
+class OffPolicy(KeyedMethod):
+    """The off-policy iteration template. One iteration: act with the algorithm's exploration, step
+    each env once into replay, make `gradient_steps` updates in a scan, keep them only once learning
+    has started, and log the updates' diagnostics (NaN until then). The algorithm supplies:
+      explore(state, env, config, budget, keys) -> (action, explored)  keys: (explore, random, *extra_keys)
+      trains: the state fields the updates change, in the order of the scan's carry
+      update(state, collector, env, config, budget) -> step(trained, key) -> (trained, info)  one gradient step
+    and may override trained(state, config, collector) (the carry) and advance(state, config, trained,
+    collector, explored, done, key) (the next state) where its carry is not just `trains`, collector(state)
+    (the env side of its state), learning(collector, config) (the updates count from `learning_starts`
+    env steps on) and explore_log(explored) (diagnostics logged even before learning).
+    Configs have num_envs, buffer_size, gradient_steps, learning_starts and reward_scale."""
 
     name: str
-
-    def check(self, env: EnvSpec) -> None:
-        check_continuous(env, self.name)
+    trains: tuple[str, ...] = ()
+    extra_keys: int = 0  # keys beyond (explore, random) that `explore` draws from
 
     def check_resources(self, env: EnvSpec, config: Any, budget: Budget, runs: int) -> None:
         memory_check_for(env, config.buffer_size, config.num_envs, budget, runs, self.name)
@@ -147,5 +170,72 @@ class ContinuousOffPolicy(MethodBase):
     def steps_per_iteration(self, config: Any) -> int:
         return config.num_envs
 
-    def eval_key(self, state: Any) -> jax.Array:
-        return jax.random.fold_in(state.key, 1)
+    def collector(self, state: Any) -> Collector:
+        return state.collector
+
+    def trained(self, state: Any, config: Any, collector: Collector) -> tuple:
+        return tuple(getattr(state, name) for name in self.trains)
+
+    def advance(self, state: Any, config: Any, trained: tuple, collector: Collector, explored: Any, done: jax.Array,
+                key: jax.Array) -> Any:
+        return state.replace(**dict(zip(self.trains, trained, strict=True)), collector=collector, key=key)
+
+    def learning(self, collector: Collector, config: Any) -> jax.Array:
+        return collector.env_steps >= config.learning_starts
+
+    def explore_log(self, explored: Any) -> dict[str, jax.Array]:
+        return {}
+
+    def iterate(self, state: Any, env: EnvSpec, config: Any, budget: Budget) -> tuple[Any, IterationLog]:
+        key, explore_key, random_key, step_key, update_key, *extra_keys = jax.random.split(state.key, 5 + self.extra_keys)
+
+        # --- act: the algorithm's exploration; store one transition per env --------------------
+        action, explored = self.explore(state, env, config, budget, (explore_key, random_key, *extra_keys))
+        collector, done, finished_sum, finished = self.collector(state).step(step_key, env, action, config.reward_scale)
+
+        # --- learn: gradient_steps updates on replay, kept only once learning has started -------
+        old = self.trained(state, config, collector)
+        new, info = jax.lax.scan(self.update(state, collector, env, config, budget), old,
+                                 jax.random.split(update_key, config.gradient_steps))
+        learning = self.learning(collector, config)
+        trained = keep_if(learning, new, old)
+
+        new_state = self.advance(state, config, trained, collector, explored, done, key)
+        nan = jnp.float32(jnp.nan)
+        log = IterationLog(
+            episode_return_sum=finished_sum, episodes_finished=finished,
+            diagnostics={**{k: jnp.where(learning, v.mean(), nan) for k, v in info.items()}, **self.explore_log(explored)},
+        )
+        return new_state, log
+
+
+class ContinuousOffPolicy(OffPolicy):
+    """SAC, TD3/DDPG and NAF: continuous actions, uniform random ones until `learning_starts`, then the
+    algorithm's `behaviour(state, env, config, key) -> (action in [-1, 1], explored)`; the greedy policy
+    is `greedy(state, env, config, obs)` in [-1, 1]. States have `collector` and `key`."""
+
+    def check(self, env: EnvSpec) -> None:
+        check_continuous(env, self.name)
+
+    def act(self, state: Any, env: EnvSpec, config: Any, obs: jax.Array) -> jax.Array:
+        return to_env_action(env, self.greedy(state, env, config, obs))
+
+    def explore(self, state: Any, env: EnvSpec, config: Any, budget: Budget, keys) -> tuple[jax.Array, Any]:
+        act_key, random_key = keys
+        policy_action, explored = self.behaviour(state, env, config, act_key)
+        random_action = jax.random.uniform(random_key, policy_action.shape, minval=-1.0, maxval=1.0)
+        return jnp.where(state.collector.env_steps < config.learning_starts, random_action, policy_action), explored
+
+
+class NoisyExploration(ContinuousOffPolicy):
+    """TD3/DDPG and NAF: explore with the greedy action plus Gaussian or Ornstein-Uhlenbeck noise
+    (`exploration_noise`), whose state (`state.noise`, per env) restarts with each episode."""
+
+    def behaviour(self, state: Any, env: EnvSpec, config: Any, key: jax.Array) -> tuple[jax.Array, jax.Array]:
+        noise = exploration_noise(key, state.noise, config)
+        return jnp.clip(self.greedy(state, env, config, state.collector.obs) + noise, -1.0, 1.0), noise
+
+    def advance(self, state: Any, config: Any, trained: tuple, collector: Collector, noise: jax.Array, done: jax.Array,
+                key: jax.Array) -> Any:
+        state = super().advance(state, config, trained, collector, noise, done, key)
+        return state.replace(noise=jnp.where(done[:, None], 0.0, noise))

@@ -1,9 +1,9 @@
 """PPO (clipped objective, GAE, advantage normalisation, optional observation normalisation,
 linear learning-rate annealing) for discrete and continuous actions.
 
-One iteration = collect `num_steps` steps in each of `num_envs` envs, compute GAE, then
-`update_epochs` passes over `num_minibatches` shuffled minibatches. Truncated episodes bootstrap
-from the value of the true final observation; terminated ones do not.
+One iteration (methods/onpolicy.py's template) = collect `num_steps` steps in each of `num_envs`
+envs, compute GAE, then `update_epochs` passes over `num_minibatches` shuffled minibatches (`update`
+below). Truncated episodes bootstrap from the value of the true final observation; terminated ones do not.
 Follows PureJaxRL's `ppo.py` / CleanRL's `ppo.py`.
 """
 
@@ -16,14 +16,11 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from rlcheck.core.contracts import MethodBase
-from rlcheck.envs import vector
-from rlcheck.envs.jax_env import EnvSpec
-from rlcheck.errors import RLCheckError
+from rlcheck.core.budget import Budget, make_schedule
+from rlcheck.core.config import numeric, static
+from rlcheck.core.errors import RLCheckError
 from rlcheck.methods import networks as nets
-from rlcheck.methods.config import numeric, static
-from rlcheck.methods.loop import Budget, IterationLog, make_schedule, track_episodes
-from rlcheck.methods.normalization import RunningNorm
+from rlcheck.methods.onpolicy import OnPolicy, OnPolicyState, gae, minibatch_epochs  # noqa: F401 (gae: re-exported)
 
 
 @struct.dataclass
@@ -75,66 +72,13 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-@struct.dataclass
-class PPOState:
-    params: Any
-    opt_state: Any
-    obs_norm: RunningNorm
-    env_state: Any
-    obs: jax.Array
-    episode_return: jax.Array
-    key: jax.Array
+PPOState = OnPolicyState
 
 
-def gae(reward, value, next_value, terminated, done, gamma, gae_lambda) -> jax.Array:
-    """Generalised advantage estimates over a [time, env] rollout. `next_value` is the value of the
-    true next observation (the final observation where an episode ended): it is used unless the
-    episode terminated; the GAE trace is cut at any episode end (termination or truncation)."""
-    delta = reward + gamma * next_value * (1.0 - terminated.astype(jnp.float32)) - value
-    not_done = 1.0 - done.astype(jnp.float32)
-
-    def step(next_advantage, xs):
-        delta_t, not_done_t = xs
-        advantage = delta_t + gamma * gae_lambda * not_done_t * next_advantage
-        return advantage, advantage
-
-    return jax.lax.scan(step, jnp.zeros_like(delta[0]), (delta, not_done), reverse=True)[1]
-
-
-def collect_rollout(network, params, normalize, env: EnvSpec, config, env_state, obs, episode_return, key):
-    """`config.num_steps` steps of the stochastic policy in each env, then GAE advantages. Returns
-    ((env_state, obs, episode_return, key), batch of [time, env] arrays, advantages). Shared by PPO and TRPO."""
-
-    def env_step(carry, _):
-        env_state, obs, episode_return, key = carry
-        key, act_key, step_key = jax.random.split(key, 3)
-        out, log_std, value = network.apply(params, normalize(obs))
-        action = nets.sample_action(act_key, out, log_std)
-        logp = nets.log_prob(out, log_std, action)
-        env_action = action if env.discrete else jnp.clip(action, env.action_low, env.action_high)
-        next_obs, env_state, reward, terminated, truncated, final_obs = vector.step(env, step_key, env_state, env_action)
-        episode_return, finished_sum, finished = track_episodes(episode_return, reward, terminated | truncated)
-        transition = dict(
-            obs=obs, action=action, logp=logp, value=value, reward=reward * config.reward_scale,
-            terminated=terminated, done=terminated | truncated, final_obs=final_obs,
-            finished_sum=finished_sum, finished=finished,
-        )
-        return (env_state, next_obs, episode_return, key), transition
-
-    carry, batch = jax.lax.scan(env_step, (env_state, obs, episode_return, key), None, length=config.num_steps)
-    _, _, next_value = network.apply(params, normalize(batch["final_obs"]))
-    advantages = gae(batch["reward"], batch["value"], next_value, batch["terminated"], batch["done"], config.gamma,
-                     config.gae_lambda)
-    return carry, batch, advantages
-
-
-class PPO(MethodBase):
+class PPO(OnPolicy):
     name = "ppo"
     Config = PPOConfig
     defaults = DEFAULTS
-
-    def steps_per_iteration(self, config: PPOConfig) -> int:
-        return config.num_envs * config.num_steps
 
     def validate(self, config: PPOConfig) -> None:
         batch = config.num_envs * config.num_steps
@@ -144,10 +88,6 @@ class PPO(MethodBase):
                 f"num_envs x num_steps = {batch} that splits evenly into num_minibatches = {config.num_minibatches}. "
                 "Change one of them with --set."
             )
-
-    def network(self, env: EnvSpec, config: PPOConfig) -> nets.ActorCritic:
-        return nets.ActorCritic(env.num_actions, env.discrete, config.hidden_sizes, config.activation, len(env.obs_shape),
-                                nets.is_image(env.obs_shape))
 
     def optimizer(self, config: PPOConfig, budget: Budget) -> optax.GradientTransformation:
         num_iterations = make_schedule(self.steps_per_iteration(config), budget).total_iterations
@@ -160,44 +100,10 @@ class PPO(MethodBase):
 
         return optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(learning_rate, eps=1e-5))
 
-    def init(self, key: jax.Array, env: EnvSpec, config: PPOConfig, budget: Budget) -> PPOState:
-        key, net_key, env_key = jax.random.split(key, 3)
-        params = self.network(env, config).init(net_key, jnp.zeros(env.obs_shape))
-        obs, env_state = vector.reset(env, env_key, config.num_envs)
-        return PPOState(
-            params=params,
-            opt_state=self.optimizer(config, budget).init(params),
-            obs_norm=RunningNorm.create(env.obs_shape),
-            env_state=env_state,
-            obs=obs,
-            episode_return=jnp.zeros(config.num_envs),
-            key=key,
-        )
-
-    def act(self, state: PPOState, env: EnvSpec, config: PPOConfig, obs: jax.Array) -> jax.Array:
-        out, log_std, _ = self.network(env, config).apply(state.params, state.obs_norm.normalize(obs, config.normalize_obs))
-        action = nets.deterministic_action(out, log_std)
-        return action if env.discrete else jnp.clip(action, env.action_low, env.action_high)
-
-    def eval_key(self, state: PPOState) -> jax.Array:
-        return jax.random.fold_in(state.key, 1)
-
-    def iterate(self, state: PPOState, env: EnvSpec, config: PPOConfig, budget: Budget) -> tuple[PPOState, IterationLog]:
-        network = self.network(env, config)
-        normalize = lambda obs: state.obs_norm.normalize(obs, config.normalize_obs)
-
-        # --- collect a rollout; advantages by GAE, bootstrapping from the true next observation ----
-        (env_state, obs, episode_return, key), batch, advantages = collect_rollout(
-            network, state.params, normalize, env, config, state.env_state, state.obs, state.episode_return, state.key)
-        returns = advantages + batch["value"]
-
-        # --- update: epochs of shuffled minibatches ------------------------------------------
+    def update(self, state: PPOState, rollout: dict[str, jax.Array], key: jax.Array, network: nets.ActorCritic,
+               config: PPOConfig, budget: Budget):
+        """`update_epochs` passes over `num_minibatches` shuffled minibatches of the clipped objective."""
         optimizer = self.optimizer(config, budget)
-        flat = jax.tree.map(
-            lambda x: x.reshape((-1,) + x.shape[2:]),
-            dict(obs=normalize(batch["obs"]), action=batch["action"], logp=batch["logp"],
-                 value=batch["value"], advantage=advantages, target=returns),
-        )
 
         def loss_fn(params, mb):
             out, log_std, value = network.apply(params, mb["obs"])
@@ -223,32 +129,6 @@ class PPO(MethodBase):
             updates, opt_state = optimizer.update(grads, opt_state, params)
             return (optax.apply_updates(params, updates), opt_state), info
 
-        def epoch(carry, _):
-            train, key = carry
-            key, perm_key = jax.random.split(key)
-            batch_size = config.num_envs * config.num_steps
-            perm = jax.random.permutation(perm_key, batch_size)
-            minibatches = jax.tree.map(
-                lambda x: x[perm].reshape((config.num_minibatches, -1) + x.shape[1:]), flat
-            )
-            train, info = jax.lax.scan(minibatch_step, train, minibatches)
-            return (train, key), info
-
-        ((params, opt_state), key), info = jax.lax.scan(
-            epoch, ((state.params, state.opt_state), key), None, length=config.update_epochs
-        )
-        new_state = PPOState(
-            params=params,
-            opt_state=opt_state,
-            obs_norm=state.obs_norm.update(batch["obs"]) if config.normalize_obs else state.obs_norm,
-            env_state=env_state,
-            obs=obs,
-            episode_return=episode_return,
-            key=key,
-        )
-        log = IterationLog(
-            episode_return_sum=batch["finished_sum"].sum(),
-            episodes_finished=batch["finished"].sum(),
-            diagnostics=jax.tree.map(jnp.mean, info),
-        )
-        return new_state, log
+        train, key, info = minibatch_epochs(minibatch_step, (state.params, state.opt_state), key, rollout,
+                                            config.update_epochs, config.num_minibatches)
+        return train, key, jax.tree.map(jnp.mean, info)

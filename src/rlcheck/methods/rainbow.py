@@ -10,7 +10,7 @@ from typing import Any
 
 from flax import struct
 
-from rlcheck.methods.config import numeric, static
+from rlcheck.core.config import numeric, static
 from rlcheck.methods.dqn import DQN, DQNConfig
 
 

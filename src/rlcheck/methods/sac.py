@@ -1,7 +1,7 @@
 """SAC: twin critics with Polyak-averaged targets, a tanh-squashed Gaussian actor, and automatic
-entropy tuning toward a target entropy of -action_dim. Uniform random actions until
-`learning_starts`; `gradient_steps` updates per iteration. Follows CleanRL's `sac_continuous_action.py`
-and Stable-Baselines3's SAC.
+entropy tuning toward a target entropy of -action_dim. The loop is methods/offpolicy.py's: uniform
+random actions until `learning_starts`, then `gradient_steps` updates (`SAC.update`) per iteration.
+Follows CleanRL's `sac_continuous_action.py` and Stable-Baselines3's SAC.
 """
 
 from __future__ import annotations
@@ -14,17 +14,17 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
+from rlcheck.core.budget import Budget
+from rlcheck.core.config import numeric, static
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods import networks as nets
-from rlcheck.methods.config import numeric, static
-from rlcheck.methods.loop import Budget, IterationLog
 from rlcheck.methods.offpolicy import (
     Collector,
     ContinuousOffPolicy,
     TwinQ,
-    keep_if,
+    fused_adam,
+    init_actor_critic,
     polyak,
-    to_env_action,
 )
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
@@ -61,11 +61,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-class Actor(nn.Module):
-    action_dim: int
-    hidden_sizes: tuple[int, ...]
-    activation: str = "relu"
-
+class Actor(nets.ActionHead):
     @nn.compact
     def __call__(self, obs):
         out = nets.MLP(self.hidden_sizes, 2 * self.action_dim, self.activation)(obs)
@@ -98,45 +94,38 @@ class SAC(ContinuousOffPolicy):
     name = "sac"
     Config = SACConfig
     defaults = DEFAULTS
+    trains = ("actor", "critic", "target_critic", "log_alpha", "actor_opt", "critic_opt", "alpha_opt")
 
     def networks(self, env: EnvSpec, config: SACConfig):
         return Actor(env.num_actions, config.hidden_sizes, config.activation), TwinQ(config.hidden_sizes, config.activation)
 
     def init(self, key: jax.Array, env: EnvSpec, config: SACConfig, budget: Budget) -> SACState:
         self.check(env)
-        key, actor_key, critic_key, env_key = jax.random.split(key, 4)
-        actor_net, critic_net = self.networks(env, config)
-        obs = jnp.zeros((1,) + env.obs_shape)
-        actor = actor_net.init(actor_key, obs)
-        critic = critic_net.init(critic_key, obs, jnp.zeros((1, env.num_actions)))
+        key, actor, critic, collector = init_actor_critic(key, self.networks(env, config), env, config, budget)
         log_alpha = jnp.log(jnp.asarray(config.init_alpha, jnp.float32))
-        opt = optax.flatten(optax.adam(config.learning_rate))  # one fused Adam loop, not one per layer
+        opt = fused_adam(config.learning_rate)
         return SACState(
             actor=actor, critic=critic, target_critic=critic, log_alpha=log_alpha,
             actor_opt=opt.init(actor), critic_opt=opt.init(critic), alpha_opt=opt.init(log_alpha),
-            collector=Collector.create(env_key, env, config.num_envs, config.buffer_size, budget), key=key,
+            collector=collector, key=key,
         )
 
-    def act(self, state: SACState, env: EnvSpec, config: SACConfig, obs: jax.Array) -> jax.Array:
+    def greedy(self, state: SACState, env: EnvSpec, config: SACConfig, obs: jax.Array) -> jax.Array:
         mean, _ = self.networks(env, config)[0].apply(state.actor, obs)
-        return to_env_action(env, jnp.tanh(mean))
+        return jnp.tanh(mean)
 
-    def iterate(self, state: SACState, env: EnvSpec, config: SACConfig, budget: Budget) -> tuple[SACState, IterationLog]:
+    def behaviour(self, state: SACState, env: EnvSpec, config: SACConfig, key: jax.Array):
+        """After learning_starts: a sample of the squashed Gaussian policy."""
+        mean, log_std = self.networks(env, config)[0].apply(state.actor, state.collector.obs)
+        return squashed_sample(key, mean, log_std)[0], None
+
+    def update(self, state: SACState, col: Collector, env: EnvSpec, config: SACConfig, budget: Budget):
+        """One gradient step: critics, actor, temperature, then the target critics."""
         actor_net, critic_net = self.networks(env, config)
-        opt = optax.flatten(optax.adam(config.learning_rate))  # one fused Adam loop, not one per layer
+        opt = fused_adam(config.learning_rate)
         target_entropy = -config.target_entropy_scale * env.num_actions
-        key, act_key, random_key, step_key, update_key = jax.random.split(state.key, 5)
 
-        # --- act: uniform random until learning_starts, then sample the policy ---------------
-        col = state.collector
-        mean, log_std = actor_net.apply(state.actor, col.obs)
-        policy_action, _ = squashed_sample(act_key, mean, log_std)
-        random_action = jax.random.uniform(random_key, policy_action.shape, minval=-1.0, maxval=1.0)
-        action = jnp.where(col.env_steps < config.learning_starts, random_action, policy_action)
-        col, _, finished_sum, finished = col.step(step_key, env, action, config.reward_scale)
-
-        # --- learn ----------------------------------------------------------------------------
-        def update(carry, key):
+        def step(carry, key):
             actor, critic, target_critic, log_alpha, actor_opt, critic_opt, alpha_opt = carry
             sample_key, next_key, pi_key = jax.random.split(key, 3)
             obs, action, reward, next_obs, discount = col.replay.sample(sample_key, config.batch_size, 1, config.gamma)
@@ -173,15 +162,4 @@ class SAC(ContinuousOffPolicy):
             info = dict(critic_loss=c_loss, actor_loss=a_loss, q_mean=q_mean, alpha=jnp.exp(log_alpha), entropy=-logp.mean())
             return (actor, critic, target_critic, log_alpha, actor_opt, critic_opt, alpha_opt), info
 
-        old = (state.actor, state.critic, state.target_critic, state.log_alpha, state.actor_opt, state.critic_opt, state.alpha_opt)
-        new, info = jax.lax.scan(update, old, jax.random.split(update_key, config.gradient_steps))
-        learning = col.env_steps >= config.learning_starts
-        actor, critic, target_critic, log_alpha, actor_opt, critic_opt, alpha_opt = keep_if(learning, new, old)
-
-        new_state = SACState(actor, critic, target_critic, log_alpha, actor_opt, critic_opt, alpha_opt, col, key)
-        nan = jnp.float32(jnp.nan)
-        log = IterationLog(
-            episode_return_sum=finished_sum, episodes_finished=finished,
-            diagnostics={k: jnp.where(learning, v.mean(), nan) for k, v in info.items()},
-        )
-        return new_state, log
+        return step

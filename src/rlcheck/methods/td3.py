@@ -1,6 +1,6 @@
 """TD3: a deterministic tanh actor, twin critics (the smaller target is used), target policy
 smoothing, and actor and target updates every `policy_delay` critic updates. Exploration adds
-Gaussian or Ornstein-Uhlenbeck noise. DDPG is the same loop with one critic, no smoothing and no
+Gaussian or Ornstein-Uhlenbeck noise; the loop is methods/offpolicy.py's. DDPG is the same loop with one critic, no smoothing and no
 delay (see `ddpg.py`), as in Stable-Baselines3. Follows CleanRL's `td3_continuous_action.py`.
 """
 
@@ -14,18 +14,18 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
+from rlcheck.core.budget import Budget
+from rlcheck.core.config import numeric, static
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods import networks as nets
-from rlcheck.methods.config import numeric, static
-from rlcheck.methods.loop import Budget, IterationLog
 from rlcheck.methods.offpolicy import (
     Collector,
-    ContinuousOffPolicy,
+    NoisyExploration,
     TwinQ,
-    exploration_noise,
+    fused_adam,
+    init_actor_critic,
     keep_if,
     polyak,
-    to_env_action,
 )
 
 
@@ -63,11 +63,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-class Actor(nn.Module):
-    action_dim: int
-    hidden_sizes: tuple[int, ...]
-    activation: str = "relu"
-
+class Actor(nets.ActionHead):
     @nn.compact
     def __call__(self, obs):
         return jnp.tanh(nets.MLP(self.hidden_sizes, self.action_dim, self.activation)(obs))
@@ -87,10 +83,11 @@ class TD3State:
     key: jax.Array
 
 
-class TD3(ContinuousOffPolicy):
+class TD3(NoisyExploration):
     name = "td3"
     Config = TD3Config
     defaults = DEFAULTS
+    trains = ("actor", "target_actor", "critic", "target_critic", "actor_opt", "critic_opt", "updates")
 
     def networks(self, env: EnvSpec, config: TD3Config):
         return (Actor(env.num_actions, config.hidden_sizes, config.activation),
@@ -98,38 +95,23 @@ class TD3(ContinuousOffPolicy):
 
     def init(self, key: jax.Array, env: EnvSpec, config: TD3Config, budget: Budget) -> TD3State:
         self.check(env)
-        key, actor_key, critic_key, env_key = jax.random.split(key, 4)
-        actor_net, critic_net = self.networks(env, config)
-        obs = jnp.zeros((1,) + env.obs_shape)
-        actor = actor_net.init(actor_key, obs)
-        critic = critic_net.init(critic_key, obs, jnp.zeros((1, env.num_actions)))
-        opt = optax.flatten(optax.adam(config.learning_rate))  # one fused Adam loop, not one per layer
+        key, actor, critic, collector = init_actor_critic(key, self.networks(env, config), env, config, budget)
+        opt = fused_adam(config.learning_rate)
         return TD3State(
             actor=actor, target_actor=actor, critic=critic, target_critic=critic,
             actor_opt=opt.init(actor), critic_opt=opt.init(critic),
-            noise=jnp.zeros((config.num_envs, env.num_actions)), updates=jnp.int32(0),
-            collector=Collector.create(env_key, env, config.num_envs, config.buffer_size, budget), key=key,
+            noise=jnp.zeros((config.num_envs, env.num_actions)), updates=jnp.int32(0), collector=collector, key=key,
         )
 
-    def act(self, state: TD3State, env: EnvSpec, config: TD3Config, obs: jax.Array) -> jax.Array:
-        return to_env_action(env, self.networks(env, config)[0].apply(state.actor, obs))
+    def greedy(self, state: TD3State, env: EnvSpec, config: TD3Config, obs: jax.Array) -> jax.Array:
+        return self.networks(env, config)[0].apply(state.actor, obs)
 
-    def iterate(self, state: TD3State, env: EnvSpec, config: TD3Config, budget: Budget) -> tuple[TD3State, IterationLog]:
+    def update(self, state: TD3State, col: Collector, env: EnvSpec, config: TD3Config, budget: Budget):
+        """One critic step; the actor and targets step every `policy_delay`-th."""
         actor_net, critic_net = self.networks(env, config)
-        opt = optax.flatten(optax.adam(config.learning_rate))  # one fused Adam loop, not one per layer
-        key, noise_key, random_key, step_key, update_key = jax.random.split(state.key, 5)
+        opt = fused_adam(config.learning_rate)
 
-        # --- act: uniform random until learning_starts, then actor + exploration noise --------
-        col = state.collector
-        noise = exploration_noise(noise_key, state.noise, config)
-        policy_action = jnp.clip(actor_net.apply(state.actor, col.obs) + noise, -1.0, 1.0)
-        random_action = jax.random.uniform(random_key, policy_action.shape, minval=-1.0, maxval=1.0)
-        action = jnp.where(col.env_steps < config.learning_starts, random_action, policy_action)
-        col, done, finished_sum, finished = col.step(step_key, env, action, config.reward_scale)
-        noise = jnp.where(done[:, None], 0.0, noise)  # OU noise restarts with each episode
-
-        # --- learn ----------------------------------------------------------------------------
-        def update(carry, key):
+        def step(carry, key):
             actor, target_actor, critic, target_critic, actor_opt, critic_opt, updates = carry
             sample_key, smooth_key = jax.random.split(key)
             obs, action, reward, next_obs, discount = col.replay.sample(sample_key, config.batch_size, 1, config.gamma)
@@ -162,15 +144,4 @@ class TD3(ContinuousOffPolicy):
             info = dict(critic_loss=c_loss, actor_loss=a_loss, q_mean=q_mean)
             return (actor, target_actor, critic, target_critic, actor_opt, critic_opt, updates), info
 
-        old = (state.actor, state.target_actor, state.critic, state.target_critic, state.actor_opt, state.critic_opt, state.updates)
-        new, info = jax.lax.scan(update, old, jax.random.split(update_key, config.gradient_steps))
-        learning = col.env_steps >= config.learning_starts
-        actor, target_actor, critic, target_critic, actor_opt, critic_opt, updates = keep_if(learning, new, old)
-
-        new_state = TD3State(actor, target_actor, critic, target_critic, actor_opt, critic_opt, noise, updates, col, key)
-        nan = jnp.float32(jnp.nan)
-        log = IterationLog(
-            episode_return_sum=finished_sum, episodes_finished=finished,
-            diagnostics={k: jnp.where(learning, v.mean(), nan) for k, v in info.items()},
-        )
-        return new_state, log
+        return step

@@ -2,7 +2,7 @@
 Fisher-vector products, scaled to the KL trust region and checked by a backtracking line search, plus a
 value function fitted by Adam; GAE advantages. Discrete and continuous actions.
 
-One iteration = collect `num_steps` steps in each of `num_envs` envs (the same rollout code as PPO),
+One iteration = collect `num_steps` steps in each of `num_envs` envs (methods/onpolicy.py's template, as PPO),
 compute GAE, take one trust-region policy step, then `critic_epochs` passes of value regression over
 `critic_minibatches` minibatches. Follows Stable-Baselines3-contrib's `TRPO` (and Spinning Up's): its
 defaults are SB3-contrib's, and the RL Zoo's for MuJoCo.
@@ -18,15 +18,12 @@ import optax
 from flax import struct
 from jax.flatten_util import ravel_pytree
 
-from rlcheck.core.contracts import MethodBase
-from rlcheck.envs import vector
+from rlcheck.core.budget import Budget
+from rlcheck.core.config import numeric, static
+from rlcheck.core.errors import RLCheckError
 from rlcheck.envs.jax_env import EnvSpec
-from rlcheck.errors import RLCheckError
 from rlcheck.methods import networks as nets
-from rlcheck.methods.config import numeric, static
-from rlcheck.methods.loop import Budget, IterationLog
-from rlcheck.methods.normalization import RunningNorm
-from rlcheck.methods.ppo import collect_rollout
+from rlcheck.methods.onpolicy import OnPolicy, OnPolicyState, minibatch_epochs
 
 
 @struct.dataclass
@@ -60,15 +57,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-@struct.dataclass
-class TRPOState:
-    params: Any
-    opt_state: Any
-    obs_norm: RunningNorm
-    env_state: Any
-    obs: jax.Array
-    episode_return: jax.Array
-    key: jax.Array
+TRPOState = OnPolicyState
 
 
 def kl_divergence(old_out, old_log_std, out, log_std) -> jax.Array:
@@ -95,13 +84,10 @@ def conjugate_gradient(matvec, b: jax.Array, iters: int) -> jax.Array:
     return jax.lax.scan(step, init, None, length=iters)[0][0]
 
 
-class TRPO(MethodBase):
+class TRPO(OnPolicy):
     name = "trpo"
     Config = TRPOConfig
     defaults = DEFAULTS
-
-    def steps_per_iteration(self, config: TRPOConfig) -> int:
-        return config.num_envs * config.num_steps
 
     def check(self, env: EnvSpec) -> None:
         if nets.is_image(env.obs_shape):
@@ -118,51 +104,27 @@ class TRPO(MethodBase):
                 f"{config.critic_minibatches}. Change one of them with --set."
             )
 
-    def network(self, env: EnvSpec, config: TRPOConfig) -> nets.ActorCritic:
-        return nets.ActorCritic(env.num_actions, env.discrete, config.hidden_sizes, config.activation, len(env.obs_shape))
-
-    def critic_optimizer(self, config: TRPOConfig) -> optax.GradientTransformation:
+    def optimizer(self, config: TRPOConfig, budget: Budget) -> optax.GradientTransformation:
+        """The value function's Adam (the policy step is the trust-region one, not an optimizer's)."""
         return optax.adam(config.critic_learning_rate)
 
-    def init(self, key: jax.Array, env: EnvSpec, config: TRPOConfig, budget: Budget) -> TRPOState:
-        self.check(env)
-        key, net_key, env_key = jax.random.split(key, 3)
-        params = self.network(env, config).init(net_key, jnp.zeros(env.obs_shape))
-        obs, env_state = vector.reset(env, env_key, config.num_envs)
-        return TRPOState(params, self.critic_optimizer(config).init(params), RunningNorm.create(env.obs_shape),
-                         env_state, obs, jnp.zeros(config.num_envs), key)
-
-    def act(self, state: TRPOState, env: EnvSpec, config: TRPOConfig, obs: jax.Array) -> jax.Array:
-        out, log_std, _ = self.network(env, config).apply(state.params, state.obs_norm.normalize(obs, config.normalize_obs))
-        action = nets.deterministic_action(out, log_std)
-        return action if env.discrete else jnp.clip(action, env.action_low, env.action_high)
-
-    def eval_key(self, state: TRPOState) -> jax.Array:
-        return jax.random.fold_in(state.key, 1)
-
-    def iterate(self, state: TRPOState, env: EnvSpec, config: TRPOConfig, budget: Budget) -> tuple[TRPOState, IterationLog]:
-        network = self.network(env, config)
-        normalize = lambda obs: state.obs_norm.normalize(obs, config.normalize_obs)
-        (env_state, obs, episode_return, key), batch, advantages = collect_rollout(
-            network, state.params, normalize, env, config, state.env_state, state.obs, state.episode_return, state.key)
-        returns = advantages + batch["value"]
-        flat = jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]),
-                            dict(obs=normalize(batch["obs"]), action=batch["action"], logp=batch["logp"],
-                                 advantage=advantages, target=returns))
-        adv = flat["advantage"]
+    def update(self, state: TRPOState, rollout: dict[str, jax.Array], key: jax.Array, network: nets.ActorCritic,
+               config: TRPOConfig, budget: Budget):
+        """One trust-region policy step, then `critic_epochs` passes of value regression."""
+        adv = rollout["advantage"]
         if config.normalize_advantages:
             adv = (adv - adv.mean()) / (adv.std() + 1e-8)
 
         # --- policy: natural gradient by conjugate gradient, scaled to the trust region ------------
-        old_out, old_log_std, _ = network.apply(state.params, flat["obs"])
+        old_out, old_log_std, _ = network.apply(state.params, rollout["obs"])
         flat_params, unravel = ravel_pytree(state.params)
 
         def surrogate(theta):
-            out, log_std, _ = network.apply(unravel(theta), flat["obs"])
-            return jnp.mean(jnp.exp(nets.log_prob(out, log_std, flat["action"]) - flat["logp"]) * adv)
+            out, log_std, _ = network.apply(unravel(theta), rollout["obs"])
+            return jnp.mean(jnp.exp(nets.log_prob(out, log_std, rollout["action"]) - rollout["logp"]) * adv)
 
         def mean_kl(theta):
-            out, log_std, _ = network.apply(unravel(theta), flat["obs"])
+            out, log_std, _ = network.apply(unravel(theta), rollout["obs"])
             return jnp.mean(kl_divergence(old_out, old_log_std, out, log_std))
 
         def fisher_vector(v):  # Hessian of the KL at the old policy times v: the Fisher matrix, damped
@@ -184,7 +146,7 @@ class TRPO(MethodBase):
         params = unravel(new_flat)
 
         # --- value function: Adam regression on the GAE returns ----------------------------------
-        optimizer = self.critic_optimizer(config)
+        optimizer = self.optimizer(config, budget)
 
         def value_loss(params, mb):
             _, _, value = network.apply(params, mb["obs"])
@@ -196,23 +158,10 @@ class TRPO(MethodBase):
             updates, opt_state = optimizer.update(grads, opt_state, params)
             return (optax.apply_updates(params, updates), opt_state), loss
 
-        def epoch(carry, _):
-            train, key = carry
-            key, perm_key = jax.random.split(key)
-            perm = jax.random.permutation(perm_key, flat["obs"].shape[0])
-            minibatches = jax.tree.map(lambda x: x[perm].reshape((config.critic_minibatches, -1) + x.shape[1:]),
-                                       dict(obs=flat["obs"], target=flat["target"]))
-            train, losses = jax.lax.scan(critic_step, train, minibatches)
-            return (train, key), losses
-
-        ((params, opt_state), key), losses = jax.lax.scan(epoch, ((params, state.opt_state), key), None,
-                                                          length=config.critic_epochs)
-        new_state = TRPOState(params, opt_state,
-                              state.obs_norm.update(batch["obs"]) if config.normalize_obs else state.obs_norm,
-                              env_state, obs, episode_return, key)
+        train, key, losses = minibatch_epochs(critic_step, (params, state.opt_state), key,
+                                              dict(obs=rollout["obs"], target=rollout["target"]),
+                                              config.critic_epochs, config.critic_minibatches)
         diagnostics = dict(value_loss=losses.mean(), kl=jnp.where(jnp.any(accept), kls[chosen], 0.0),
                            step_accepted=jnp.any(accept).astype(jnp.float32),
                            surrogate_gain=jnp.where(jnp.any(accept), objectives[chosen] - old_objective, 0.0))
-        log = IterationLog(episode_return_sum=batch["finished_sum"].sum(), episodes_finished=batch["finished"].sum(),
-                           diagnostics=diagnostics)
-        return new_state, log
+        return train, key, diagnostics

@@ -44,7 +44,7 @@ def _steps_figure(fig: Any, ax: Any, ylabel: str, title: str, name: str) -> str:
     return _svg(fig, name)
 
 
-def learning_curves(outcomes: list[Outcome], threshold: float, seed: int = 0) -> str:
+def learning_curves(outcomes: list[Outcome], threshold: float | None, seed: int = 0) -> str:
     fig, ax = plt.subplots(figsize=(7, 4))
     for i, o in enumerate(outcomes):
         color = COLORS[i % len(COLORS)]
@@ -58,7 +58,8 @@ def learning_curves(outcomes: list[Outcome], threshold: float, seed: int = 0) ->
         ax.plot(x, [b.value for b in band], color=color, lw=2, marker="o" if len(x) == 1 else None,
                 label=f"{o.label} (IQM, {len(o.seeds)} seeds)")
         ax.fill_between(x, [b.low for b in band], [b.high for b in band], color=color, alpha=0.2, lw=0)
-    ax.axhline(threshold, color="k", ls="--", lw=1, label=f"threshold {threshold:g}")
+    if threshold is not None:  # None: `train` without a success threshold
+        ax.axhline(threshold, color="k", ls="--", lw=1, label=f"threshold {threshold:g}")
     return _steps_figure(fig, ax, "eval return", "Learning curves: every seed (thin), IQM with 95% bootstrap band",
                          "curves")
 
@@ -78,7 +79,7 @@ def survival(methods: list[dict[str, Any]], budget: int) -> str:
                          "survival")
 
 
-def final_returns(methods: list[dict[str, Any]], threshold: float) -> str:
+def final_returns(methods: list[dict[str, Any]], threshold: float | None) -> str:
     fig, ax = plt.subplots(figsize=(7, 0.8 + 0.7 * max(1, len(methods))))
     rng = np.random.default_rng(0)
     for i, m in enumerate(methods):
@@ -90,7 +91,8 @@ def final_returns(methods: list[dict[str, Any]], threshold: float) -> str:
             ax.plot([iqm["value"]] * 2, [i - 0.3, i + 0.3], color="k", lw=2)
             if iqm["low"] is not None:
                 ax.plot([iqm["low"], iqm["high"]], [i, i], color="k", lw=1)
-    ax.axvline(threshold, color="k", ls="--", lw=1)
+    if threshold is not None:
+        ax.axvline(threshold, color="k", ls="--", lw=1)
     ax.set_yticks(range(len(methods)), [m["label_name"] for m in methods])
     ax.set_ylim(-0.6, len(methods) - 0.4)
     ax.set_xlabel("final eval return (one dot per seed; bar: IQM and its 95% interval)")

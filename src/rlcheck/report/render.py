@@ -9,8 +9,8 @@ from typing import Any
 import jinja2
 
 from rlcheck.analysis.outcomes import read
-from rlcheck.report import plots
 from rlcheck.core.results import StudySummary
+from rlcheck.report import plots
 from rlcheck.store import StudyStore
 
 

@@ -13,6 +13,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from rlcheck.core.errors import EnvError
 from rlcheck.envs.jax_env import EnvSpec, spec_from_gymnax
 from rlcheck.envs.traps._base import TrapEnv
 from rlcheck.envs.traps.biased_catch import BiasedCatch
@@ -21,7 +22,6 @@ from rlcheck.envs.traps.flipped_runner import FlippedRunner
 from rlcheck.envs.traps.pit_corridor import PitCorridor
 from rlcheck.envs.traps.sensor_tile import SensorTile
 from rlcheck.envs.traps.side_target_race import SideTargetRace
-from rlcheck.errors import EnvError
 
 
 @dataclass(frozen=True)

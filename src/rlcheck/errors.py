@@ -1,1 +1,0 @@
-from rlcheck.core.errors import *  # noqa: F401,F403  (temporary: removed once every module imports rlcheck.core.errors)
