@@ -71,8 +71,8 @@ def main() -> None:
         start = time.perf_counter()
         summary = run_study(spec, out)
         wall = time.perf_counter() - start
-        found = fired(summary["audit"])
-        finals = [s["final_return"] for s in summary["methods"][0]["seeds"]]
+        found = fired(summary.audit)
+        finals = [s.final_return for s in summary.methods[0].seeds]
         row = {"env": env, "algo": algo, "setting": overrides or "defaults", "budget": budget, "intended": intended,
                "intended_fired": found.get(intended) if intended else None, "fired": found,
                "finals": finals, "wall_s": wall}

@@ -73,12 +73,12 @@ def correctness(a: argparse.Namespace) -> None:
         out = HERE / "out" / name
         summary = api.train(env=env, algo=algo, seeds=range(seeds), steps=steps, num_evals=a.num_evals,
                             overrides=overrides, out=out)
-        finals = [s["final_return"] for s in summary["methods"][0]["seeds"]]
+        finals = [s.final_return for s in summary.methods[0].seeds]
         first = reached(out, threshold)
         row = {"study": name, "steps": steps, "threshold": threshold, "successes": sum(f >= threshold for f in finals),
                "ever_reached": sum(f is not None for f in first), "first_reached_steps": first, "seeds": seeds,
                "required": required, "overrides": overrides, "finals": finals,
-               "wall_s": time.perf_counter() - start, "compile_s": summary["methods"][0]["compile_seconds"]}
+               "wall_s": time.perf_counter() - start, "compile_s": summary.methods[0].compile_seconds}
         rows.append(row)
         print(json.dumps(row, default=str), flush=True)
     print("\n| study | steps | threshold | final >= threshold | reached at a checkpoint | required | final eval returns | wall s |")

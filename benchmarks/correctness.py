@@ -44,7 +44,7 @@ def main() -> None:
         start = time.perf_counter()
         summary = api.train(env=env, algo=algo, seeds=range(seeds), steps=steps, out=HERE / "out" / name)
         wall = time.perf_counter() - start
-        finals = [s["final_return"] for s in summary["methods"][0]["seeds"]]
+        finals = [s.final_return for s in summary.methods[0].seeds]
         row = {"study": name, "criterion": criterion, "passed": bool(check(finals)), "finals": finals,
                "median": statistics.median(finals), "wall_s": wall}
         rows.append(row)

@@ -50,7 +50,7 @@ def main() -> None:
             summary = api.train(env=name, algo=algo, seeds=range(args.seeds), steps=budget, overrides=overrides,
                                 out=Path(tempfile.mkdtemp(prefix="rlcheck-trap-")))
             wall = time.perf_counter() - start
-            finals = [float(s["final_return"]) for s in summary["methods"][0]["seeds"]]
+            finals = [float(s.final_return) for s in summary.methods[0].seeds]
             trapped_fn, intended_fn = CRITERIA[base]
             trapped = sum(trapped_fn(r) for r in finals) if not fixed else None
             intended = sum(intended_fn(r) for r in finals) if fixed else sum(not trapped_fn(r) for r in finals)

@@ -302,6 +302,6 @@ def test_the_intended_training_check_flags_at_least_8_of_10_seeds(tmp_path, base
         spec = build({"env": f"trap/{variant}", "methods": {algo: dict(overrides)}, "seeds": 10, "budget": budget,
                       "evaluation": {"checkpoints": 5, "episodes": 10}})
         summary = run_study(spec, tmp_path / variant, report=False)
-        (item,) = summary["audit"][section]
+        (item,) = summary.audit[section]
         flagged[variant] = item["flagged"]
     assert flagged[base] >= 8 and flagged[f"{base}-fixed"] == 0

@@ -61,8 +61,8 @@ def test_training_on_a_python_env_matches_the_seed_and_learns(tmp_path):
               overrides={"num_envs": 4, "num_steps": 64})
     first = api.train(seeds=[0, 1], out=tmp_path / "both", **kw)
     again = api.train(seeds=[1], out=tmp_path / "alone", **kw)
-    finals = [s["final_return"] for s in first["methods"][0]["seeds"]]
-    assert again["methods"][0]["seeds"][0]["final_return"] == pytest.approx(finals[1])  # reproducible alone
+    finals = first.methods[0].finals
+    assert again.methods[0].seeds[0].final_return == pytest.approx(finals[1])  # reproducible alone
     assert min(finals) >= 9.0  # optimal is 10 - 0.1 * 4 = 9.6 (or 9.7 from the second cell)
 
 

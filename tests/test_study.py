@@ -96,19 +96,20 @@ def test_study_store_summary_and_report(small_study):
     assert table.column_names == ["method", "config_id", "seed", "env_steps", "model_calls", "metric", "value"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["libraries"]["jax"] and manifest["machine"]["cpu_count"] and manifest["fingerprint"]
-    m = summary["methods"][0]
-    assert len(m["seeds"]) == 3 and summary["threshold"] == 20.0
-    assert set(m["success_rate"]) == {"value", "low", "high"}
-    assert set(m["final_return"]) == {"iqm", "median", "mean"}
-    assert set(m["steps_to_threshold"]) == {"median", "low", "high"}
-    assert "cvar25" in m and m["diverged_seeds"] == []
-    assert summary["verdict"]["label"] and summary["verdict"]["text"]
-    k = sum(s["solved"] for s in m["seeds"])
-    assert m["success_rate"]["value"] == pytest.approx(k / 3)
+    stored = json.loads((out / "summary.json").read_text())["methods"][0]
+    assert set(stored["success_rate"]) == {"value", "low", "high"}
+    assert set(stored["final_return"]) == {"iqm", "median", "mean"}
+    assert set(stored["steps_to_threshold"]) == {"median", "low", "high"}
+    assert "cvar25" in stored
+    m = summary.methods[0]
+    assert len(m.seeds) == 3 and summary.threshold == 20.0 and m.diverged_seeds == ()
+    assert summary.verdict.label and summary.verdict.text
+    k = sum(s.solved for s in m.seeds)
+    assert m.success_rate.value == pytest.approx(k / 3)
     html = (out / "report.html").read_text()
     assert "Verdict" in html and html.count("<svg") == 3
     assert not re.search(r"""(src|href)=["']?(https?:)?//|url\(https?:|<script""", html)  # self-contained, no network
-    assert json.loads((out / "summary.json").read_text())["verdict"] == summary["verdict"]
+    assert json.loads((out / "summary.json").read_text())["verdict"] == summary.to_json()["verdict"]
 
 
 def test_report_rebuilds_from_the_store(small_study, capsys):
@@ -116,7 +117,7 @@ def test_report_rebuilds_from_the_store(small_study, capsys):
     (out / "report.html").unlink()
     assert main(["report", str(out)]) == 0
     assert (out / "report.html").exists() and "Verdict" in capsys.readouterr().out
-    assert json.loads((out / "summary.json").read_text())["methods"][0]["seeds"] == summary["methods"][0]["seeds"]
+    assert json.loads((out / "summary.json").read_text())["methods"][0]["seeds"] == summary.to_json()["methods"][0]["seeds"]
 
 
 def test_seeds_needed_from_a_pilot(small_study, capsys):
@@ -139,17 +140,17 @@ def test_diverged_seeds_are_marked_and_others_go_on(tmp_path):
     from rlcheck.study.run import run_study
 
     summary = run_study(build(raw), tmp_path, report=False)
-    healthy, exploded = summary["methods"]
-    assert healthy["diverged_seeds"] == [] and all(s["final_return"] is not None for s in healthy["seeds"])
-    assert exploded["diverged_seeds"] == [0, 1, 2] and exploded["successes"] == 0
-    assert "diverged" in exploded["verdict_text"]
+    healthy, exploded = summary.methods
+    assert healthy.diverged_seeds == () and all(s.final_return is not None for s in healthy.seeds)
+    assert exploded.diverged_seeds == (0, 1, 2) and exploded.successes == 0
+    assert "diverged" in exploded.verdict_text
 
 
 def test_failed_job_keeps_the_others(tmp_path, monkeypatch):
     monkeypatch.setenv("RLCHECK_MEMORY_CAP_GB", "1e-6")  # SAC's replay buffer cannot fit: its job fails
     summary = api.check("Pendulum-v1", tmp_path, seeds=2, budget=8192, threshold=-200, methods="ppo,sac", num_evals=2, eval_episodes=2)
-    assert [f["method"] for f in summary["failed_jobs"]] == ["sac"] and "memory cap" in summary["failed_jobs"][0]["error"]
-    assert [m["name"] for m in summary["methods"]] == ["ppo"]
+    assert [f["method"] for f in summary.failed_jobs] == ["sac"] and "memory cap" in summary.failed_jobs[0]["error"]
+    assert [m.name for m in summary.methods] == ["ppo"]
 
 
 def _cli(*args):

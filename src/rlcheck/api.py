@@ -13,8 +13,8 @@ import numpy as np
 
 from rlcheck import registry
 from rlcheck.analysis.stats import seeds_needed as needed_seeds
-from rlcheck.core.contracts import ProgressFn
 from rlcheck.core.config import expand_sweep
+from rlcheck.core.contracts import ProgressFn
 from rlcheck.core.errors import RLCheckError
 from rlcheck.core.results import StudySummary
 from rlcheck.diagnostics.lint import lint as run_lint

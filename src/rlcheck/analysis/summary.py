@@ -3,6 +3,7 @@ comparisons, and the verdict. A pure function of the stored traces and the manif
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -21,107 +22,106 @@ from rlcheck.analysis.verdict import (
     study_verdict,
     unjudged_verdict,
 )
+from rlcheck.core.results import (
+    Interval,
+    MethodSummary,
+    SeedResult,
+    StepsToThreshold,
+    StudySummary,
+)
 
 
 def _num(x: float) -> float | None:
     return float(x) if x is not None and np.isfinite(x) else None
 
 
-def method_summary(o: Outcome, threshold: float, budget: int, seed: int = 0, role: str = "rl") -> dict[str, Any]:
+def _interval(e: stats.Estimate) -> Interval:
+    return Interval(_num(e.value), _num(e.low), _num(e.high))
+
+
+NO_ESTIMATE = stats.Estimate(np.nan, np.nan, np.nan)
+
+
+def method_summary(o: Outcome, threshold: float, seed: int = 0, role: str = "rl") -> MethodSummary:
+    """One method-and-config's seeds and the statistics across them (verdict text and run costs are
+    filled in by `summarize_study`)."""
     final = o.final
     finite = final[np.isfinite(final)]
     succeeded = o.succeeded(threshold)
     first = o.first_reached(threshold)
     survival = stats.kaplan_meier(first, o.steps[:, -1].astype(float))
-    returns = {name: (stats.bootstrap(finite, fn, seed) if len(finite) else stats.Estimate(np.nan, np.nan, np.nan)).as_dict()
+    returns = {name: _interval(stats.bootstrap(finite, fn, seed) if len(finite) else NO_ESTIMATE)
                for name, fn in (("iqm", stats.iqm), ("median", stats.median), ("mean", stats.mean))}
-    cvar = stats.bootstrap(finite, stats.cvar25, seed) if len(finite) else stats.Estimate(np.nan, np.nan, np.nan)
     k = int(succeeded.sum())
-    return {
-        "name": o.method,
-        "config_id": o.config_id,
-        "label_name": o.label,
-        "seeds": [
-            {"seed": int(s), "final_return": _num(f), "env_steps": int(n), "model_calls": int(c),
-             "solved": bool(ok), "first_reached": r, "diverged": bool(d), **_final_descriptors(o, i)}
-            for i, (s, f, n, c, ok, r, d) in enumerate(zip(o.seeds, final, o.steps[:, -1], o.model_calls, succeeded,
-                                                           first, o.diverged, strict=True))
-        ],
-        "successes": k,
-        "success_rate": stats.success_rate(k, len(o.seeds)).as_dict(),
-        "steps_to_threshold": {"median": _num(survival.median.value), "low": _num(survival.median.low),
-                               "high": _num(survival.median.high)},
-        "final_return": returns,
-        "cvar25": cvar.as_dict(),
-        "diverged_seeds": [int(s) for s in o.seeds[o.diverged]],
-        "collapsed_seeds": [int(s) for s in o.seeds[o.collapsed(threshold)]],
-        "noise_floor": stats.noise_floor(finite, seed),
-        "survival": {"steps": survival.steps.tolist(), "solved": survival.solved.tolist(),
-                     "low": survival.low.tolist(), "high": survival.high.tolist()},
-        "label": method_label(k, len(o.seeds)),
-        "kind": role,
-        "learning_env_steps": int(np.median(o.steps[:, -1])),
-        "model_calls": int(np.median(o.model_calls)),
-        "eval_model_calls_per_episode": None if o.eval_model_calls is None else float(np.median(o.eval_model_calls)),
-    }
+    seeds = tuple(
+        SeedResult(int(s), _num(f), int(n), int(c), bool(ok), r, bool(d), _final_descriptors(o, i))
+        for i, (s, f, n, c, ok, r, d) in enumerate(zip(o.seeds, final, o.steps[:, -1], o.model_calls, succeeded,
+                                                       first, o.diverged, strict=True)))
+    return MethodSummary(
+        name=o.method, config_id=o.config_id, label_name=o.label, kind=role, label=method_label(k, len(o.seeds)),
+        seeds=seeds, successes=k, success_rate=_interval(stats.success_rate(k, len(o.seeds))),
+        steps_to_threshold=StepsToThreshold(_num(survival.median.value), _num(survival.median.low),
+                                            _num(survival.median.high)),
+        final_return=returns, cvar25=_interval(stats.bootstrap(finite, stats.cvar25, seed) if len(finite) else NO_ESTIMATE),
+        diverged_seeds=tuple(int(s) for s in o.seeds[o.diverged]),
+        collapsed_seeds=tuple(int(s) for s in o.seeds[o.collapsed(threshold)]),
+        learning_env_steps=int(np.median(o.steps[:, -1])), model_calls=int(np.median(o.model_calls)),
+        eval_model_calls_per_episode=None if o.eval_model_calls is None else float(np.median(o.eval_model_calls)),
+        verdict_text="", noise_floor=stats.noise_floor(finite, seed),
+        survival={"steps": survival.steps.tolist(), "solved": survival.solved.tolist(), "low": survival.low.tolist(),
+                  "high": survival.high.tolist()},
+    )
 
 
-def _final_descriptors(o: Outcome, i: int) -> dict[str, Any]:
-    """The user's (and built-in) descriptors of seed i's final policy: {"descriptors": {name: value}}, or {}."""
+def _final_descriptors(o: Outcome, i: int) -> dict[str, float | None] | None:
+    """The user's (and built-in) descriptors of seed i's final policy, or None if there are none."""
     values = {k.removeprefix("user/"): _num(v[i, -1]) for k, v in sorted(o.behaviour.items()) if k.startswith("user/")}
-    return {"descriptors": values} if values else {}
+    return values or None
 
 
-def _finals(m: dict[str, Any]) -> np.ndarray:
-    return np.array([s["final_return"] for s in m["seeds"] if s["final_return"] is not None])
+def compare(a: MethodSummary, b: MethodSummary, seed: int, **extra: Any) -> dict[str, Any] | None:
+    """`a` against `b` on final return, or None if either has fewer than two usable seeds."""
+    if len(a.finals) < 2 or len(b.finals) < 2:
+        return None
+    return {"a": a.label_name, "b": b.label_name, "metric": "final_return", **extra,
+            **stats.compare(np.array(a.finals), np.array(b.finals), seed)}
 
 
-def implementation_pairs(methods: list[dict[str, Any]], done: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
+def implementation_pairs(methods: list[MethodSummary], done: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
     """rlcheck's X against Stable-Baselines3's X (`sb3-X`) for every config pair present and not
     compared yet: do the two implementations of one algorithm differ?"""
     out = []
     for ours in methods:
         for theirs in methods:
-            if theirs["name"] != f"sb3-{ours['name']}" or theirs["config_id"] != ours["config_id"]:
+            if theirs.name != f"sb3-{ours.name}" or theirs.config_id != ours.config_id:
                 continue
-            pair = {ours["label_name"], theirs["label_name"]}
-            existing = [c for c in done if {c["a"], c["b"]} == pair]
+            existing = [c for c in done if {c["a"], c["b"]} == {ours.label_name, theirs.label_name}]
             for c in existing:
                 c["implementations"] = True
-            a, b = _finals(ours), _finals(theirs)
-            if not existing and len(a) >= 2 and len(b) >= 2:
-                out.append({"a": ours["label_name"], "b": theirs["label_name"], "metric": "final_return",
-                            "implementations": True, **stats.compare(a, b, seed)})
+            pair = None if existing else compare(ours, theirs, seed, implementations=True)
+            if pair:
+                out.append(pair)
     return out
 
 
-def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int = 0) -> dict[str, Any]:
+def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int = 0) -> StudySummary:
     spec = manifest["spec"]
     judged = spec["threshold"] is not None  # `train` without a threshold: returns only, success not judged
     threshold, budget = float(spec["threshold"]) if judged else float("inf"), int(spec["budget"])
     jobs = manifest.get("jobs", {})
     methods = []
     for o in outcomes:
-        m = method_summary(o, threshold, budget, seed, manifest["methods"][o.method]["role"])
+        m = method_summary(o, threshold, seed, manifest["methods"][o.method]["role"])
         configs = manifest.get("configs", {}).get(o.method, [])
-        m["config"] = configs[o.config_id] if o.config_id < len(configs) else {}
         mine = [j for j in jobs.values() if j.get("method") == o.method and j.get("status") == "done"]
-        m["wall_seconds"] = sum(j.get("wall_seconds", 0.0) for j in mine)
-        m["compile_seconds"] = sum(j.get("compile_seconds", 0.0) for j in mine)
-        if not judged:
-            m["label"] = NOT_JUDGED
-        m["verdict_text"] = method_text(m, spec["env"], threshold, budget) if judged else returns_text(m, spec["env"], budget)
-        methods.append(m)
+        m = dataclasses.replace(m, config=configs[o.config_id] if o.config_id < len(configs) else {},
+                                wall_seconds=sum(j.get("wall_seconds", 0.0) for j in mine),
+                                compile_seconds=sum(j.get("compile_seconds", 0.0) for j in mine),
+                                label=m.label if judged else NOT_JUDGED)
+        text = method_text(m, spec["env"], threshold, budget) if judged else returns_text(m, spec["env"], budget)
+        methods.append(dataclasses.replace(m, verdict_text=text))
     ranked = sorted(methods, key=rank_key)
-    comparisons = []
-    if ranked:
-        best = ranked[0]
-        best_final = np.array([s["final_return"] for s in best["seeds"] if s["final_return"] is not None])
-        for other in ranked[1:]:
-            other_final = np.array([s["final_return"] for s in other["seeds"] if s["final_return"] is not None])
-            if len(best_final) >= 2 and len(other_final) >= 2:
-                comparisons.append({"a": best["label_name"], "b": other["label_name"], "metric": "final_return",
-                                    **stats.compare(best_final, other_final, seed)})
+    comparisons = [c for other in ranked[1:] if (c := compare(ranked[0], other, seed))]
     comparisons += implementation_pairs(methods, comparisons, seed)
     verdict = study_verdict(methods, spec["env"], threshold, budget) if judged else unjudged_verdict(methods)
     sweeps = []
@@ -137,25 +137,26 @@ def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int
                           manifest.get("audit_errors", []), threshold)
     versus = baselines_vs_rl(methods, threshold)
     if versus["text"]:
-        verdict["text"] += " " + versus["text"]
-        verdict["lines"] = verdict.get("lines", []) + [versus["text"]]
-    return {
-        "env": spec["env"],
-        "budget": {"env_steps": budget, "num_evals": spec["evaluation"]["checkpoints"],
-                   "eval_episodes": spec["evaluation"]["episodes"]},
-        "reward_threshold": manifest.get("reward_threshold"),
-        "env_backend": manifest.get("env_info", {}).get("backend"),
-        "env_warnings": manifest.get("env_info", {}).get("preflight_warnings", []),
-        "threshold": threshold if judged else None,
-        "verdict": verdict,
-        "baselines_vs_rl": versus["rows"],
-        "skipped": [{"method": k, "reason": v} for k, v in spec.get("skipped", {}).items()],
-        "methods": methods,
-        "comparisons": comparisons,
-        "audit": audit_section,
-        "sweeps": sweeps,
-        "failed_jobs": [{"job": k, "method": j.get("method"), "error": j["error"]} for k, j in jobs.items() if j.get("status") == "failed"],
-        "wall_seconds": manifest.get("wall_seconds"),
-        "rlcheck_version": manifest.get("rlcheck_version"),
-        "fingerprint": manifest.get("fingerprint"),
-    }
+        verdict = dataclasses.replace(verdict, text=f"{verdict.text} {versus['text']}",
+                                      lines=(*verdict.lines, versus["text"]))
+    return StudySummary(
+        env=spec["env"],
+        budget={"env_steps": budget, "num_evals": spec["evaluation"]["checkpoints"],
+                "eval_episodes": spec["evaluation"]["episodes"]},
+        threshold=threshold if judged else None,
+        verdict=verdict,
+        methods=tuple(methods),
+        reward_threshold=manifest.get("reward_threshold"),
+        env_backend=env_info.get("backend"),
+        env_warnings=tuple(env_info.get("preflight_warnings", [])),
+        baselines_vs_rl=tuple(versus["rows"]),
+        skipped=tuple({"method": k, "reason": v} for k, v in spec.get("skipped", {}).items()),
+        comparisons=tuple(comparisons),
+        audit=audit_section,
+        sweeps=tuple(sweeps),
+        failed_jobs=tuple({"job": k, "method": j.get("method"), "error": j["error"]} for k, j in jobs.items()
+                          if j.get("status") == "failed"),
+        wall_seconds=manifest.get("wall_seconds"),
+        rlcheck_version=manifest.get("rlcheck_version"),
+        fingerprint=manifest.get("fingerprint"),
+    )

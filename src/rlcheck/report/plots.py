@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import matplotlib
@@ -15,6 +16,7 @@ import numpy as np
 
 from rlcheck.analysis import stats
 from rlcheck.analysis.outcomes import Outcome
+from rlcheck.core.results import MethodSummary
 
 COLORS = plt.rcParams["axes.prop_cycle"].by_key()["color"]
 
@@ -64,14 +66,14 @@ def learning_curves(outcomes: list[Outcome], threshold: float | None, seed: int 
                          "curves")
 
 
-def survival(methods: list[dict[str, Any]], budget: int) -> str:
+def survival(methods: Sequence[MethodSummary], budget: int) -> str:
     fig, ax = plt.subplots(figsize=(7, 3.5))
     for i, m in enumerate(methods):
         color = COLORS[i % len(COLORS)]
-        s = m["survival"]
+        s = m.survival
         steps = np.append(s["steps"], budget)
         solved, low, high = (np.append(s[k], s[k][-1]) for k in ("solved", "low", "high"))
-        ax.step(steps, solved, where="post", color=color, lw=2, label=m["label_name"])
+        ax.step(steps, solved, where="post", color=color, lw=2, label=m.label_name)
         ax.fill_between(steps, np.nan_to_num(low), np.nan_to_num(high, nan=1.0), step="post", color=color, alpha=0.07, lw=0)
     ax.set_ylim(-0.02, 1.02)
     return _steps_figure(fig, ax, "fraction of seeds solved",
@@ -79,21 +81,21 @@ def survival(methods: list[dict[str, Any]], budget: int) -> str:
                          "survival")
 
 
-def final_returns(methods: list[dict[str, Any]], threshold: float | None) -> str:
+def final_returns(methods: Sequence[MethodSummary], threshold: float | None) -> str:
     fig, ax = plt.subplots(figsize=(7, 0.8 + 0.7 * max(1, len(methods))))
     rng = np.random.default_rng(0)
     for i, m in enumerate(methods):
         color = COLORS[i % len(COLORS)]
-        finals = np.array([s["final_return"] for s in m["seeds"] if s["final_return"] is not None], float)
+        finals = np.array(m.finals, float)
         ax.scatter(finals, i + rng.uniform(-0.15, 0.15, len(finals)), color=color, s=18, zorder=3)
-        iqm = m["final_return"]["iqm"]
-        if iqm["value"] is not None:
-            ax.plot([iqm["value"]] * 2, [i - 0.3, i + 0.3], color="k", lw=2)
-            if iqm["low"] is not None:
-                ax.plot([iqm["low"], iqm["high"]], [i, i], color="k", lw=1)
+        iqm = m.final_return["iqm"]
+        if iqm.value is not None:
+            ax.plot([iqm.value] * 2, [i - 0.3, i + 0.3], color="k", lw=2)
+            if iqm.low is not None:
+                ax.plot([iqm.low, iqm.high], [i, i], color="k", lw=1)
     if threshold is not None:
         ax.axvline(threshold, color="k", ls="--", lw=1)
-    ax.set_yticks(range(len(methods)), [m["label_name"] for m in methods])
+    ax.set_yticks(range(len(methods)), [m.label_name for m in methods])
     ax.set_ylim(-0.6, len(methods) - 0.4)
     ax.set_xlabel("final eval return (one dot per seed; bar: IQM and its 95% interval)")
     ax.grid(alpha=0.3, axis="x")

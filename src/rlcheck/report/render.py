@@ -35,17 +35,17 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def figures(store: StudyStore, summary: dict[str, Any]) -> dict[str, str]:
-    methods = summary["methods"]
+def figures(store: StudyStore, summary: StudySummary) -> dict[str, str]:
+    methods = summary.methods
     if not methods:
         return {}
     outcomes = read(store)
     out = {
-        "curves": plots.learning_curves(outcomes, summary["threshold"]),
-        "survival": plots.survival(methods, summary["budget"]["env_steps"]),
-        "finals": plots.final_returns(methods, summary["threshold"]),
+        "curves": plots.learning_curves(outcomes, summary.threshold),
+        "survival": plots.survival(methods, summary.budget["env_steps"]),
+        "finals": plots.final_returns(methods, summary.threshold),
     }
-    proxy_true = plots.proxy_vs_true(outcomes, (summary.get("audit") or {}).get("divergence", []))
+    proxy_true = plots.proxy_vs_true(outcomes, (summary.audit or {}).get("divergence", []))
     if proxy_true:
         out["proxy_true"] = proxy_true
     return out
@@ -53,7 +53,6 @@ def figures(store: StudyStore, summary: dict[str, Any]) -> dict[str, str]:
 
 def write_report(store: StudyStore, summary: StudySummary) -> tuple[Path, Path]:
     """report.html, report.md and its figures, into the study's store."""
-    summary = summary.to_json()  # the templates read the JSON form, as a user's own template would
     manifest = store.read_manifest() or {}
     svgs = figures(store, summary)
     env = _environment()

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rlcheck.core.errors import RLCheckError
+from rlcheck.core.results import StudySummary
 
-Summaries = dict[str, dict[str, Any]]
+Summaries = dict[str, StudySummary]  # study name -> its summary
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import numpy as np
 
 from rlcheck.analysis import stats
 from rlcheck.core.errors import RLCheckError
+from rlcheck.core.results import Interval, MethodSummary, StudySummary
 from rlcheck.envs.traps import TRAPS
 from rlcheck.reproduce.base import (
     Judgement,
@@ -27,8 +28,8 @@ from rlcheck.reproduce.base import (
 QUICK_EVAL = {"checkpoints": 3, "episodes": 3}
 
 
-def _method(summary: dict[str, Any], name: str) -> dict[str, Any] | None:
-    return next((m for m in summary["methods"] if m["name"] == name and m["config_id"] == 0), None)
+def _method(summary: StudySummary, name: str) -> MethodSummary | None:
+    return summary.method(name)
 
 
 def _rate(k: int, n: int) -> str:
@@ -40,27 +41,27 @@ def _num(x: float | None, fmt: str = ".0f") -> str:
     return "?" if x is None else format(x, fmt)
 
 
-def _est(e: dict[str, Any], fmt: str = ".0f") -> str:
+def _est(e: Interval, fmt: str = ".0f") -> str:
     """An estimate with its interval, or without one when too few seeds give none."""
-    if e.get("low") is None or e.get("high") is None:
-        return f"{_num(e.get('value'), fmt)} (no interval: too few seeds)"
-    return f"{format(e['value'], fmt)} (95% CI {format(e['low'], fmt)} to {format(e['high'], fmt)})"
+    if e.low is None or e.high is None:
+        return f"{_num(e.value, fmt)} (no interval: too few seeds)"
+    return f"{format(e.value, fmt)} (95% CI {format(e.low, fmt)} to {format(e.high, fmt)})"
 
 
-def _steps(m: dict[str, Any]) -> float | None:
-    return m["steps_to_threshold"]["median"]
+def _steps(m: MethodSummary) -> float | None:
+    return m.steps_to_threshold.median
 
 
-def _steps_text(m: dict[str, Any]) -> str:
-    s = m["steps_to_threshold"]
-    if s["median"] is None:
+def _steps_text(m: MethodSummary) -> str:
+    s = m.steps_to_threshold
+    if s.median is None:
         return "not reached by half the seeds"
-    high = "-" if s["high"] is None else f"{s['high']:,.0f}"
-    return f"{s['median']:,.0f} env steps (95% CI {s['low']:,.0f} to {high})"
+    high = "-" if s.high is None else f"{s.high:,.0f}"
+    return f"{s.median:,.0f} env steps (95% CI {s.low:,.0f} to {high})"
 
 
-def _reached_by(m: dict[str, Any], steps: int) -> int:
-    return sum(1 for s in m["seeds"] if s["first_reached"] is not None and s["first_reached"] <= steps)
+def _reached_by(m: MethodSummary, steps: int) -> int:
+    return sum(1 for s in m.seeds if s.first_reached is not None and s.first_reached <= steps)
 
 
 # -- cartpole-baselines -------------------------------------------------------------------------------
@@ -73,11 +74,11 @@ def _judge_cartpole(summaries: Summaries) -> Judgement:
         if m is None:
             continue
         rows[name] = m
-        model = f", {m['model_calls']:,} model calls" if m["model_calls"] else ""
-        details.append(f"{name}: {m['successes']}/{len(m['seeds'])} seeds reach 475; median learning env steps to 475: "
+        model = f", {m.model_calls:,} model calls" if m.model_calls else ""
+        details.append(f"{name}: {m.successes}/{len(m.seeds)} seeds reach 475; median learning env steps to 475: "
                        f"{_steps_text(m)}{model}")
     rl = [_steps(rows[n]) for n in ("ppo", "dqn") if n in rows and _steps(rows[n]) is not None]
-    simple = {n: _steps(rows[n]) for n in ("lqr", "ars", "cem") if n in rows and rows[n]["success_rate"]["value"] >= 0.8}
+    simple = {n: _steps(rows[n]) for n in ("lqr", "ars", "cem") if n in rows and rows[n].success_rate.value >= 0.8}
     best_rl = min(rl) if rl else float("inf")
     faster = sorted(n for n, v in simple.items() if v is not None and v < best_rl)
     measurement = (f"fewest median learning env steps to 475 among PPO/DQN: {best_rl:,.0f}; simple methods that solve it "
@@ -106,9 +107,9 @@ def _judge_pendulum(summaries: Summaries) -> Judgement:
         m = _method(summaries[study], name) if study in summaries else None
         if m is None:
             continue
-        n, budget = len(m["seeds"]), summaries[study]["budget"]["env_steps"]
+        n, budget = len(m.seeds), summaries[study].budget["env_steps"]
         by_200k = _reached_by(m, 200_000)
-        final = m["successes"]
+        final = m.successes
         details.append(f"{name.upper()}: reached -150 at some checkpoint by 200k steps on {_rate(by_200k, n)}; final policy "
                        f"at {budget:,} steps >= -150 on {_rate(final, n)}; median steps to -150: {_steps_text(m)}")
         if name != "sac":
@@ -157,18 +158,18 @@ def _trap(env: str, seeds: int = 10, quick_budget: int | None = None) -> StudyPl
     return StudyPlan(env, full, quick)
 
 
-def _lint_status(summary: dict[str, Any], check: str) -> str:
-    return next((f["status"] for f in summary["audit"]["lint"] if f["check"] == check), "missing")
+def _lint_status(summary: StudySummary, check: str) -> str:
+    return next((f["status"] for f in summary.audit["lint"] if f["check"] == check), "missing")
 
 
-def _flagged(summary: dict[str, Any], section: str) -> tuple[int, int]:
-    items = summary["audit"][section]
+def _flagged(summary: StudySummary, section: str) -> tuple[int, int]:
+    items = summary.audit[section]
     return (items[0]["flagged"], items[0]["seeds_total"]) if items else (0, 0)
 
 
 def _judge_hacking(summaries: Summaries) -> Judgement:
     pit, sensor = summaries["pit-corridor"], summaries["sensor-tile"]
-    pit_finals = [s["final_return"] for s in pit["methods"][0]["seeds"]]
+    pit_finals = [s.final_return for s in pit.methods[0].seeds]
     jumped = sum(1 for r in pit_finals if r is not None and r > -4.5)  # the pit returns -1; the goal -8
     k, n = _flagged(sensor, "divergence")
     details = [f"pit corridor: the lint's early_termination check says '{_lint_status(pit, 'early_termination')}'; "
@@ -197,10 +198,10 @@ BREAKOUT_BUDGET = 300_000
 BREAKOUT_RIGHT = 2  # Breakout-MinAtar's minimal action set: no-op, left, right
 
 
-def _pressing_right(summary: dict[str, Any]) -> tuple[int, int, list[str]]:
+def _pressing_right(summary: StudySummary) -> tuple[int, int, list[str]]:
     """Seeds whose final Breakout policy presses right >= 80% of the time (the collapse audit's dominant
     action), of all seeds, and each seed's most used action and its share."""
-    items = summary["audit"]["collapse"]
+    items = summary.audit["collapse"]
     if not items:
         return 0, 0, []
     seeds = items[0]["seeds"]
@@ -213,7 +214,7 @@ def _pressing_right(summary: dict[str, Any]) -> tuple[int, int, list[str]]:
 
 def _judge_local_optima(summaries: Summaries) -> Judgement:
     runner = summaries["flipped-runner"]
-    modes = runner["audit"]["modes"][0] if runner["audit"]["modes"] else {"count": 1, "text": "", "fires": False}
+    modes = runner.audit["modes"][0] if runner.audit["modes"] else {"count": 1, "text": "", "fires": False}
     details = [f"flipped runner: {modes['text'].rstrip('.')}" if modes["text"] else "flipped runner: one behaviour mode across seeds"]
     catch = summaries.get("biased-catch")
     k = n = 0
@@ -271,15 +272,14 @@ def human_normalised(summaries: Summaries) -> dict[str, dict[str, Any]]:
     reference = atari_reference()
     out: dict[str, dict[str, Any]] = {}
     for summary in summaries.values():
-        env = summary["env"].removeprefix("gymnasium:")
+        env = summary.env.removeprefix("gymnasium:")
         if env not in reference:
             continue
         random, human = reference[env]
-        for m in summary["methods"]:
-            finals = [s["final_return"] for s in m["seeds"] if s["final_return"] is not None]
-            entry = out.setdefault(m["label_name"], {"games": {}, "frames": 0})
-            entry["games"][env] = [(x - random) / (human - random) for x in finals]
-            entry["frames"] = max(entry["frames"], summary["budget"]["env_steps"] * FRAMES_PER_STEP)
+        for m in summary.methods:
+            entry = out.setdefault(m.label_name, {"games": {}, "frames": 0})
+            entry["games"][env] = [(x - random) / (human - random) for x in m.finals]
+            entry["frames"] = max(entry["frames"], summary.budget["env_steps"] * FRAMES_PER_STEP)
     return out
 
 
@@ -327,13 +327,13 @@ register(Reproduction(
 
 def _judge_seed_variance(summaries: Summaries) -> Judgement:
     m = _method(summaries["halfcheetah-trpo"], "trpo")
-    finals = np.array([s["final_return"] for s in m["seeds"] if s["final_return"] is not None])
+    finals = np.array(m.finals)
     worst, best, mean = float(finals.min()), float(finals.max()), float(finals.mean())
     spread = best - worst
-    iqm = m["final_return"]["iqm"]
+    iqm = m.final_return["iqm"]
     measurement = (f"TRPO, {len(finals)} seeds, identical settings: final returns {', '.join(f'{x:.0f}' for x in sorted(finals))}; "
                    f"best - worst = {spread:.0f} ({spread / max(abs(mean), 1e-9):.0%} of the mean); IQM {_est(iqm)}; "
-                   f"worst quarter (CVaR 25%) {_num(m['cvar25']['value'])}")
+                   f"worst quarter (CVaR 25%) {_num(m.cvar25.value)}")
     ratio = spread / max(abs(mean), 1e-9)
     verdict = "holds" if ratio >= 0.5 else "partly" if ratio >= 0.2 else "does not hold"
     return Judgement(verdict, measurement, ["'holds' when best - worst is at least half the mean final return; 'partly' "
@@ -366,12 +366,12 @@ def _judge_mpc(summaries: Summaries) -> Judgement:
         mpc, sac = _method(summaries[study], "mpc"), _method(summaries[study], "sac")
         if not mpc or not sac:
             continue
-        a, b = mpc["final_return"]["mean"], sac["final_return"]["mean"]
-        per_episode = mpc["eval_model_calls_per_episode"] or 0
+        a, b = mpc.final_return["mean"], sac.final_return["mean"]
+        per_episode = mpc.eval_model_calls_per_episode or 0
         details.append(f"{summaries[study]['env']}: MPC with the true model {_est(a)} with 0 learning env steps and "
-                       f"{per_episode:,.0f} model calls per episode; SAC {_est(b)} after {sac['learning_env_steps']:,} env steps")
-        wins.append(a["value"] >= b["value"])
-        modes = [x for x in summaries[study]["audit"]["modes"] if x["method"] == "mpc" and x["count"] > 1]
+                       f"{per_episode:,.0f} model calls per episode; SAC {_est(b)} after {sac.learning_env_steps:,} env steps")
+        wins.append(a.value >= b.value)
+        modes = [x for x in summaries[study].audit["modes"] if x["method"] == "mpc" and x["count"] > 1]
         if modes:
             details.append(f"MPC's behaviour on {summaries[study]['env']}: {modes[0]['text']}")
     cheetah = summaries.get("halfcheetah")
@@ -386,14 +386,14 @@ TUMBLING_TURNS = 1.0  # net somersaults per 1000 steps from which a gait counts 
 ON_ITS_BACK = 0.5  # share of steps upside down from which a gait counts as running on its back
 
 
-def _posture(m: dict[str, Any]) -> tuple[list[float], list[float]]:
+def _posture(m: MethodSummary) -> tuple[list[float], list[float]]:
     """Per seed: share of the final policy's steps spent upside down, net somersaults per 1000 steps."""
-    rows = [s.get("descriptors", {}) for s in m["seeds"]]
+    rows = [s.descriptors or {} for s in m.seeds]
     rows = [r for r in rows if r.get("upside_down") is not None and r.get("turns") is not None]
     return [r["upside_down"] for r in rows], [abs(1000 * r["turns"]) for r in rows]
 
 
-def _posture_text(mpc: dict[str, Any], sac: dict[str, Any] | None) -> str:
+def _posture_text(mpc: MethodSummary, sac: MethodSummary | None) -> str:
     """The planner's exploit, read from the cheetah_posture descriptor of each seed's final policy."""
     (mpc_back, mpc_turns), (sac_back, sac_turns) = _posture(mpc), _posture(sac) if sac else ([], [])
     if not mpc_turns:
@@ -453,16 +453,16 @@ def _judge_search(summaries: Summaries) -> Judgement:
     details = []
     for n, m in rows.items():
         if m:
-            e = m["final_return"]["mean"]
-            extra = (f", {m['eval_model_calls_per_episode']:,.0f} model calls per episode" if n == "mcts" else
-                     f" after {m['learning_env_steps']:,} env steps")
+            e = m.final_return["mean"]
+            extra = (f", {m.eval_model_calls_per_episode:,.0f} model calls per episode" if n == "mcts" else
+                     f" after {m.learning_env_steps:,} env steps")
             details.append(f"{n}: mean final return {_est(e, '.1f')}{extra}")
-    mcts = rows["mcts"]["final_return"]["mean"] if rows["mcts"] else None
-    rl = [rows[n]["final_return"]["mean"] for n in ("ppo", "dqn") if rows[n]]
+    mcts = rows["mcts"].final_return["mean"] if rows["mcts"] else None
+    rl = [rows[n].final_return["mean"] for n in ("ppo", "dqn") if rows[n]]
     if mcts is None or not rl:
         return Judgement("partly", "; ".join(details), [])
-    low = lambda e: e["low"] if e["low"] is not None else e["value"]  # noqa: E731  (no interval: the point)
-    high = lambda e: e["high"] if e["high"] is not None else e["value"]  # noqa: E731
+    low = lambda e: e.low if e.low is not None else e.value  # noqa: E731  (no interval: the point)
+    high = lambda e: e.high if e.high is not None else e.value  # noqa: E731
     beats = all(low(mcts) > high(r) for r in rl)
     ties = any(high(mcts) >= low(r) for r in rl)
     return Judgement("holds" if beats else "partly" if ties else "does not hold", "; ".join(details),

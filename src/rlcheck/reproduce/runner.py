@@ -10,6 +10,7 @@ from typing import Any
 
 from rlcheck.core.atomic import atomic_write_bytes
 from rlcheck.core.errors import RLCheckError
+from rlcheck.core.results import StudySummary
 from rlcheck.reproduce import claims  # noqa: F401  (registers the claims)
 from rlcheck.reproduce.base import get
 from rlcheck.store import write_json
@@ -29,7 +30,7 @@ def run(name: str, out: Path, quick: bool = False, progress=None, resume: bool =
         spec = build(plan.quick if quick else plan.full)
         study_dir = out / plan.name
         summaries[plan.name] = run_study(spec, study_dir, resume=resume or (study_dir / "summary.json").exists(),
-                                         progress=progress, executor=executor).to_json()
+                                         progress=progress, executor=executor)
         if plan.scaled and not quick:
             notes.append(f"{plan.name}: {plan.scaled}")
     for source in sources or []:
@@ -37,7 +38,7 @@ def run(name: str, out: Path, quick: bool = False, progress=None, resume: bool =
         if not path.exists():
             raise RLCheckError(f"--from {source}: no summary.json there. Point at a directory written by `rlcheck check` "
                                "or `rlcheck run`.")
-        summaries[f"from:{Path(source).name}"] = json.loads(path.read_text())
+        summaries[f"from:{Path(source).name}"] = StudySummary.from_json(json.loads(path.read_text()))
     judgement = reproduction.judge(summaries)
     result = {
         "name": name, "claim": reproduction.claim, "quick": quick, "verdict": judgement.verdict,

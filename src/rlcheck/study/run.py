@@ -183,4 +183,4 @@ def analyse(store: StudyStore | Path | str, manifest: dict[str, Any] | None = No
     known = manifest.get("methods", {})
     manifest["methods"] = {name: known.get(name) or registry.get(name).describe() for name in manifest["spec"]["methods"]}
     outcomes = read_outcomes(store) if store.has_traces() else []
-    return StudySummary.from_json(summarize_study(outcomes, manifest))
+    return summarize_study(outcomes, manifest)
