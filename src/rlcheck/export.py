@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tensorboardX import SummaryWriter
 
 from rlcheck.core.errors import ExportError, RLCheckError, StoreError
 from rlcheck.store import StudyStore
@@ -59,10 +60,6 @@ def runs(out: Path) -> Iterator[RunSeries]:
 
 def to_tensorboard(out: Path, logdir: Path | None = None) -> Path:
     """TensorBoard event files, one directory per run: `tensorboard --logdir LOGDIR` shows every seed."""
-    try:
-        from tensorboardX import SummaryWriter
-    except ImportError as exc:
-        raise RLCheckError("TensorBoard export needs tensorboardX: pip install tensorboardX (or the 'export' extra).") from exc
     logdir = Path(logdir) if logdir else Path(out) / "tensorboard"
     for run in runs(Path(out)):
         writer = SummaryWriter(logdir=str(logdir / run.name), flush_secs=3600)
@@ -80,7 +77,7 @@ def to_tensorboard(out: Path, logdir: Path | None = None) -> Path:
 def to_wandb(out: Path, project: str = "rlcheck", entity: str | None = None, mode: str | None = None) -> str:
     """One W&B run per seed, grouped by study (`mode="offline"` writes them locally for `wandb sync`)."""
     try:
-        import wandb
+        import wandb  # the export extra, imported only for --to wandb
     except ImportError as exc:
         raise RLCheckError("Weights & Biases export needs wandb: pip install wandb (or the 'export' extra).") from exc
     summary = _summary(out)
@@ -104,7 +101,7 @@ def to_wandb(out: Path, project: str = "rlcheck", entity: str | None = None, mod
 def to_mlflow(out: Path, tracking_uri: str | None = None, experiment: str = "rlcheck") -> str:
     """A parent MLflow run for the study (summary and report as artifacts), a child run per seed."""
     try:
-        import mlflow
+        import mlflow  # the export extra, imported only for --to mlflow
     except ImportError as exc:
         raise RLCheckError("MLflow export needs mlflow: pip install mlflow-skinny (or the 'export' extra).") from exc
     if tracking_uri:

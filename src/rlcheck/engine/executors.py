@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -140,8 +141,6 @@ def _check_reachable(address: str | None) -> None:
     """Fail in seconds, not after Ray's minute of retries, when nothing listens at HOST:PORT."""
     if not address or address == "auto" or "://" in address or ":" not in address:
         return
-    import socket
-
     host, port = address.rsplit(":", 1)
     try:
         socket.create_connection((host, int(port)), timeout=5).close()
@@ -171,7 +170,7 @@ def _worker_env() -> dict[str, str]:
 
 def _import_ray() -> Any:
     try:
-        import ray
+        import ray  # an optional extra, imported only for --executor ray
     except ImportError as exc:
         raise RLCheckError(
             "--executor ray needs Ray, an optional extra: pip install -e \".[ray]\" (or pip install 'ray>=2.40'). "

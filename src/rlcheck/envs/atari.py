@@ -22,7 +22,7 @@ def is_atari(env_id: str) -> bool:
 
 def register() -> None:
     try:
-        import ale_py
+        import ale_py  # the atari extra, imported only when an ALE game is asked for
     except ImportError as exc:
         raise EnvError("Atari envs need ale-py (the ROMs ship with it): pip install -e \".[atari]\".") from exc
     gym.register_envs(ale_py)

@@ -10,7 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
+from gymnasium.utils.env_checker import check_env
 
 from rlcheck.core.errors import EnvError
 
@@ -42,8 +44,6 @@ def preflight(name: str, make: Callable[[], Any]) -> list[str]:
 
 
 def run_checks(make: Callable[[], Any]) -> list[Finding]:
-    import gymnasium as gym
-
     findings: list[Finding] = []
     env = make()
     findings += _spaces(gym, env)
@@ -80,8 +80,6 @@ def _spaces(gym, env) -> list[Finding]:
 
 
 def _gymnasium_checker(gym, env) -> list[Finding]:
-    from gymnasium.utils.env_checker import check_env
-
     out = []
     with warnings_module.catch_warnings(record=True) as caught:
         warnings_module.simplefilter("always")

@@ -3,9 +3,11 @@ stepping happens on the host (envs/host.py). A preflight runs first (envs/prefli
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 from rlcheck.core.errors import EnvError
@@ -17,18 +19,9 @@ from rlcheck.envs.preflight import preflight
 DEFAULT_TIME_LIMIT = 1000  # for envs registered without one; preflight warns
 
 
-def gymnasium():
-    try:
-        import gymnasium as gym
-    except ImportError as exc:
-        raise EnvError("Gymnasium environments need the gymnasium package: pip install 'gymnasium<1.4'.") from exc
-    return gym
-
-
 def resolve_id(name: str) -> str:
     """A Gymnasium id for `name`. `package.module:ClassName` imports the module and registers the class
     under that name on the fly; other `module:Id` forms are Gymnasium's own."""
-    gym = gymnasium()
     if name.startswith("ALE/") and name not in gym.registry:
         atari.register()
     if name in gym.registry:
@@ -57,8 +50,6 @@ def resolve_id(name: str) -> str:
             f"Environment {name!r}: module {module_name!r} has no environment class or registered id {attr!r}. "
             f"Classes with a step method there: {', '.join(classes) or 'none'}."
         )
-    import difflib
-
     close = difflib.get_close_matches(name, list(gym.registry), n=3, cutoff=0.6)
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     raise EnvError(
@@ -69,7 +60,6 @@ def resolve_id(name: str) -> str:
 
 def make_python_env(name: str, env_kwargs: dict[str, Any] | None = None, check: bool = True) -> EnvSpec:
     """An EnvSpec over copies of `gymnasium.make(id, **env_kwargs)`, after a preflight (errors raise)."""
-    gym = gymnasium()
     env_id = resolve_id(name.removeprefix("gymnasium:"))
     kwargs = dict(env_kwargs or {})
     warnings: list[str] = []

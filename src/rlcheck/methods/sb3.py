@@ -66,7 +66,7 @@ def unmatched(algo: str, config: Any) -> list[str]:
 
 def sb3_arguments(algo: str, config: Any, env: EnvSpec) -> tuple[int, dict[str, Any]]:
     """(n_envs, keyword arguments for the SB3 class) matching rlcheck's `config`."""
-    import torch
+    import torch  # the sb3 extra (torch, Stable-Baselines3): imported only when an sb3-* method runs
 
     activation = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}[config.activation]
     policy = {"net_arch": list(config.hidden_sizes), "activation_fn": activation}
@@ -94,7 +94,7 @@ def sb3_arguments(algo: str, config: Any, env: EnvSpec) -> tuple[int, dict[str, 
         alpha = float(config.init_alpha)
         return config.num_envs, dict(common, ent_coef=f"auto_{alpha}" if config.autotune else alpha,
                                      target_entropy=-float(config.target_entropy_scale) * env.num_actions)
-    from stable_baselines3.common.noise import (
+    from stable_baselines3.common.noise import (  # the sb3 extra, as above
         NormalActionNoise,
         OrnsteinUhlenbeckActionNoise,
     )
@@ -128,7 +128,7 @@ class SB3Method(MethodBase):
 
     def check(self, env: EnvSpec) -> None:
         try:
-            import stable_baselines3  # noqa: F401
+            import stable_baselines3  # noqa: F401  (the sb3 extra: is it installed?)
         except ImportError:
             raise NotApplicable(f"{self.name} needs Stable-Baselines3: pip install -e \".[sb3]\" (torch==2.13.0, the CPU build).") from None
         self.ours.check(env)
@@ -178,7 +178,7 @@ def gymnasium_id(env: EnvSpec) -> str | None:
 
 def train_one(algo: str, name: str, env_id: str, env_kwargs: dict, config: Any, seed: int, budget: Budget) -> dict:
     """One seed in its own process: train, evaluating at rlcheck's checkpoints. Returns trace rows."""
-    import stable_baselines3 as sb3
+    import stable_baselines3 as sb3  # the sb3 extra, in the worker process
     import torch
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.env_util import make_vec_env
