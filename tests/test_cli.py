@@ -28,6 +28,14 @@ def test_train_writes_traces_and_summary(tmp_path, capsys):
     # final eval_return rows match the summary
     rows = [r for r in table.to_pylist() if r["metric"] == "eval_return" and r["env_steps"] == 4096 and r["config_id"] == 0]
     assert sorted(r["value"] for r in rows) == pytest.approx(sorted(s["final_return"] for s in seeds))
+    # a one-method study in the store's format: the other verbs read it
+    assert json.loads((out / "manifest.json").read_text())["spec"]["methods"] == {"ppo": {"num_envs": 2, "sweep": {
+        "ent_coef": [0.0, 0.01]}}}
+    capsys.readouterr()
+    assert main(["report", str(out)]) == 0 and "Verdict: " in capsys.readouterr().out
+    assert main(["export", str(out), "--to", "tensorboard"]) == 0 and any((out / "tensorboard").iterdir())
+    assert main(["seeds", "--pilot", str(out), "--effect", "50"]) == 0
+    assert "ppo vs ppo#1" in capsys.readouterr().out
 
 
 BAD_INPUTS = [
