@@ -9,12 +9,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from rlcheck.baselines.rollout import (
-    PolicySearch,
-    episode_bound,
-    num_params,
-    policy_layers,
-)
+from rlcheck.baselines.rollout import PolicySearch, episode_bound, num_params, policy_layers
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods.config import numeric, static
 from rlcheck.methods.loop import Budget
