@@ -148,16 +148,20 @@ def exploration_noise(key: jax.Array, previous: jax.Array, config: Any) -> jax.A
 
 
 class OffPolicy(KeyedMethod):
-    """The off-policy iteration template. One iteration: act with the algorithm's exploration, step
-    each env once into replay, make `gradient_steps` updates in a scan, keep them only once learning
-    has started, and log the updates' diagnostics (NaN until then). The algorithm supplies:
-      explore(state, env, config, budget, keys) -> (action, explored)  keys: (explore, random, *extra_keys)
-      trains: the state fields the updates change, in the order of the scan's carry
-      update(state, collector, env, config, budget) -> step(trained, key) -> (trained, info)  one gradient step
-    and may override trained(state, config, collector) (the carry) and advance(state, config, trained,
-    collector, explored, done, key) (the next state) where its carry is not just `trains`, collector(state)
-    (the env side of its state), learning(collector, config) (the updates count from `learning_starts`
-    env steps on) and explore_log(explored) (diagnostics logged even before learning).
+    """The off-policy iteration template (SAC, TD3/DDPG, NAF, DQN/Rainbow). One iteration: act with the
+    algorithm's exploration, step each env once into replay, make `gradient_steps` updates in a scan,
+    keep them only once learning has started, and log the updates' diagnostics (NaN until then).
+
+    An algorithm supplies
+      explore(state, env, config, budget, keys) -> (action, explored)   keys: (explore, random, *extra_keys)
+      update(state, collector, env, config, budget) -> step             step(carry, key) -> (carry, info)
+      trains                                                           the state fields the carry holds, in order
+    and may override
+      trained(state, config, collector) and advance(state, config, trained, collector, explored, done, key):
+                                   the carry and the next state, where the carry is not just `trains`
+      collector(state)             the env side of its state (default `state.collector`)
+      learning(collector, config)  whether the updates count (default: from `learning_starts` env steps on)
+      explore_log(explored)        diagnostics logged even before learning
     Configs have num_envs, buffer_size, gradient_steps, learning_starts and reward_scale."""
 
     name: str
