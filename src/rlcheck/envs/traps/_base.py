@@ -31,6 +31,10 @@ def make_info(true_objective: Any, is_success: Any, **parts: Any) -> dict[str, j
     return info
 
 
+# What `TrapEnv.transition` returns: (next state, terminated, info from `make_info`).
+Transition = tuple[Any, jax.Array, dict[str, jax.Array]]
+
+
 class TrapEnv(environment.Environment):
     """A gymnax env with a `fixed` switch: False = the trap, True = the same task with the reward repaired.
 
@@ -55,8 +59,8 @@ class TrapEnv(environment.Environment):
     def initial_state(self, key: jax.Array, params: Any) -> Any:
         raise NotImplementedError
 
-    def transition(self, key: jax.Array, state: Any, action: Any, params: Any) -> tuple[Any, jax.Array, dict]:
-        """One step: (next state, terminated, info from `make_info`)."""
+    def transition(self, key: jax.Array, state: Any, action: Any, params: Any) -> Transition:
+        """One step of the trap's dynamics; its info carries the reward's parts (see `reward`)."""
         raise NotImplementedError
 
     def observation(self, state: Any, params: Any) -> jax.Array:

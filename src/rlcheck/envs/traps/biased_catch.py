@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from rlcheck.envs.traps._base import TrapEnv, make_info
+from rlcheck.envs.traps._base import Transition, TrapEnv, make_info
 
 
 @struct.dataclass
@@ -46,7 +46,7 @@ class BiasedCatch(TrapEnv):
     default_params = Params()
     num_actions = 3
 
-    def spawn(self, key, params) -> jax.Array:
+    def spawn(self, key: jax.Array, params: Params) -> jax.Array:
         """A ball's column: uniform (fixed), or the right edge with probability right_bias (trap)."""
         uniform = jax.random.randint(key, (), 0, params.width)
         if self.fixed:
@@ -55,7 +55,7 @@ class BiasedCatch(TrapEnv):
         other = jax.random.randint(k_col, (), 0, params.width - 1)
         return jnp.where(jax.random.uniform(k_side) < params.right_bias, params.width - 1, other).astype(jnp.int32)
 
-    def transition(self, key, state, action, params):
+    def transition(self, key: jax.Array, state: State, action: jax.Array, params: Params) -> Transition:
         paddle = jnp.clip(state.paddle + action - 1, 0, params.width - 1).astype(jnp.int32)
         row = state.ball_row + 1
         lands = row >= params.height - 1
@@ -69,17 +69,17 @@ class BiasedCatch(TrapEnv):
                       balls=balls.astype(jnp.int32), misses=misses.astype(jnp.int32), time=state.time + 1)
         return state, done, make_info(caught, done & (misses == 0), reward_catch=caught, reward_miss=-1.0 * missed)
 
-    def observation(self, state, params) -> jax.Array:
+    def observation(self, state: State, params: Params) -> jax.Array:
         return jnp.concatenate([jax.nn.one_hot(state.ball_col, params.width, dtype=jnp.float32),
                                 (state.ball_row / (params.height - 1)).astype(jnp.float32)[None],
                                 jax.nn.one_hot(state.paddle, params.width, dtype=jnp.float32)])
 
-    def initial_state(self, key, params) -> State:
+    def initial_state(self, key: jax.Array, params: Params) -> State:
         return State(ball_col=self.spawn(key, params), ball_row=jnp.int32(0), paddle=jnp.int32(params.width // 2),
                      balls=jnp.int32(0), misses=jnp.int32(0), time=0)
 
-    def trap_policy(self, state, params):
+    def trap_policy(self, state: State, params: Params) -> jax.Array:
         return jnp.int32(2)  # always right
 
-    def intended_policy(self, state, params):
+    def intended_policy(self, state: State, params: Params) -> jax.Array:
         return (jnp.sign(state.ball_col - state.paddle) + 1).astype(jnp.int32)  # track the ball

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from rlcheck.envs.traps._base import TrapEnv, make_info
+from rlcheck.envs.traps._base import Transition, TrapEnv, make_info
 
 GRASP, LIFT, PLACE, FLIP = 0, 1, 2, 3
 STAGES = 3  # 0 on the floor, 1 grasped, 2 lifted above the other block
@@ -43,7 +43,7 @@ class FlipBlock(TrapEnv):
     default_params = Params()
     num_actions = 4
 
-    def transition(self, key, state, action, params):
+    def transition(self, key: jax.Array, state: State, action: jax.Array, params: Params) -> Transition:
         correct = action == state.stage  # grasp at stage 0, lift at 1, place at 2
         stacked = correct & (state.stage == STAGES - 1)
         flipped = action == FLIP
@@ -55,14 +55,14 @@ class FlipBlock(TrapEnv):
                          descriptor_flipped=flipped)
         return state, stacked | flipped, info
 
-    def observation(self, state, params) -> jax.Array:
+    def observation(self, state: State, params: Params) -> jax.Array:
         return jax.nn.one_hot(state.stage, STAGES, dtype=jnp.float32)
 
-    def initial_state(self, key, params) -> State:
+    def initial_state(self, key: jax.Array, params: Params) -> State:
         return State(stage=jnp.int32(0), time=0)
 
-    def trap_policy(self, state, params):
+    def trap_policy(self, state: State, params: Params) -> jax.Array:
         return jnp.int32(FLIP)
 
-    def intended_policy(self, state, params):
+    def intended_policy(self, state: State, params: Params) -> jax.Array:
         return state.stage.astype(jnp.int32)  # grasp, lift, place

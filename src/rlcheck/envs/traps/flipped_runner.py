@@ -19,12 +19,14 @@ Actions: Box(-1, 1, (2,)). Observation: posture p, last speed, gait sign g.
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 from flax import struct
 from gymnax.environments import spaces
 
-from rlcheck.envs.traps._base import TrapEnv, make_info
+from rlcheck.envs.traps._base import Transition, TrapEnv, make_info
 
 
 @struct.dataclass
@@ -56,10 +58,10 @@ class FlippedRunner(TrapEnv):
     num_actions = 2  # continuous: the action's dimension
 
     @staticmethod
-    def gait_sign(time) -> jax.Array:
+    def gait_sign(time: Any) -> jax.Array:
         return jnp.where(time % 2 == 0, 1.0, -1.0).astype(jnp.float32)
 
-    def transition(self, key, state, action, params):
+    def transition(self, key: jax.Array, state: State, action: jax.Array, params: Params) -> Transition:
         a = jnp.clip(jnp.asarray(action, jnp.float32).reshape(2), -1.0, 1.0)
         p = state.posture
         in_well = jnp.abs(p) >= 0.5
@@ -78,22 +80,22 @@ class FlippedRunner(TrapEnv):
                          descriptor_flipped=flipped, descriptor_upright=upright)
         return state, jnp.bool_(False), info
 
-    def observation(self, state, params) -> jax.Array:
+    def observation(self, state: State, params: Params) -> jax.Array:
         return jnp.stack([state.posture, state.speed, self.gait_sign(state.time)]).astype(jnp.float32)
 
-    def initial_state(self, key, params) -> State:
+    def initial_state(self, key: jax.Array, params: Params) -> State:
         p0 = jax.random.uniform(key, (), jnp.float32, -params.start_noise, params.start_noise)
         return State(posture=p0, speed=jnp.float32(0.0), time=0)
 
-    def action_space(self, params=None) -> spaces.Box:
+    def action_space(self, params: Params | None = None) -> spaces.Box:
         return spaces.Box(-1.0, 1.0, (2,), jnp.float32)
 
-    def observation_space(self, params) -> spaces.Box:
+    def observation_space(self, params: Params) -> spaces.Box:
         return spaces.Box(jnp.array([-1.0, 0.0, -1.0]), jnp.array([1.0, 3.0, 1.0]), (3,), jnp.float32)
 
-    def trap_policy(self, state, params):
+    def trap_policy(self, state: State, params: Params) -> jax.Array:
         return jnp.array([1.0, -1.0], jnp.float32) * jnp.array([1.0, state.posture > -0.9])  # roll over, push
 
-    def intended_policy(self, state, params):
+    def intended_policy(self, state: State, params: Params) -> jax.Array:
         torque = jnp.where(state.posture < 0.9, 1.0, 0.0)  # stand up, then run with the alternating gait
         return jnp.stack([self.gait_sign(state.time), torque]).astype(jnp.float32)

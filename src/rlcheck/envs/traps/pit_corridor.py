@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from rlcheck.envs.traps._base import TrapEnv, make_info
+from rlcheck.envs.traps._base import Transition, TrapEnv, make_info
 
 
 @struct.dataclass
@@ -38,7 +38,7 @@ class PitCorridor(TrapEnv):
     default_params = Params()
     num_actions = 2
 
-    def transition(self, key, state, action, params):
+    def transition(self, key: jax.Array, state: State, action: jax.Array, params: Params) -> Transition:
         pos = jnp.clip(state.pos + jnp.where(action == 1, 1, -1), 0, params.length - 1)
         in_pit = pos == 0
         at_goal = pos == params.length - 1
@@ -46,15 +46,15 @@ class PitCorridor(TrapEnv):
         state = State(pos=pos, time=state.time + 1)
         return state, in_pit | at_goal, make_info(at_goal, at_goal, reward_step=-1.0, reward_pit=pit)
 
-    def observation(self, state, params) -> jax.Array:
+    def observation(self, state: State, params: Params) -> jax.Array:
         return jax.nn.one_hot(state.pos, params.length, dtype=jnp.float32)
 
-    def initial_state(self, key, params) -> State:
+    def initial_state(self, key: jax.Array, params: Params) -> State:
         return State(pos=jnp.int32(1), time=0)
 
     # scripted behaviours (functions of the state): the trapped one and the intended one
-    def trap_policy(self, state, params):
+    def trap_policy(self, state: State, params: Params) -> jax.Array:
         return jnp.int32(0)  # into the pit
 
-    def intended_policy(self, state, params):
+    def intended_policy(self, state: State, params: Params) -> jax.Array:
         return jnp.int32(1)  # walk to the goal

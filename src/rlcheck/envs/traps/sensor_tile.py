@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from rlcheck.envs.traps._base import TrapEnv, make_info
+from rlcheck.envs.traps._base import Transition, TrapEnv, make_info
 
 
 @struct.dataclass
@@ -46,7 +46,7 @@ class SensorTile(TrapEnv):
     default_params = Params()
     num_actions = 3
 
-    def transition(self, key, state, action, params):
+    def transition(self, key: jax.Array, state: State, action: jax.Array, params: Params) -> Transition:
         pos = jnp.clip(state.pos + jnp.where(action == 1, 1, jnp.where(action == 0, -1, 0)), 0, params.length - 1)
         watered = (action == 2) & (state.pos == params.length - 1)
         quality = jnp.clip(jnp.minimum(state.quality + params.water * watered, 1.0) - params.decay, 0.0, 1.0)
@@ -55,19 +55,19 @@ class SensorTile(TrapEnv):
         success = self.last_step(state, params) & (quality >= params.success_quality)
         return state, jnp.bool_(False), make_info(quality, success, descriptor_on_sensor=on_sensor)
 
-    def reward(self, state, info, params) -> jax.Array:
+    def reward(self, state: State, info: dict[str, jax.Array], params: Params) -> jax.Array:
         """The sensor's reading: the plants' quality, but full while the agent stands on it (trap)."""
         reading = state.quality if self.fixed else jnp.where(state.pos == params.sensor, 1.0, state.quality)
         return jnp.asarray(reading, jnp.float32)
 
-    def observation(self, state, params) -> jax.Array:
+    def observation(self, state: State, params: Params) -> jax.Array:
         return jnp.concatenate([jax.nn.one_hot(state.pos, params.length, dtype=jnp.float32), state.quality[None]])
 
-    def initial_state(self, key, params) -> State:
+    def initial_state(self, key: jax.Array, params: Params) -> State:
         return State(pos=jnp.int32(params.start), quality=jnp.float32(params.initial_quality), time=0)
 
-    def trap_policy(self, state, params):
+    def trap_policy(self, state: State, params: Params) -> jax.Array:
         return jnp.where(state.pos > params.sensor, 0, jnp.where(state.pos < params.sensor, 1, 2)).astype(jnp.int32)
 
-    def intended_policy(self, state, params):
+    def intended_policy(self, state: State, params: Params) -> jax.Array:
         return jnp.where(state.pos < params.length - 1, 1, 2).astype(jnp.int32)  # go to the plants, water

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from rlcheck.envs.traps._base import TrapEnv, make_info
+from rlcheck.envs.traps._base import Transition, TrapEnv, make_info
 
 
 @struct.dataclass
@@ -41,7 +41,7 @@ class SideTargetRace(TrapEnv):
     default_params = Params()
     num_actions = 2
 
-    def transition(self, key, state, action, params):
+    def transition(self, key: jax.Array, state: State, action: jax.Array, params: Params) -> Transition:
         pos = jnp.clip(state.pos + jnp.where(action == 1, 1, -1), 0, params.length - 1)
         on_target = pos == params.target
         collect = on_target & (pos != state.pos) & state.target_up
@@ -53,15 +53,15 @@ class SideTargetRace(TrapEnv):
                          reward_finish=params.finish_value * finished)
         return state, finished, info
 
-    def observation(self, state, params) -> jax.Array:
+    def observation(self, state: State, params: Params) -> jax.Array:
         return jnp.concatenate([jax.nn.one_hot(state.pos, params.length, dtype=jnp.float32),
                                 state.target_up.astype(jnp.float32)[None]])
 
-    def initial_state(self, key, params) -> State:
+    def initial_state(self, key: jax.Array, params: Params) -> State:
         return State(pos=jnp.int32(0), target_up=jnp.bool_(True), time=0)
 
-    def trap_policy(self, state, params):
+    def trap_policy(self, state: State, params: Params) -> jax.Array:
         return jnp.where(state.pos < params.target, 1, 0).astype(jnp.int32)  # shuttle on and off the target
 
-    def intended_policy(self, state, params):
+    def intended_policy(self, state: State, params: Params) -> jax.Array:
         return jnp.int32(1)  # race to the finish
