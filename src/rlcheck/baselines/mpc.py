@@ -18,7 +18,12 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from rlcheck.baselines.planner import Planner, require_jax_model, run_host_planner
+from rlcheck.baselines.planner import (
+    Planner,
+    play_on_host,
+    require_jax_model,
+    run_host_planner,
+)
 from rlcheck.core.actions import to_env_action
 from rlcheck.core.budget import Budget
 from rlcheck.core.config import numeric, static
@@ -171,16 +176,16 @@ def play_episode(env: EnvSpec, config: Any, seed: int, recorder: EpisodeRecorder
     """One episode of MPC on a fresh real copy; returns (return, model calls, steps). `recorder` gets
     every real step, for the behaviour descriptors."""
     rng = np.random.default_rng(seed)
-    real, model_env = env.env.make_eval(), env.env.make()
+    model_env = env.env.make()
     model = model_env.unwrapped
     low, high = env.action_low, env.action_high
     scale = (high - low) / 2
     plan = np.zeros((config.horizon, env.num_actions))
-    obs, _ = real.reset(seed=int(seed))
-    total, calls, steps, done = 0.0, 0, 0, False
-    while not done:
+
+    def choose(real: Any, obs: Any) -> tuple[np.ndarray, int]:
+        nonlocal plan
         qpos, qvel = real.unwrapped.data.qpos.copy(), real.unwrapped.data.qvel.copy()
-        mean, std = plan, np.full_like(plan, float(config.noise_std))
+        mean, std, calls = plan, np.full_like(plan, float(config.noise_std)), 0
         for _ in range(refits(config)):
             noise = rng.normal(size=(config.num_samples, *plan.shape)) * std
             candidates = np.clip(mean + noise, -1.0, 1.0)
@@ -188,15 +193,10 @@ def play_episode(env: EnvSpec, config: Any, seed: int, recorder: EpisodeRecorder
             returns, used = _returns(model, qpos, qvel, low + (candidates + 1.0) * scale)
             calls += used
             mean, std = refit(np, config, candidates, returns, std)
-        action = low + (mean[0] + 1.0) * scale
-        next_obs, reward, terminated, truncated, info = real.step(action)
-        if recorder is not None:
-            recorder.add(obs, action, reward, terminated, next_obs, info)
-        obs = next_obs
-        total += float(reward)
-        steps += 1
-        done = terminated or truncated
         plan = np.concatenate([mean[1:], mean[-1:]])
-    real.close()
-    model_env.close()
-    return total, calls, steps
+        return low + (mean[0] + 1.0) * scale, calls
+
+    try:
+        return play_on_host(env, seed, choose, recorder)
+    finally:
+        model_env.close()

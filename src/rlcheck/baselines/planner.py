@@ -5,6 +5,7 @@ seeds and evaluation episodes. A planner's trace has one checkpoint, at 0 learni
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -87,6 +88,28 @@ def run_planner_batch(planner: Planner, env: EnvSpec, config: Any, seeds: list[i
         diagnostics={"eval_model_calls_per_episode": np.asarray(calls, np.float64).mean(-1)[:, None]},
         behaviour={k: np.asarray(v)[:, None] for k, v in behaviour_now.items()},
     )
+
+
+def play_on_host(env: EnvSpec, seed: int, choose: Callable[[Any, Any], tuple[Any, int]],
+                 recorder: behaviour.EpisodeRecorder | None = None, max_steps: int | None = None) -> tuple[float, int, int]:
+    """One episode of a host planner on a fresh real copy of a Python env: `choose(real_env, obs)` gives
+    (action, model calls) at every real step. Returns (return, model calls, steps); `recorder` gets every
+    real step, for the behaviour descriptors. `max_steps` caps the episode (None: the env's own end)."""
+    real = env.env.make_eval()
+    obs, _ = real.reset(seed=int(seed))
+    total, calls, steps, done = 0.0, 0, 0, False
+    while not done and (max_steps is None or steps < max_steps):
+        action, used = choose(real, obs)
+        calls += used
+        next_obs, reward, terminated, truncated, info = real.step(action)
+        if recorder is not None:
+            recorder.add(obs, action, reward, terminated, next_obs, info)
+        obs = next_obs
+        total += float(reward)
+        steps += 1
+        done = terminated or truncated
+    real.close()
+    return total, calls, steps
 
 
 def run_host_planner(method: Any, env: EnvSpec, play, configs: list[Any], seeds: list[int], budget: Budget,

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from flax import struct
 
-from rlcheck.baselines.planner import Planner, run_host_planner
+from rlcheck.baselines.planner import Planner, play_on_host, run_host_planner
 from rlcheck.core.budget import Budget
 from rlcheck.core.config import numeric, static
 from rlcheck.core.errors import NotApplicable
@@ -120,23 +120,12 @@ def play_game(env: EnvSpec, config: Any, seed: int, recorder: EpisodeRecorder | 
     """One capped game of search on a fresh real copy: (return, model frames, steps played). `recorder`
     gets every real step, for the behaviour descriptors."""
     rng = np.random.default_rng(seed)
-    real, model_env = env.env.make_eval(), env.env.make()
+    model_env = env.env.make()
     model = model_env.unwrapped.ale
     actions = list(model_env.unwrapped._action_set)
-    obs, _ = real.reset(seed=int(seed))
     model_env.reset(seed=int(seed))
-    total, frames, steps, done = 0.0, 0, 0, False
-    cap = config.max_steps or env.max_episode_steps
-    while not done and steps < cap:
-        action, used = search(model, real.unwrapped.ale.cloneState(), actions, config, rng)
-        frames += used
-        next_obs, reward, terminated, truncated, info = real.step(action)
-        if recorder is not None:
-            recorder.add(obs, action, reward, terminated, next_obs, info)
-        obs = next_obs
-        total += float(reward)
-        steps += 1
-        done = terminated or truncated
-    real.close()
-    model_env.close()
-    return total, frames, steps
+    try:
+        return play_on_host(env, seed, lambda real, obs: search(model, real.unwrapped.ale.cloneState(), actions, config,
+                                                                 rng), recorder, config.max_steps or env.max_episode_steps)
+    finally:
+        model_env.close()
