@@ -247,11 +247,12 @@ def _check(tmp_path, *extra):
 
 def test_user_true_objective_and_descriptors_reach_the_store_and_the_audit(tmp_path):
     from rlcheck.analysis.outcomes import read
+    from rlcheck.store import StudyStore
 
     code, summary = _check(tmp_path, "--true-objective", "user_descriptors:cart_position",
                            "--descriptors", "user_descriptors:pole_and_cart")
     assert code == 0 and summary["audit"]["errors"] == []
-    (o,) = read(tmp_path / "study")
+    (o,) = read(StudyStore(tmp_path / "study"))
     assert o.behaviour["true_return"].shape == (2, 3) and "user/fn0" in o.behaviour and "user/fn1" in o.behaviour
     assert np.all(o.behaviour["user/fn1"] >= 0) and np.all(o.behaviour["episode_length"] >= 8)
     assert summary["audit"]["divergence"][0]["seeds_total"] == 2

@@ -122,5 +122,6 @@ def test_unbounded_actions_are_refused():
 def test_replay_over_the_memory_cap_is_refused_before_allocating(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("RLCHECK_MEMORY_CAP_GB", "0.01")
     code = main(["train", "--env", "Pendulum-v1", "--algo", "sac", "--steps", "200000", "--seeds", "10", "--out", str(tmp_path), "--quiet"])
-    err = capsys.readouterr().err
-    assert code == 2 and "memory cap" in err and "buffer_size" in err and "GB" in err
+    err = capsys.readouterr().err  # train is a one-method study: its one job fails, recorded, exit 4
+    assert code == 4 and "memory cap" in err and "buffer_size" in err and "GB" in err
+    assert not (tmp_path / "jobs").exists()  # refused before anything was trained

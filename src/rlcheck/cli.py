@@ -273,6 +273,8 @@ def _train(args: argparse.Namespace) -> int:
         if method.diverged_seeds:
             line += f"; seeds {', '.join(map(str, method.diverged_seeds))} diverged (NaN/inf)"
         print(line)
+    for failed in summary.failed_jobs:
+        print(f"rlcheck: error: job {failed['job']} failed: {failed['error']}", file=sys.stderr)
     print(f"wrote the study to {args.out} (report.html, summary.json, traces.parquet) in "
           f"{time.perf_counter() - start:.1f}s")
     return study_exit_code(summary)
