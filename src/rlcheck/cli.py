@@ -11,14 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from rlcheck import api, registry, reproduce
 from rlcheck.core.contracts import ProgressFn

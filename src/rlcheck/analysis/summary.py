@@ -22,13 +22,7 @@ from rlcheck.analysis.verdict import (
     study_verdict,
     unjudged_verdict,
 )
-from rlcheck.core.results import (
-    Interval,
-    MethodSummary,
-    SeedResult,
-    StepsToThreshold,
-    StudySummary,
-)
+from rlcheck.core.results import Interval, MethodSummary, SeedResult, StepsToThreshold, StudySummary
 
 
 def _num(x: float) -> float | None:

@@ -9,12 +9,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from rlcheck.baselines.rollout import (
-    PolicySearch,
-    episode_bound,
-    num_params,
-    policy_layers,
-)
+from rlcheck.baselines.rollout import PolicySearch, episode_bound, num_params, policy_layers
 from rlcheck.core.budget import Budget
 from rlcheck.core.config import numeric, static
 from rlcheck.envs.jax_env import EnvSpec

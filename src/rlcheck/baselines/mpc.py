@@ -18,12 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from rlcheck.baselines.planner import (
-    Planner,
-    play_on_host,
-    require_jax_model,
-    run_host_planner,
-)
+from rlcheck.baselines.planner import Planner, play_on_host, require_jax_model, run_host_planner
 from rlcheck.core.actions import to_env_action
 from rlcheck.core.budget import Budget
 from rlcheck.core.config import numeric, static

@@ -22,12 +22,7 @@ from rlcheck.core.contracts import ProgressFn
 from rlcheck.core.results import RunResult
 from rlcheck.envs.host import HostEnv
 from rlcheck.envs.jax_env import EnvSpec
-from rlcheck.methods.loop import (
-    Method,
-    assemble_trace,
-    initial_checkpoint,
-    run_interval,
-)
+from rlcheck.methods.loop import Method, assemble_trace, initial_checkpoint, run_interval
 
 
 def healthy(state: Any, eval_returns: jax.Array) -> jax.Array:

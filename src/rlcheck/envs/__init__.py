@@ -14,12 +14,7 @@ import json
 from typing import Any
 
 from rlcheck.core.errors import RLCheckError
-from rlcheck.envs.jax_env import (
-    EnvSpec,
-    make_jax_env,
-    registered_env_ids,
-    spec_from_gymnax,
-)
+from rlcheck.envs.jax_env import EnvSpec, make_jax_env, registered_env_ids, spec_from_gymnax
 from rlcheck.envs.python_env import make_python_env
 from rlcheck.envs.traps import make_trap
 

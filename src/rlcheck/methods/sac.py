@@ -18,14 +18,7 @@ from rlcheck.core.budget import Budget
 from rlcheck.core.config import numeric, static
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods import networks as nets
-from rlcheck.methods.offpolicy import (
-    Collector,
-    ContinuousOffPolicy,
-    TwinQ,
-    fused_adam,
-    init_actor_critic,
-    polyak,
-)
+from rlcheck.methods.offpolicy import Collector, ContinuousOffPolicy, TwinQ, fused_adam, init_actor_critic, polyak
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
 

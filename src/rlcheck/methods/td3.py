@@ -18,15 +18,7 @@ from rlcheck.core.budget import Budget
 from rlcheck.core.config import numeric, static
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods import networks as nets
-from rlcheck.methods.offpolicy import (
-    Collector,
-    NoisyExploration,
-    TwinQ,
-    fused_adam,
-    init_actor_critic,
-    keep_if,
-    polyak,
-)
+from rlcheck.methods.offpolicy import Collector, NoisyExploration, TwinQ, fused_adam, init_actor_critic, keep_if, polyak
 
 
 @struct.dataclass

@@ -17,13 +17,7 @@ from rlcheck.analysis import stats
 from rlcheck.core.errors import RLCheckError
 from rlcheck.core.results import Interval, MethodSummary, StudySummary
 from rlcheck.envs.traps import TRAPS
-from rlcheck.reproduce.base import (
-    Judgement,
-    Reproduction,
-    StudyPlan,
-    Summaries,
-    register,
-)
+from rlcheck.reproduce.base import Judgement, Reproduction, StudyPlan, Summaries, register
 
 QUICK_EVAL = {"checkpoints": 3, "episodes": 3}
 

@@ -82,6 +82,7 @@ def describe_plan(spec: StudySpec) -> str:
     rows.append(f"{'total':<12} {'':<6} {'':>7} {'':>5} {total_steps:>14,} {_duration(total_seconds):>11}")
     rows.append("")
     rows.append("Times are rough: from this project's 2-core CPU benchmarks at 10 seeds with default settings.")
+    rows += [f"Skipped {name}: {reason}" for name, reason in spec.skipped]
     for job in plan:
         swept = {k: [describe(c)[k] for c in job.configs] for k in describe(job.configs[0])
                  if len({str(describe(c)[k]) for c in job.configs}) > 1}
