@@ -2,6 +2,7 @@
 measured like compiled ones, and the tumbling text the mpc-vs-rl judge builds from them."""
 
 import dataclasses
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -57,10 +58,11 @@ def test_cheetah_posture_reads_pitch_and_counts_net_turns():
     assert cheetah_posture(obs, None, 0.0, rocking)[1] + cheetah_posture(obs, None, 0.0, flipped)[1] == 0.0
 
 
-def _method(name: str, posture: list[tuple[float, float]]) -> dict:
-    return {"name": name, "config_id": 0,
-            "seeds": [{"seed": i, "descriptors": {"upside_down": back, "turns": turns / 1000}}
-                      for i, (back, turns) in enumerate(posture)]}
+def _method(name: str, posture: list[tuple[float, float]]) -> SimpleNamespace:
+    """The parts of a MethodSummary the judge reads."""
+    return SimpleNamespace(name=name, config_id=0, seeds=[
+        SimpleNamespace(seed=i, descriptors={"upside_down": back, "turns": turns / 1000})
+        for i, (back, turns) in enumerate(posture)])
 
 
 def test_the_mpc_judge_says_flipped_only_when_the_planner_flips():
@@ -74,4 +76,4 @@ def test_the_mpc_judge_says_flipped_only_when_the_planner_flips():
     assert "SAC's policies are flipped too (1/2)" in _posture_text(_method("mpc", [(0.9, 1.0)]),
                                                                  _method("sac", [(0.95, 0.3), (0.0, 0.1)]))
     assert "No flipping" in _posture_text(_method("mpc", [(0.2, 0.3)]), None)
-    assert "no descriptor recorded" in _posture_text({"seeds": [{"seed": 0}]}, sac)
+    assert "no descriptor recorded" in _posture_text(SimpleNamespace(seeds=[SimpleNamespace(seed=0, descriptors=None)]), sac)

@@ -1,6 +1,7 @@
 """Every reproduction's quick form runs, judges its claim and writes its report."""
 
 import json
+from types import SimpleNamespace
 
 import pytest
 
@@ -27,7 +28,8 @@ def test_an_unknown_reproduction_lists_the_known_ones(capsys):
 
 
 def _audit(modes=(), collapse=()):
-    return {"audit": {"modes": list(modes), "collapse": list(collapse), "lint": [], "divergence": []}}
+    """The part of a StudySummary the judge reads."""
+    return SimpleNamespace(audit={"modes": list(modes), "collapse": list(collapse), "lint": [], "divergence": []})
 
 
 def _collapse(seeds):

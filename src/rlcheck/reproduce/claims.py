@@ -362,12 +362,12 @@ def _judge_mpc(summaries: Summaries) -> Judgement:
             continue
         a, b = mpc.final_return["mean"], sac.final_return["mean"]
         per_episode = mpc.eval_model_calls_per_episode or 0
-        details.append(f"{summaries[study]['env']}: MPC with the true model {_est(a)} with 0 learning env steps and "
+        details.append(f"{summaries[study].env}: MPC with the true model {_est(a)} with 0 learning env steps and "
                        f"{per_episode:,.0f} model calls per episode; SAC {_est(b)} after {sac.learning_env_steps:,} env steps")
         wins.append(a.value >= b.value)
         modes = [x for x in summaries[study].audit["modes"] if x["method"] == "mpc" and x["count"] > 1]
         if modes:
-            details.append(f"MPC's behaviour on {summaries[study]['env']}: {modes[0]['text']}")
+            details.append(f"MPC's behaviour on {summaries[study].env}: {modes[0]['text']}")
     cheetah = summaries.get("halfcheetah")
     if cheetah and _method(cheetah, "mpc"):
         details.append(_posture_text(_method(cheetah, "mpc"), _method(cheetah, "sac")))
