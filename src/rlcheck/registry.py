@@ -144,17 +144,16 @@ def default_config(method: Any, env: Any, overrides: Mapping[str, Any] | None = 
     """The method's defaults for this env (source named in the method module), then user overrides.
     Raises NotApplicable if the method cannot run on `env`."""
     record = _RECORDS.get(method.name)
-    record.check(env) if record is not None and record.implementation is method else method.check(env)
+    if record is not None and record.implementation is method:
+        record.check(env)  # its action spaces, then its own check
+    else:
+        method.check(env)
     table = method.defaults
     defaults = table.get(env.task, table.get("atari", {}) if is_atari(env.task) else {})
     config = apply_overrides(method.Config(), defaults)
     config = apply_overrides(config, overrides or {})
     method.validate(config)
     return config
-
-
-def config_fields(name: str) -> list[str]:
-    return [f.name for f in dataclasses.fields(get_method(name).Config)]
 
 
 RATES = {"ppo": 2.0e5, "dqn": 6.2e4, "sac": 230.0, "td3": 120.0, "ddpg": 150.0, "naf": 3.4e3,
