@@ -6,6 +6,7 @@ import pytest
 import scipy.linalg
 from tiny_envs import DoubleIntegrator
 
+from rlcheck import registry
 from rlcheck.baselines.ars import ARS, ARSConfig
 from rlcheck.baselines.lqr import LQR, Equilibrium, LQRConfig, register_equilibrium
 from rlcheck.baselines.mpc import MPC, MPCConfig
@@ -98,6 +99,19 @@ def test_population_search_learns_cartpole_and_counts_real_steps(name):
     steps, returns = result.trace.env_steps, result.trace.eval_returns.mean(-1)
     assert np.all(np.diff(steps, axis=1) >= 0) and np.all(steps[:, -1] <= 24_000)
     assert returns[:, -1].mean() > 5 * returns[:, 0].mean()
+
+
+@pytest.mark.parametrize("name", ["cem", "ars", "cmaes"])
+@pytest.mark.parametrize("episode_length", [3, 1000])
+def test_policy_search_spends_95_to_100_percent_of_the_budget_whatever_the_episode_length(name, episode_length):
+    """Short episodes must not starve a search (it used to plan for 500-step episodes), and long ones must
+    not overrun it (a 1000-step env used 16,000 steps of 8,000)."""
+    env = make_env("user_envs:Countdown", {"end": episode_length})
+    method = registry.get_method(name)
+    result = run_method(method, env, [registry.default_config(method, env, {})], [0], Budget(8_000, 4, 2))
+    used = result.trace.env_steps[0, -1]
+    assert 0.95 * 8_000 <= used <= 8_000
+    assert np.all(np.diff(result.trace.env_steps[0]) >= 0)
 
 
 def test_mcts_plans_with_the_env_as_model_and_counts_calls():

@@ -13,7 +13,6 @@ from rlcheck.baselines.rollout import ObsStats, PolicySearch, episode_bound, num
 from rlcheck.core.budget import Budget
 from rlcheck.core.config import numeric, static
 from rlcheck.envs.jax_env import EnvSpec
-from rlcheck.methods.offpolicy import keep_if
 
 
 @struct.dataclass
@@ -33,6 +32,7 @@ class ARSState:
     stats: ObsStats
     env_steps: jax.Array
     key: jax.Array
+    blocks: jax.Array  # of the schedule (rollout.PolicySearch)
 
 
 class ARS(PolicySearch):
@@ -43,7 +43,7 @@ class ARS(PolicySearch):
         return 2 * config.num_directions
 
     def init(self, key: jax.Array, env: EnvSpec, config: ARSConfig, budget: Budget) -> ARSState:
-        return ARSState(jnp.zeros(num_params(env, config.hidden_sizes)), ObsStats.create(env.obs_size), jnp.int32(0), key)
+        return ARSState(jnp.zeros(num_params(env, config.hidden_sizes)), ObsStats.create(env.obs_size), jnp.int32(0), key, jnp.int32(0))
 
     def policy(self, state: ARSState) -> jax.Array:
         return state.weights
@@ -58,7 +58,7 @@ class ARS(PolicySearch):
         deltas = jax.random.normal(key, (config.num_directions,) + state.weights.shape)
         return jnp.concatenate([state.weights + config.noise * deltas, state.weights - config.noise * deltas]), deltas
 
-    def tell(self, state: ARSState, env: EnvSpec, config: ARSConfig, active, candidates, deltas, returns, observed,
+    def tell(self, state: ARSState, env: EnvSpec, config: ARSConfig, candidates, deltas, returns, observed,
              keys) -> ARSState:
         """A step along the top-b directions, scaled by the std of their returns; V2 folds in the observed states."""
         n, b = config.num_directions, config.top_directions
@@ -66,5 +66,4 @@ class ARS(PolicySearch):
         top = jax.lax.top_k(jnp.maximum(plus, minus), b)[1]
         spread = jnp.std(jnp.concatenate([plus[top], minus[top]])) + 1e-8
         step = config.step_size / (b * spread) * jnp.tensordot(plus[top] - minus[top], deltas[top], axes=1)
-        weights, stats = keep_if(active, (state.weights + step, state.stats.merge(*observed)), (state.weights, state.stats))
-        return state.replace(weights=weights, stats=stats)
+        return state.replace(weights=state.weights + step, stats=state.stats.merge(*observed))

@@ -13,7 +13,6 @@ from rlcheck.baselines.rollout import PolicySearch, episode_bound, num_params, p
 from rlcheck.core.budget import Budget
 from rlcheck.core.config import numeric, static
 from rlcheck.envs.jax_env import EnvSpec
-from rlcheck.methods.offpolicy import keep_if
 
 
 def cem_update(samples: jax.Array, fitness: jax.Array, num_elites: int, extra_std: jax.Array):
@@ -40,6 +39,7 @@ class CEMState:
     iteration: jax.Array
     env_steps: jax.Array
     key: jax.Array
+    blocks: jax.Array  # of the schedule (rollout.PolicySearch)
 
 
 class CEM(PolicySearch):
@@ -48,7 +48,7 @@ class CEM(PolicySearch):
 
     def init(self, key: jax.Array, env: EnvSpec, config: CEMConfig, budget: Budget) -> CEMState:
         shape = (num_params(env, config.hidden_sizes),)
-        return CEMState(jnp.zeros(shape), jnp.full(shape, config.init_std), jnp.int32(0), jnp.int32(0), key)
+        return CEMState(jnp.zeros(shape), jnp.full(shape, config.init_std), jnp.int32(0), jnp.int32(0), key, jnp.int32(0))
 
     def policy(self, state: CEMState) -> jax.Array:
         return state.mean
@@ -56,10 +56,9 @@ class CEM(PolicySearch):
     def ask(self, state: CEMState, env: EnvSpec, config: CEMConfig, key: jax.Array):
         return state.mean + state.std * jax.random.normal(key, (config.population,) + state.mean.shape), None
 
-    def tell(self, state: CEMState, env: EnvSpec, config: CEMConfig, active, samples, asked, returns, observed,
+    def tell(self, state: CEMState, env: EnvSpec, config: CEMConfig, samples, asked, returns, observed,
              keys) -> CEMState:
         """Refit to the elites, plus extra noise decaying over `noise_decay_iters`."""
         extra = config.extra_noise * jnp.maximum(0.0, 1.0 - state.iteration / config.noise_decay_iters)
         mean, std = cem_update(samples, returns, max(2, int(config.elite_fraction * config.population)), extra)
-        mean, std = keep_if(active, (mean, std), (state.mean, state.std))
         return state.replace(mean=mean, std=std, iteration=state.iteration + 1)

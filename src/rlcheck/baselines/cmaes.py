@@ -15,7 +15,6 @@ from rlcheck.baselines.rollout import PolicySearch, episode_bound, num_params, p
 from rlcheck.core.budget import Budget
 from rlcheck.core.config import numeric, static
 from rlcheck.envs.jax_env import EnvSpec
-from rlcheck.methods.offpolicy import keep_if
 
 
 @struct.dataclass
@@ -31,6 +30,7 @@ class CMAESState:
     es_state: Any
     env_steps: jax.Array
     key: jax.Array
+    blocks: jax.Array  # of the schedule (rollout.PolicySearch)
 
 
 class CMAES(PolicySearch):
@@ -46,7 +46,7 @@ class CMAES(PolicySearch):
     def init(self, key: jax.Array, env: EnvSpec, config: CMAESConfig, budget: Budget) -> CMAESState:
         es, params, template = self._es(env, config)
         init_key, key = jax.random.split(key)
-        return CMAESState(es.init(init_key, template, params), jnp.int32(0), key)
+        return CMAESState(es.init(init_key, template, params), jnp.int32(0), key, jnp.int32(0))
 
     def watched(self, state: CMAESState) -> Any:
         """What divergence is judged on: evosax starts best_solution at NaN and best_fitness at inf."""
@@ -59,8 +59,8 @@ class CMAES(PolicySearch):
         es, params, _ = self._es(env, config)
         return es.ask(key, state.es_state, params)
 
-    def tell(self, state: CMAESState, env: EnvSpec, config: CMAESConfig, active, population, asked, returns, observed,
+    def tell(self, state: CMAESState, env: EnvSpec, config: CMAESConfig, population, asked, returns, observed,
              keys) -> CMAESState:
         es, params, _ = self._es(env, config)
         told, _ = es.tell(keys[0], population, -returns, asked, params)  # evosax minimises
-        return state.replace(es_state=keep_if(active, told, state.es_state))
+        return state.replace(es_state=told)

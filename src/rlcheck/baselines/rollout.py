@@ -72,29 +72,37 @@ def policy_action(env: EnvSpec, hidden: tuple[int, ...], params: jax.Array, obs:
     return to_env_action(env, jnp.tanh(out))
 
 
-def play(key: jax.Array, env: EnvSpec, hidden: tuple[int, ...], weights: jax.Array, mean: jax.Array, std: jax.Array):
-    """One episode per row of `weights` [P, num_params] (see `policy_action`). Returns (returns [P], lengths [P], obs count,
-    obs sum, obs sum of squares) over the steps actually played."""
+def play(key: jax.Array, env: EnvSpec, hidden: tuple[int, ...], weights: jax.Array, mean: jax.Array, std: jax.Array,
+         max_steps: jax.Array | int):
+    """One episode per row of `weights` [P, num_params] (see `policy_action`), each cut after `max_steps` steps
+    (and at the env's time limit). Stops as soon as every episode has ended. Returns (returns [P], lengths [P],
+    obs count, obs sum, obs sum of squares) over the steps actually played."""
     population = weights.shape[0]
     reset_key, key = jax.random.split(key)
     obs, state = vector.reset(env, reset_key, population)
+    keys = jax.random.split(key, env.max_episode_steps)
+    limit = jnp.minimum(max_steps, env.max_episode_steps)
 
-    def step(carry, key):
-        obs, state, alive, returns, length, total, total_sq = carry
+    def running(carry):
+        t, alive = carry[0], carry[3]
+        return (t < limit) & jnp.any(alive)
+
+    def step(carry):
+        t, obs, state, alive, returns, length, total, total_sq = carry
         action = jax.vmap(lambda w, o: policy_action(env, hidden, w, o, mean, std))(weights, obs)
         flat = obs.reshape(population, -1)
         total = total + jnp.sum(jnp.where(alive[:, None], flat, 0.0), 0)
         total_sq = total_sq + jnp.sum(jnp.where(alive[:, None], flat**2, 0.0), 0)
-        obs, state, reward, terminated, truncated, _ = vector.step(env, key, state, action)
+        obs, state, reward, terminated, truncated, _ = vector.step(env, keys[t], state, action)
         returns = returns + jnp.where(alive, reward, 0.0)
         length = length + alive
         alive = alive & ~(terminated | truncated)
-        return (obs, state, alive, returns, length, total, total_sq), None
+        return t + 1, obs, state, alive, returns, length, total, total_sq
 
     size = env.obs_size
-    init = (obs, state, jnp.ones(population, bool), jnp.zeros(population), jnp.zeros(population, jnp.int32),
+    init = (jnp.int32(0), obs, state, jnp.ones(population, bool), jnp.zeros(population), jnp.zeros(population, jnp.int32),
             jnp.zeros(size), jnp.zeros(size))
-    (_, _, _, returns, length, total, total_sq), _ = jax.lax.scan(step, init, jax.random.split(key, env.max_episode_steps))
+    _, _, _, _, returns, length, total, total_sq = jax.lax.while_loop(running, step, init)
     return returns, length, jnp.sum(length).astype(jnp.float32), total, total_sq
 
 
@@ -104,31 +112,28 @@ def policy_layers():
 
 
 def episode_bound():
-    """The search methods' `max_episode_steps` field (per-env defaults in `EPISODE_BOUNDS`)."""
-    return static(500, "longest episode, bounds env steps per iteration for the schedule")
-
-
-# Per-env default of the search methods' `max_episode_steps` (the env's time limit; 500 elsewhere):
-# it bounds env steps per iteration, so the schedule never runs more iterations than the budget allows.
-EPISODE_BOUNDS: dict[str, dict[str, int]] = {
-    "Pendulum-v1": {"max_episode_steps": 200}, "MountainCarContinuous-v0": {"max_episode_steps": 999},
-    "MountainCar-v0": {"max_episode_steps": 200},
-}
+    """The search methods' `max_episode_steps` field: an optional cap below the env's time limit."""
+    return static(0, "cap on each candidate's episode, in steps (0: the env's time limit)")
 
 
 class PolicySearch(KeyedMethod):
-    """The template of ARS, CEM and CMA-ES: any env, a schedule bounded by whole episodes, and one
-    iteration = ask for candidate weights, play one episode each, tell the search their returns (kept
-    only while the budget lasts), log that round. The method supplies:
+    """The template of ARS, CEM and CMA-ES: any env, the budget spent exactly, and one search iteration =
+    ask for candidate weights, play one episode each, tell the search their returns, log that round.
+    The method supplies:
       policy(state) -> the flat weights the greedy policy uses (see `policy_action`)
       ask(state, env, config, key) -> (candidates [P, num_params], asked)
-      tell(state, env, config, active, candidates, asked, returns, observed, keys) -> state with the search
-        advanced where `active` (observed: obs count, sum and sum of squares; keys: its `extra_keys`)
+      tell(state, env, config, candidates, asked, returns, observed, keys) -> the state with the search advanced
+        (observed: obs count, sum and sum of squares; keys: its `extra_keys`)
     and may override normalizer(state, env, config) -> (obs mean, obs std) (default: none) and
     episodes_per_iteration(config) (default: `config.population`).
-    Configs have `max_episode_steps` and `hidden_sizes`; states have `key` and `env_steps`."""
+    Configs have `max_episode_steps` and `hidden_sizes`; states have `key`, `env_steps` and `blocks`.
 
-    defaults = EPISODE_BOUNDS
+    Episode lengths are not known in advance, so the schedule is in blocks of `episodes_per_iteration` env
+    steps (the least one search iteration can cost): block k runs search iterations until the env steps reach
+    (k + 1) blocks' worth, and the last block the whole budget. The final iteration's episodes are cut to the
+    steps left, so a run uses at least budget - episodes_per_iteration steps and never more than the budget,
+    whatever the episode length; checkpoints stay spread evenly over the budget."""
+
     extra_keys = 0  # keys beyond (ask, play) that `tell` draws from
 
     def check(self, env: EnvSpec) -> None:
@@ -138,7 +143,7 @@ class PolicySearch(KeyedMethod):
         return config.population  # one episode per candidate
 
     def steps_per_iteration(self, config) -> int:
-        return self.episodes_per_iteration(config) * config.max_episode_steps  # an upper bound; real steps are counted
+        return self.episodes_per_iteration(config)  # one block of the schedule (see the class doc)
 
     def normalizer(self, state, env: EnvSpec, config) -> tuple[jax.Array, jax.Array]:
         return jnp.zeros(env.obs_size), jnp.ones(env.obs_size)
@@ -149,20 +154,33 @@ class PolicySearch(KeyedMethod):
         return jax.vmap(lambda o: policy_action(env, config.hidden_sizes, weights, o, mean, std))(obs)
 
     def iterate(self, state, env: EnvSpec, config, budget):
-        key, ask_key, play_key, *tell_keys = jax.random.split(state.key, 3 + self.extra_keys)
-        candidates, asked = self.ask(state, env, config, ask_key)
-        mean, std = self.normalizer(state, env, config)
-        returns, lengths, *observed = play(play_key, env, config.hidden_sizes, candidates, mean, std)
-        active, env_steps, log = self.account(state, budget, returns, lengths)
-        told = self.tell(state, env, config, active, candidates, asked, returns, observed, tell_keys)
-        return told.replace(env_steps=env_steps, key=key), log
+        """One block: search iterations while the block's target is not reached and the budget left gives
+        every candidate at least one step."""
+        episodes = self.episodes_per_iteration(config)
+        blocks = budget.env_steps // episodes
+        target = jnp.where(state.blocks + 1 >= blocks, budget.env_steps, (state.blocks + 1) * episodes)
+        cap = config.max_episode_steps or env.max_episode_steps
 
-    @staticmethod
-    def account(state, budget, returns: jax.Array, lengths: jax.Array):
-        """(active, env steps after this iteration, log). Once the budget is spent, an iteration
-        changes nothing and counts no steps."""
-        active = state.env_steps < budget.env_steps
-        env_steps = state.env_steps + jnp.where(active, jnp.sum(lengths), 0)
-        log = IterationLog(jnp.where(active, jnp.sum(returns), 0.0), jnp.where(active, float(returns.shape[0]), 0.0),
-                           {"mean_candidate_return": jnp.where(active, returns.mean(), jnp.nan)}, env_steps=env_steps)
-        return active, env_steps, log
+        def more(carry):
+            state = carry[0]
+            return (state.env_steps < target) & (budget.env_steps - state.env_steps >= episodes)
+
+        def search_iteration(carry):
+            state, return_sum, episode_count, candidate_mean_sum, iterations = carry
+            key, ask_key, play_key, *tell_keys = jax.random.split(state.key, 3 + self.extra_keys)
+            candidates, asked = self.ask(state, env, config, ask_key)
+            mean, std = self.normalizer(state, env, config)
+            steps_left = (budget.env_steps - state.env_steps) // episodes
+            returns, lengths, *observed = play(play_key, env, config.hidden_sizes, candidates, mean, std,
+                                               jnp.minimum(cap, steps_left))
+            told = self.tell(state, env, config, candidates, asked, returns, observed, tell_keys)
+            told = told.replace(env_steps=state.env_steps + jnp.sum(lengths), key=key)
+            return (told, return_sum + jnp.sum(returns), episode_count + returns.shape[0],
+                    candidate_mean_sum + returns.mean(), iterations + 1)
+
+        zero = jnp.float32(0.0)
+        state, return_sum, episode_count, candidate_mean_sum, iterations = jax.lax.while_loop(
+            more, search_iteration, (state, zero, zero, zero, zero))
+        mean_candidate = jnp.where(iterations > 0, candidate_mean_sum / jnp.maximum(iterations, 1.0), jnp.nan)
+        log = IterationLog(return_sum, episode_count, {"mean_candidate_return": mean_candidate}, env_steps=state.env_steps)
+        return state.replace(blocks=state.blocks + 1), log
