@@ -94,3 +94,46 @@ class UnboundedActions(Countdown):
 
     def step(self, action):
         return super().step(0)
+
+
+def make_go_right() -> GoRight:
+    """A factory function, as `user_envs:make_go_right`."""
+    return GoRight(length=3)
+
+
+def not_an_env() -> int:
+    return 3
+
+
+class ScaleReward(gym.RewardWrapper):
+    """A user's wrapper subclass, as `user_envs:ScaleReward:factor=2`."""
+
+    def __init__(self, env, factor: float = 1.0):
+        super().__init__(env)
+        self.factor = factor
+
+    def reward(self, reward):
+        return self.factor * reward
+
+
+class MultiDiscreteActions(Countdown):
+    def __init__(self):
+        super().__init__()
+        self.action_space = gym.spaces.MultiDiscrete([3, 2])
+
+
+class SequenceInDict(Countdown):
+    """A Dict observation with a variable-length part (no fixed-size flat form)."""
+
+    def __init__(self):
+        super().__init__()
+        self.observation_space = gym.spaces.Dict({"t": gym.spaces.Box(0.0, 100.0, (1,), np.float32),
+                                                  "note": gym.spaces.Sequence(gym.spaces.Discrete(3))})
+
+    def reset(self, *, seed=None, options=None):
+        obs, info = super().reset(seed=seed)
+        return {"t": obs, "note": (1, 2)}, info
+
+    def step(self, action):
+        obs, *rest = super().step(action)
+        return {"t": obs, "note": (1, 2)}, *rest

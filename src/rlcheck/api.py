@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 from rlcheck import registry
@@ -19,7 +20,8 @@ from rlcheck.core.errors import RLCheckError
 from rlcheck.core.results import StudySummary
 from rlcheck.diagnostics.lint import lint as run_lint
 from rlcheck.engine.executors import make_executor
-from rlcheck.envs import EnvSpec, make_env, register_spec
+from rlcheck.envs import EnvSpec, make_env, register_spec, registered_env_ids
+from rlcheck.envs.resolve import import_packages
 from rlcheck.export import export as run_export
 from rlcheck.report import write_report
 from rlcheck.reproduce import run as run_reproduction
@@ -28,22 +30,32 @@ from rlcheck.study.plan import describe_plan
 from rlcheck.study.run import analyse, run_study
 from rlcheck.study.spec import StudySpec, apply_sets, build, known_threshold, load_yaml
 
-EnvLike = str | EnvSpec
+EnvLike = str | EnvSpec | gym.Env  # a name, or an env object (registered under a name of its own)
 
 
 def _env_name(env: EnvLike) -> str:
     return env if isinstance(env, str) else register_spec(env)
 
 
+def _env_fields(env: EnvLike, env_kwargs: Mapping[str, Any] | None, wrappers: Sequence[str],
+                imports: Sequence[str]) -> dict[str, Any]:
+    """The study fields that say which env: its name, gymnasium.make kwargs, wrappers and imports."""
+    raw: dict[str, Any] = {"env": _env_name(env)}
+    for field, value in (("env_kwargs", dict(env_kwargs or {})), ("wrappers", list(wrappers)), ("imports", list(imports))):
+        if value:
+            raw[field] = value
+    return raw
+
+
 def study_spec(env: EnvLike, seeds: int | Sequence[int] | None = None, budget: int | None = None,
                threshold: float | None = None, methods: Sequence[str] | str | Mapping[str, Any] | None = None,
                num_evals: int | None = None, eval_episodes: int | None = None,
                env_kwargs: Mapping[str, Any] | None = None, true_objective: str | None = None,
-               descriptors: str | None = None, audit: bool = True) -> StudySpec:
-    """A validated StudySpec from `rlcheck check`-style arguments (None = the default)."""
-    raw: dict[str, Any] = {"env": _env_name(env)}
-    if env_kwargs:
-        raw["env_kwargs"] = dict(env_kwargs)
+               descriptors: str | None = None, audit: bool = True, wrappers: Sequence[str] = (),
+               imports: Sequence[str] = (), sets: Sequence[tuple[str, str]] = ()) -> StudySpec:
+    """A validated StudySpec from `rlcheck check`-style arguments (None = the default). `sets` are
+    ("METHOD.key", "value") overrides of the methods' settings (`--set ppo.learning_rate=1e-3`)."""
+    raw = _env_fields(env, env_kwargs, wrappers, imports)
     if seeds is not None:
         raw["seeds"] = list(seeds) if not isinstance(seeds, int) else seeds
     for field, value in (("budget", budget), ("threshold", threshold), ("methods", methods),
@@ -55,7 +67,12 @@ def study_spec(env: EnvLike, seeds: int | Sequence[int] | None = None, budget: i
         raw["evaluation"] = evaluation
     if not audit:
         raw["audit"] = False
-    return build(raw)
+    if not sets:
+        return build(raw)
+    if "methods" not in raw:  # the default methods, named, so the settings apply to them and none is lost
+        chosen = build(raw)
+        raw["methods"] = [m.name for m in chosen.methods] + [name for name, _ in chosen.skipped]
+    return build(apply_sets(raw, [(f"methods.{path}", value) for path, value in sets]))
 
 
 def file_spec(path: Path | str, sets: Sequence[tuple[str, str]] = ()) -> StudySpec:
@@ -80,12 +97,13 @@ def check(env: EnvLike, out: Path | str, seeds: int | Sequence[int] | None = Non
           progress: ProgressFn | None = None, env_kwargs: Mapping[str, Any] | None = None,
           executor: Any = "local", address: str | None = None, num_evals: int | None = None,
           eval_episodes: int | None = None, true_objective: str | None = None, descriptors: str | None = None,
-          audit: bool = True) -> StudySummary:
+          audit: bool = True, wrappers: Sequence[str] = (), imports: Sequence[str] = (),
+          sets: Sequence[tuple[str, str]] = ()) -> StudySummary:
     """Run every applicable method (or `methods`) on `env` over many seeds; write the store and the
     report to `out`; return the summary (with its verdict). `executor="ray"` runs the jobs as Ray
     tasks (on the cluster at `address`, or a private local Ray)."""
     spec = study_spec(env, seeds, budget, threshold, methods, num_evals, eval_episodes, env_kwargs, true_objective,
-                      descriptors, audit)
+                      descriptors, audit, wrappers, imports, sets)
     return run(spec, out, resume, progress, executor, address)
 
 
@@ -99,7 +117,7 @@ def train(env: EnvLike, algo: str, seeds: int | Sequence[int], steps: int, out: 
           overrides: Mapping[str, Any] | None = None, sweep: Mapping[str, Sequence[Any]] | None = None,
           num_evals: int = 20, eval_episodes: int = 10, threshold: float | None = None,
           progress: ProgressFn | None = None, env_kwargs: Mapping[str, Any] | None = None,
-          resume: bool = False) -> StudySummary:
+          resume: bool = False, wrappers: Sequence[str] = (), imports: Sequence[str] = ()) -> StudySummary:
     """Train one algorithm on `env` for every seed (and every combination of numeric `sweep` values) in
     one vectorised program, into a one-method study at `out` (the same store as `check`, so `report`,
     `export` and `seeds` read it). Without a success threshold (none given, none known for the env), the
@@ -111,15 +129,14 @@ def train(env: EnvLike, algo: str, seeds: int | Sequence[int], steps: int, out: 
         raise RLCheckError(f"The budget must be a positive number of env steps, got {steps}.")
     settings: dict[str, Any] = dict(overrides or {})
     if sweep:
-        config = registry.default_config(registry.get_method(algo), make_env(_env_name(env), dict(env_kwargs or {})),
+        config = registry.default_config(registry.get_method(algo),
+                                         make_env(_env_name(env), dict(env_kwargs or {}), wrappers, imports),
                                          {k: str(v) for k, v in settings.items()})
         expand_sweep(config, {k: [str(v) for v in values] for k, values in sweep.items()})  # numeric fields only
         settings["sweep"] = {k: list(v) for k, v in sweep.items()}
-    raw: dict[str, Any] = {"env": _env_name(env), "methods": {algo: settings}, "seeds": seeds, "budget": steps,
-                           "evaluation": {"checkpoints": num_evals, "episodes": eval_episodes}, "audit": False}
-    if env_kwargs:
-        raw["env_kwargs"] = dict(env_kwargs)
-    known = known_threshold(make_env(raw["env"], dict(env_kwargs or {})))
+    raw = {**_env_fields(env, env_kwargs, wrappers, imports), "methods": {algo: settings}, "seeds": seeds,
+           "budget": steps, "evaluation": {"checkpoints": num_evals, "episodes": eval_episodes}, "audit": False}
+    known = known_threshold(make_env(raw["env"], dict(env_kwargs or {}), wrappers, imports))
     if threshold is not None or known is None:
         raw["threshold"] = threshold  # None: no success threshold, returns only
     return run(build(raw), out, resume, progress)
@@ -129,7 +146,8 @@ def sweep(env: EnvLike, algo: str, factors: Mapping[str, Sequence[Any]], out: Pa
           fixed: Mapping[str, Any] | None = None, seeds: int = 10, budget: int | None = None,
           threshold: float | None = None, num_evals: int = 10, with_sb3: bool = False, resume: bool = False,
           progress: ProgressFn | None = None, executor: Any = "local", address: str | None = None,
-          dry_run: bool = False) -> StudySummary | str:
+          dry_run: bool = False, env_kwargs: Mapping[str, Any] | None = None, wrappers: Sequence[str] = (),
+          imports: Sequence[str] = ()) -> StudySummary | str:
     """How fragile is a result? Vary hyper-parameters (the first value of each factor is the reference),
     many seeds per cell; the summary's `sweeps` holds the effect sizes. With `dry_run`, the plan's text."""
     fixed = dict(fixed or {})
@@ -145,7 +163,7 @@ def sweep(env: EnvLike, algo: str, factors: Mapping[str, Sequence[Any]], out: Pa
     methods = {algo: {**fixed, "sweep": {k: list(v) for k, v in factors.items()}}}
     if with_sb3:
         methods[f"sb3-{algo}"] = {**fixed, **{k: v[0] for k, v in factors.items()}}
-    raw: dict[str, Any] = {"env": _env_name(env), "methods": methods, "seeds": seeds,
+    raw: dict[str, Any] = {**_env_fields(env, env_kwargs, wrappers, imports), "methods": methods, "seeds": seeds,
                            "evaluation": {"checkpoints": num_evals, "episodes": 10}}
     for field, value in (("budget", budget), ("threshold", threshold)):
         if value is not None:
@@ -156,15 +174,22 @@ def sweep(env: EnvLike, algo: str, factors: Mapping[str, Sequence[Any]], out: Pa
     return run(spec, out, resume, progress, executor, address)
 
 
+def env_ids(imports: Sequence[str] = ()) -> list[str]:
+    """Every env name rlcheck resolves by id: gymnax's, then each Gymnasium id registered after `imports`."""
+    import_packages(imports)
+    jax_ids = registered_env_ids()
+    return jax_ids + sorted(i for i in gym.registry if i not in jax_ids)
+
+
 def plan(spec: StudySpec) -> str:
     """The job matrix of a study and a rough cost, nothing run."""
     return describe_plan(spec)
 
 
 def lint(env: EnvLike, env_kwargs: Mapping[str, Any] | None = None, episodes: int = 24, seed: int = 0,
-         true_objective: str | None = None) -> dict[str, Any]:
+         true_objective: str | None = None, wrappers: Sequence[str] = (), imports: Sequence[str] = ()) -> dict[str, Any]:
     """The reward lint and plausibility profile of `env`, without training: {env, findings, profile, probes}."""
-    spec = make_env(_env_name(env), dict(env_kwargs or {}))
+    spec = make_env(_env_name(env), dict(env_kwargs or {}), wrappers, imports)
     if true_objective:
         spec = dataclasses.replace(spec, true_objective=true_objective)
     return run_lint(spec, episodes, seed).as_dict()

@@ -17,7 +17,6 @@ from rlcheck import api, registry, reproduce
 from rlcheck.core.contracts import ProgressFn
 from rlcheck.core.errors import EXIT_ERROR, EXIT_JOBS, EXIT_OK, RLCheckError
 from rlcheck.core.results import StudySummary
-from rlcheck.envs import registered_env_ids
 from rlcheck.export import SINKS
 from rlcheck.store import write_json
 from rlcheck.study.spec import StudySpec
@@ -47,6 +46,17 @@ def _key_value(raw: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
+def _env_options(parser: argparse.ArgumentParser) -> None:
+    """How the env is made: gymnasium.make kwargs, wrappers and packages to import (Gymnasium envs)."""
+    parser.add_argument("--env-kwargs", dest="env_kwargs", action="append", type=_key_value, default=[],
+                        metavar="KEY=VALUE", help="keyword argument for gymnasium.make (repeatable; values read as YAML)")
+    parser.add_argument("--wrap", dest="wrappers", action="append", default=[], metavar="WRAPPER[:K=V,...]",
+                        help="apply a wrapper, in order (repeatable): Gymnasium's by name (TimeLimit:max_episode_steps=200, "
+                             "FlattenObservation) or package.module:Class[:k=v,...]")
+    parser.add_argument("--import", dest="imports", action="append", default=[], metavar="PKG",
+                        help="import a package first, for the env ids it registers (repeatable), e.g. --import minigrid")
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one paragraph and exit 2, as for every other bad input
         self.exit(2, f"rlcheck: error: {message}. Run `{self.prog} --help` for the options.\n")
@@ -58,8 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train one algorithm over many seeds in one compiled program")
     train.add_argument("--env", required=True, help="environment name, e.g. CartPole-v1 (see `rlcheck envs`)")
-    train.add_argument("--env-kwargs", dest="env_kwargs", action="append", type=_key_value, default=[],
-                       metavar="KEY=VALUE", help="keyword argument for gymnasium.make (repeatable; values read as YAML)")
+    _env_options(train)
     train.add_argument("--algo", required=True, help=f"one of: {', '.join(registry.names())}")
     train.add_argument("--seeds", type=_positive_int("--seeds"), default=10, help="number of seeds (0..N-1)")
     train.add_argument("--seed-start", type=int, default=0, help="first seed")
@@ -78,8 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="can RL solve ENV, and how reliably? every applicable method, many seeds, a report")
     check.add_argument("env", help="environment name, e.g. CartPole-v1 (see `rlcheck envs`)")
-    check.add_argument("--env-kwargs", dest="env_kwargs", action="append", type=_key_value, default=[],
-                       metavar="KEY=VALUE", help="keyword argument for gymnasium.make (repeatable; values read as YAML)")
+    _env_options(check)
+    check.add_argument("--set", dest="sets", action="append", type=_key_value, default=[], metavar="METHOD.KEY=VALUE",
+                       help="a method's setting, e.g. --set ppo.learning_rate=1e-3 (repeatable)")
     check.add_argument("--seeds", type=_positive_int("--seeds"), help="number of seeds (default 10)")
     check.add_argument("--budget", type=_positive_int("--budget"), help="env steps per seed (default: per env)")
     check.add_argument("--threshold", type=_number("--threshold"), help="success: final eval return >= this (default: the env's)")
@@ -94,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sweep = sub.add_parser("sweep", help="how fragile is a result? vary hyper-parameters, many seeds per cell, effect sizes")
     sweep.add_argument("env", help="environment name")
+    _env_options(sweep)
     sweep.add_argument("--algo", required=True, help=f"the learner, one of: {', '.join(registry.names(kind='learner'))}")
     sweep.add_argument("--vary", dest="varies", action="append", type=_key_value, default=[], metavar="KEY=V1,V2",
                        help="a factor and its values, the first the reference (repeatable): numeric ones share one "
@@ -119,8 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     lint = sub.add_parser("lint", help="audit ENV's reward with probe policies, before any training")
     lint.add_argument("env", help="environment name (a gymnax name, a Gymnasium id or package.module:ClassName)")
-    lint.add_argument("--env-kwargs", dest="env_kwargs", action="append", type=_key_value, default=[],
-                      metavar="KEY=VALUE", help="keyword argument for gymnasium.make (repeatable; values read as YAML)")
+    _env_options(lint)
     lint.add_argument("--episodes", type=_positive_int("--episodes"), default=24, help="episodes per probe policy")
     lint.add_argument("--seed", type=int, default=0)
     lint.add_argument("--json", type=Path, help="also write the findings and profile to this JSON file")
@@ -154,7 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="comma-separated: tensorboard, wandb, mlflow")
     _export_options(export)
 
-    envs = sub.add_parser("envs", help="list the environments rlcheck can resolve")
+    envs = sub.add_parser("envs", help="list the environments rlcheck can resolve (gymnax ids, then Gymnasium's)")
+    envs.add_argument("--import", dest="imports", action="append", default=[], metavar="PKG",
+                      help="import a package first, so the ids it registers are listed (repeatable)")
     envs.set_defaults(command="envs")
     return parser
 
@@ -227,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "envs":
-            print("\n".join(registered_env_ids()))
+            print("\n".join(api.env_ids(args.imports)))
             return 0
         commands = {"train": _train, "check": _check, "run": _run, "plan": _plan, "report": _report, "seeds": _seeds,
                     "lint": _lint, "sweep": _sweep, "reproduce": _reproduce,
@@ -257,7 +269,7 @@ def _train(args: argparse.Namespace) -> int:
             env=args.env, algo=args.algo, seeds=range(args.seed_start, args.seed_start + args.seeds),
             steps=args.steps, out=args.out, overrides=dict(args.overrides), sweep=sweep, num_evals=args.num_evals,
             eval_episodes=args.eval_episodes, threshold=args.threshold, progress=progress,
-            env_kwargs=_yaml_values(args.env_kwargs), resume=args.resume,
+            env_kwargs=_yaml_values(args.env_kwargs), resume=args.resume, wrappers=args.wrappers, imports=args.imports,
         )
     for method in summary.methods:
         line = f"{method.name} (config {method.config_id}): final eval returns {_fmt([s.final_return for s in method.seeds])}"
@@ -304,7 +316,9 @@ def _check_spec(args: argparse.Namespace) -> StudySpec:
                           getattr(args, "num_evals", None), getattr(args, "eval_episodes", None),
                           env_kwargs=_yaml_values(getattr(args, "env_kwargs", [])),
                           true_objective=getattr(args, "true_objective", None),
-                          descriptors=getattr(args, "descriptors", None), audit=not getattr(args, "no_audit", False))
+                          descriptors=getattr(args, "descriptors", None), audit=not getattr(args, "no_audit", False),
+                          wrappers=getattr(args, "wrappers", ()), imports=getattr(args, "imports", ()),
+                          sets=getattr(args, "sets", ()) if args.command == "check" else ())
 
 
 def _yaml_values(pairs: list[tuple[str, str]]) -> dict[str, object]:
@@ -360,7 +374,8 @@ def _sweep(args: argparse.Namespace) -> int:
         result = api.sweep(args.env, args.algo, factors, args.out, fixed=dict(args.overrides), seeds=args.seeds,
                            budget=args.budget, threshold=args.threshold, num_evals=args.num_evals,
                            with_sb3=args.with_sb3, resume=args.resume, progress=progress, executor=_executor(args),
-                           dry_run=args.dry_run)
+                           dry_run=args.dry_run, env_kwargs=_yaml_values(args.env_kwargs), wrappers=args.wrappers,
+                           imports=args.imports)
     if isinstance(result, str):  # --dry-run: the plan
         print(result)
         return 0
@@ -394,7 +409,8 @@ def _reproduce(args: argparse.Namespace) -> int:
 
 
 def _lint(args: argparse.Namespace) -> int:
-    result = api.lint(args.env, _yaml_values(args.env_kwargs), args.episodes, args.seed)
+    result = api.lint(args.env, _yaml_values(args.env_kwargs), args.episodes, args.seed, wrappers=args.wrappers,
+                      imports=args.imports)
     print(f"Reward lint of {args.env} ({len(result['probes'])} probe policies x {args.episodes} episodes, no training):")
     for f in result["findings"]:
         print(f"  {f['status'].upper():4}  {f['check']}: {f['evidence']}")

@@ -4,27 +4,44 @@ Python Gymnasium env stepped on the host.
 - `gymnax:NAME` forces the JAX version; `gymnasium:ID` forces Gymnasium's.
 - A bare name that gymnax provides (CartPole-v1, Pendulum-v1, Breakout-MinAtar, ...) is the JAX version:
   the same dynamics, and the whole loop compiles.
-- Any other name is a registered Gymnasium id or `package.module:ClassName`, with `env_kwargs` passed
-  to `gymnasium.make`, after a preflight.
+- Any other name is a Gymnasium env as Gymnasium users write it (envs/resolve.py: a registered id after
+  `imports`, `package:EnvId`, `package.module:ClassName` or `:factory`), with `env_kwargs` passed to
+  `gymnasium.make` and `wrappers` applied in order, after a preflight.
+- An env object given to the API (a gymnasium.Env, or an EnvSpec) is registered under a name of its own.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+from collections.abc import Sequence
 from typing import Any
+
+import gymnasium as gym
 
 from rlcheck.core.errors import RLCheckError
 from rlcheck.envs.jax_env import EnvSpec, make_jax_env, registered_env_ids, spec_from_gymnax
 from rlcheck.envs.python_env import make_python_env
+from rlcheck.envs.resolve import import_packages, parse_wrapper
 from rlcheck.envs.traps import make_trap
 
 _PYTHON_ENVS: dict[str, EnvSpec] = {}  # one preflight and one pool of copies per env and kwargs
 _GIVEN: dict[str, EnvSpec] = {}  # env objects handed to the API, by name
+_OBJECTS: dict[int, tuple[str, Any]] = {}  # gymnasium.Env objects handed to the API: id -> (name, object)
 
 
-def register_spec(spec: EnvSpec) -> str:
-    """Make an EnvSpec built in Python resolvable by its name in this process (the API accepts env objects
-    this way); returns the name. A different object under a taken name is refused."""
+def register_spec(spec: Any) -> str:
+    """Make an env object resolvable by a name in this process (the API accepts env objects this way); returns
+    the name. An EnvSpec keeps its name; a gymnasium.Env is stepped on the host from deep copies of the object
+    as given (so give it unstepped). A different object under a taken name is refused."""
+    if isinstance(spec, gym.Env):
+        template = spec
+        if id(template) not in _OBJECTS:
+            taken = sum(name.split("#")[0] == type(template).__name__ for name in _GIVEN)
+            name = type(template).__name__ + (f"#{taken + 1}" if taken else "")
+            _GIVEN[name] = make_python_env(name, factory=lambda: copy.deepcopy(template))
+            _OBJECTS[id(template)] = (name, template)  # the object is kept, so its id is not reused
+        return _OBJECTS[id(template)][0]
     if not isinstance(spec, EnvSpec):
         raise RLCheckError(f"Expected an environment name or an rlcheck EnvSpec, got {type(spec).__name__}. Pass a "
                            "gymnax name, a Gymnasium id, 'package.module:ClassName', or an EnvSpec "
@@ -36,9 +53,14 @@ def register_spec(spec: EnvSpec) -> str:
     return spec.name
 
 
-def make_env(name: str, env_kwargs: dict[str, Any] | None = None) -> EnvSpec:
-    if name in _GIVEN and not env_kwargs:
+def make_env(name: str, env_kwargs: dict[str, Any] | None = None, wrappers: Sequence[str] = (),
+             imports: Sequence[str] = ()) -> EnvSpec:
+    import_packages(imports)
+    if name in _GIVEN and not env_kwargs and not wrappers:
         return _GIVEN[name]
+    if wrappers and (name.startswith(("trap/", "gymnax:")) or name in registered_env_ids()):
+        raise RLCheckError(f"--wrap applies to Gymnasium envs; {name!r} is a JAX env. Write "
+                           f"'gymnasium:{name.removeprefix('gymnax:')}' to wrap Gymnasium's version (if it has one).")
     if name.startswith("trap/"):
         if env_kwargs:
             raise RLCheckError(f"--env-kwargs applies to Gymnasium envs; {name!r} is a built-in trap env.")
@@ -48,9 +70,9 @@ def make_env(name: str, env_kwargs: dict[str, Any] | None = None) -> EnvSpec:
             raise RLCheckError(f"--env-kwargs applies to Gymnasium envs; {name!r} is a gymnax env. Drop the "
                                f"'gymnax:' prefix and write 'gymnasium:{name.removeprefix('gymnax:')}' to pass kwargs.")
         return make_jax_env(name)
-    key = json.dumps([name, env_kwargs or {}], sort_keys=True, default=str)
+    key = json.dumps([name, env_kwargs or {}, list(wrappers)], sort_keys=True, default=str)
     if key not in _PYTHON_ENVS:
-        _PYTHON_ENVS[key] = make_python_env(name, env_kwargs)
+        _PYTHON_ENVS[key] = make_python_env(name, env_kwargs, wrappers=[parse_wrapper(w) for w in wrappers])
     return _PYTHON_ENVS[key]
 
 

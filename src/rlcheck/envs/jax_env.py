@@ -45,6 +45,7 @@ class EnvSpec:
     reward_threshold: float | None
     warnings: tuple[str, ...] = ()  # preflight warnings, shown in the report
     env_kwargs: tuple[tuple[str, Any], ...] = ()  # what gymnasium.make was given (Python envs)
+    wrappers: tuple[str, ...] = ()  # the wrappers applied, in order, as the user wrote them (Python envs)
     # The task's real goal when it differs from the training reward: an `info` key holding each step's
     # contribution, or `module:function` of (obs, action, reward, next_obs) -> that contribution.
     true_objective: str | None = None

@@ -5,6 +5,8 @@ YAML form (every field but `env` optional for envs rlcheck knows):
 
     env: CartPole-v1         # a gymnax name, a Gymnasium id, or package.module:ClassName
     env_kwargs: {}           # passed to gymnasium.make (Gymnasium envs only)
+    imports: []              # packages to import first (they register their env ids), e.g. [minigrid]
+    wrappers: []             # applied in order: Gymnasium's by name (TimeLimit:max_episode_steps=200) or module:Class[:k=v]
     methods:                 # a list of names, or name -> hyper-parameter overrides
       ppo: {}
       dqn: {learning_rate: 2.5e-4, sweep: {gamma: [0.99, 0.995]}}
@@ -46,7 +48,7 @@ DEFAULT_BUDGETS: dict[str, int] = {
     "Breakout-MinAtar": 10_000_000,  # gymnax-blines PPO
 }
 DEFAULT_SEEDS = 10
-FIELDS = ("env", "env_kwargs", "methods", "seeds", "budget", "threshold", "evaluation", "seed_block", "true_objective",
+FIELDS = ("env", "env_kwargs", "imports", "wrappers", "methods", "seeds", "budget", "threshold", "evaluation", "seed_block", "true_objective",
           "descriptors", "audit")
 EVALUATION_FIELDS = ("checkpoints", "episodes")
 
@@ -73,9 +75,11 @@ class StudySpec:
     true_objective: str | None = None
     descriptors: str | None = None
     audit: bool = True
+    wrappers: tuple[str, ...] = ()
+    imports: tuple[str, ...] = ()
 
     def make_env(self):
-        env = make_env(self.env, dict(self.env_kwargs))
+        env = make_env(self.env, dict(self.env_kwargs), self.wrappers, self.imports)
         if self.true_objective or self.descriptors:
             env = dataclasses.replace(env, true_objective=self.true_objective or env.true_objective,
                                       descriptors=self.descriptors or env.descriptors)
@@ -85,6 +89,8 @@ class StudySpec:
         return {
             "env": self.env,
             **({"env_kwargs": dict(self.env_kwargs)} if self.env_kwargs else {}),
+            **({"imports": list(self.imports)} if self.imports else {}),
+            **({"wrappers": list(self.wrappers)} if self.wrappers else {}),
             "methods": {m.name: {**m.overrides, **({"sweep": m.sweep} if m.sweep else {})} for m in self.methods},
             "seeds": list(self.seeds),
             "budget": self.budget,
@@ -190,7 +196,8 @@ def build(raw: Mapping[str, Any]) -> StudySpec:
     env_kwargs = raw.get("env_kwargs") or {}
     if not isinstance(env_kwargs, Mapping):
         raise _fail("env_kwargs", f"expected a mapping, got {env_kwargs!r}", "Write e.g. env_kwargs: {render_mode: null}.")
-    env = make_env(env_name, dict(env_kwargs))
+    imports, wrappers = _strings(raw, "imports", "[minigrid]"), _strings(raw, "wrappers", "[FlattenObservation]")
+    env = make_env(env_name, dict(env_kwargs), wrappers, imports)
     task = env.task
 
     seeds_raw = raw.get("seeds", DEFAULT_SEEDS)
@@ -237,7 +244,15 @@ def build(raw: Mapping[str, Any]) -> StudySpec:
     if not isinstance(audit, bool):
         raise _fail("audit", f"expected true or false, got {audit!r}", "Write audit: false to skip the reward audit.")
     return StudySpec(env_name, methods, seeds, budget, None if threshold is None else float(threshold), num_evals, episodes, block, skipped,
-                     tuple(sorted(env_kwargs.items())), user["true_objective"], user["descriptors"], audit)
+                     tuple(sorted(env_kwargs.items())), user["true_objective"], user["descriptors"], audit, wrappers, imports)
+
+
+def _strings(raw: Mapping[str, Any], field: str, example: str) -> tuple[str, ...]:
+    value = raw.get(field) or ()
+    value = (value,) if isinstance(value, str) else value
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v for v in value):
+        raise _fail(field, f"expected a list of names, got {value!r}", f"Write e.g. {field}: {example}.")
+    return tuple(value)
 
 
 def _check_budget(methods: Sequence[MethodSpec], env: Any, budget: int) -> None:

@@ -1,0 +1,132 @@
+"""Environments as users bring them: ids from packages we did not write (minigrid, Box2D), `package:EnvId`,
+`--import`, factories, env objects, wrappers by name and by class, and spaces that need flattening or a fix."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import yaml
+from user_envs import GoRight
+
+from rlcheck import api, registry
+from rlcheck.core.budget import Budget
+from rlcheck.core.errors import EXIT_ENV, EnvError, RLCheckError
+from rlcheck.engine import run_method
+from rlcheck.envs import make_env
+
+MINIGRID_IMAGE = ["FilterObservation:filter_keys=[image, direction]"]
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "import sys; from rlcheck.cli import main; sys.exit(main(sys.argv[1:]))",
+                           *args], capture_output=True, text=True, cwd="tests")
+
+
+def test_an_id_from_a_package_not_imported_names_the_package_and_the_flag():
+    with pytest.raises(EnvError, match=r"--import minigrid.*'minigrid:MiniGrid-Empty-5x5-v0'"):
+        make_env("MiniGrid-Empty-5x5-v0")
+
+
+def test_package_colon_id_imports_the_package_and_names_what_cannot_be_flattened():
+    with pytest.raises(EnvError, match=r"mission \(MissionSpace\).*FilterObservation:filter_keys=\[direction, image\]"):
+        make_env("minigrid:MiniGrid-Empty-5x5-v0")
+
+
+def test_import_flag_and_a_gymnasium_wrapper_by_name_make_minigrid_trainable():
+    env = make_env("MiniGrid-Empty-5x5-v0", wrappers=MINIGRID_IMAGE, imports=["minigrid"])
+    assert env.obs_shape == (7 * 7 * 3 + 4,) and env.discrete and env.num_actions == 7  # image + one-hot direction
+    assert env.wrappers == tuple(MINIGRID_IMAGE)
+    assert any("image part" in w for w in env.warnings)  # the image reaches an MLP: said so
+
+
+def test_a_wrapper_from_the_envs_package_by_module_and_class():
+    env = make_env("MiniGrid-Empty-5x5-v0", wrappers=["minigrid.wrappers:ImgObsWrapper"], imports=["minigrid"])
+    assert env.obs_shape == (7, 7, 3)
+
+
+def test_box2d_lunar_lander_resolves_with_its_spaces_and_threshold():
+    env = make_env("LunarLander-v3")
+    assert env.obs_shape == (8,) and env.num_actions == 4 and env.reward_threshold == 200
+    assert env.max_episode_steps == 1000
+
+
+def test_factory_function_class_and_env_object():
+    assert make_env("user_envs:make_go_right").obs_shape == (2,)
+    spec = api.study_spec(GoRight(length=4), seeds=1, budget=2000, threshold=9.0, methods=["cem"])
+    assert spec.env.startswith("GoRight") and spec.make_env().num_actions == 2
+    with pytest.raises(EnvError, match="gymnasium.Env class"):
+        make_env("user_envs:not_an_env")
+
+
+def test_wrappers_apply_in_order_with_typed_arguments():
+    env = make_env("gymnasium:CartPole-v1", wrappers=["TimeLimit:max_episode_steps=50", "user_envs:ScaleReward:factor=2"])
+    assert env.max_episode_steps == 50
+    copy = env.env.make()
+    copy.reset(seed=0)
+    assert copy.step(0)[1] == 2.0
+
+
+@pytest.mark.parametrize("wrapper, message", [
+    ("user_envs:GoRight", "not a gymnasium.Wrapper subclass"),
+    ("TimeLimit:max_episode_steps=ten", "could not be applied.*TimeLimit\\(env"),
+    ("TimeLimit:steps=10", "unexpected keyword argument 'steps'"),
+    ("FlattenObs", "gymnasium.wrappers has no wrapper 'FlattenObs'"),
+    ("TimeLimit:200", "Write arguments as key=value"),
+])
+def test_bad_wrappers_are_refused_with_the_fix(wrapper, message):
+    with pytest.raises(EnvError, match=message):
+        make_env("gymnasium:CartPole-v1", wrappers=[wrapper])
+
+
+def test_a_wrapper_given_as_the_env_says_to_use_wrap():
+    with pytest.raises(EnvError, match="is a wrapper.*--wrap"):
+        make_env("user_envs:ScaleReward")
+
+
+def test_unsupported_spaces_are_refused_before_training_with_the_fix():
+    with pytest.raises(EnvError, match="MultiDiscrete action.*ActionWrapper"):
+        make_env("user_envs:MultiDiscreteActions")
+    with pytest.raises(EnvError, match=r"note \(Sequence\).*filter_keys=\[t\]"):
+        make_env("user_envs:SequenceInDict")
+    assert make_env("user_envs:SequenceInDict", wrappers=["FilterObservation:filter_keys=[t]"]).obs_shape == (1,)
+
+
+def test_policy_search_spends_its_budget_on_minigrid():
+    env = make_env("MiniGrid-Empty-5x5-v0", wrappers=MINIGRID_IMAGE, imports=["minigrid"])
+    method = registry.get_method("cem")
+    result = run_method(method, env, [registry.default_config(method, env, {})], [0], Budget(3_000, 3, 2))
+    assert 0.95 * 3_000 <= result.trace.env_steps[0, -1] <= 3_000
+
+
+def test_study_file_takes_imports_and_wrappers(tmp_path):
+    study = tmp_path / "study.yaml"
+    study.write_text(yaml.safe_dump({"env": "MiniGrid-Empty-5x5-v0", "imports": ["minigrid"], "wrappers": MINIGRID_IMAGE,
+                                     "methods": ["cem"], "seeds": 1, "budget": 2000, "threshold": 0.5}))
+    spec = api.file_spec(study)
+    assert spec.imports == ("minigrid",) and spec.wrappers == tuple(MINIGRID_IMAGE)
+    assert spec.as_dict()["wrappers"] == MINIGRID_IMAGE
+    with pytest.raises(RLCheckError, match="Study field 'wrappers'"):
+        api.file_spec(study, [("wrappers", "{a: 1}")])
+
+
+def test_check_set_reaches_a_method_and_keeps_the_defaults():
+    spec = api.study_spec("CartPole-v1", seeds=1, budget=20_000, sets=[("cem.population", "8")])
+    names = [m.name for m in spec.methods]
+    assert "ppo" in names and "cem" in names
+    assert next(m for m in spec.methods if m.name == "cem").overrides == {"population": 8}
+    with pytest.raises(RLCheckError, match="num_directions|population|unknown"):
+        api.study_spec("CartPole-v1", seeds=1, budget=20_000, methods=["cem"], sets=[("cem.num_envs", "8")])
+
+
+def test_cli_envs_lists_imported_ids_and_bad_ids_exit_with_the_env_code():
+    listed = cli("envs", "--import", "minigrid")
+    assert listed.returncode == 0 and "MiniGrid-Empty-5x5-v0" in listed.stdout.split() and "CartPole-v1" in listed.stdout
+    bad = cli("lint", "MiniGrid-Empty-5x5-v0")
+    assert bad.returncode == EXIT_ENV and "--import minigrid" in bad.stderr and "Traceback" not in bad.stderr
+    wrapped = cli("lint", "MiniGrid-Empty-5x5-v0", "--import", "minigrid", "--wrap", "minigrid.wrappers:ImgObsWrapper",
+                  "--episodes", "4")
+    assert wrapped.returncode == 0, wrapped.stderr
+    assert np.isfinite(len(wrapped.stdout))
