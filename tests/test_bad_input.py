@@ -86,7 +86,7 @@ CASES = [
     # -- environments: preflight (3) -----------------------------------------------------------
     Case("unknown-env", 3, "Did you mean 'CartPole-v1'", lambda t: ["check", "CartPol-v1", "--out", out(t)]),
     Case("env-module-missing", 3, "cannot import module 'no_such_package.envs'", lambda t: ["check", "no_such_package.envs:Maze", "--out", out(t)]),
-    Case("env-class-missing", 3, "has no environment class or registered id 'Maze'", lambda t: ["check", "user_envs:Maze", "--out", out(t)]),
+    Case("env-class-missing", 3, "has no environment class, factory or registered id 'Maze'", lambda t: ["check", "user_envs:Maze", "--out", out(t)]),
     Case("env-raises-in-step", 3, "failed preflight", lambda t: ["check", "user_envs:RaisesInStep", "--out", out(t)]),
     Case("env-wrong-observation-shape", 3, "failed preflight", lambda t: ["check", "user_envs:WrongObservationShape", "--out", out(t)]),
     Case("env-old-step-api", 3, "returns 5", lambda t: ["check", "user_envs:OldStepApi", "--out", out(t)]),

@@ -137,3 +137,42 @@ class SequenceInDict(Countdown):
     def step(self, action):
         obs, *rest = super().step(action)
         return {"t": obs, "note": (1, 2)}, *rest
+
+
+_HIDDEN = {"pos": 0}  # HiddenGlobalState keeps its position here, where a copy of the env cannot see it
+
+
+class HiddenGlobalState(GoRight):
+    """GoRight with its position in a module global: copies of the env share it, so they diverge."""
+
+    @property
+    def pos(self):
+        return _HIDDEN["pos"]
+
+    @pos.setter
+    def pos(self, value):
+        _HIDDEN["pos"] = value
+
+
+class PointMass(gym.Env):
+    """A 1-D point mass pushed towards 0 (pure Python, continuous action): reward -x^2 - 0.1 u^2 a step."""
+
+    def __init__(self):
+        self.observation_space = gym.spaces.Box(-10.0, 10.0, (2,), np.float32)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+        self.x = self.v = 0.0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.x, self.v = float(self.np_random.uniform(-2, 2)), 0.0
+        return np.array([self.x, self.v], np.float32), {}
+
+    def step(self, action):
+        u = float(np.clip(action, -1, 1)[0])
+        self.v += 0.1 * u
+        self.x += 0.1 * self.v
+        return np.array([self.x, self.v], np.float32), -(self.x**2) - 0.1 * u**2, False, False, {}
+
+
+gym.register("PointMass-v0", entry_point=PointMass, max_episode_steps=60)
+gym.register("GoRight-v0", entry_point=GoRight, max_episode_steps=30, kwargs={"length": 6})

@@ -180,11 +180,11 @@ for _record in (
     MethodRecord("cmaes", "policy search", "evolution strategy", BOTH, "CMA-ES (evosax) over policy parameters", CMAES()),
     MethodRecord("lqr", "planner", "optimal control", BOTH, "LQR around a known equilibrium of the true dynamics", LQR()),
     MethodRecord("mpc", "planner", "model-predictive control", BOTH, "MPC with the true model: predictive sampling, "
-                 "MPPI or CEM-MPC (JAX envs, and MuJoCo through save/restore)", MPC()),
+                 "MPPI or CEM-MPC (JAX envs, and Python envs from a copy of their state)", MPC()),
     MethodRecord("mcts", "planner", "tree search", ("discrete",), "Gumbel MuZero tree search (mctx) with the JAX env as "
                  "the model", MCTS()),
-    MethodRecord("uct", "planner", "tree search", ("discrete",), "UCT tree search on Atari with ALE's clone/restore as "
-                 "the model", UCT()),
+    MethodRecord("uct", "planner", "tree search", ("discrete",), "UCT tree search on Python envs from copies of their "
+                 "state (Atari: ALE's clone/restore)", UCT()),
     *(MethodRecord(f"sb3-{algo}", "external", OURS_FAMILY, ours_actions, f"Stable-Baselines3's {algo.upper()}, the "
                    "same settings as ours", SB3Method(algo), default=False)
       for algo, OURS_FAMILY, ours_actions in (("ppo", "on-policy", BOTH), ("dqn", "value-based", ("discrete",)),

@@ -50,8 +50,8 @@ class MCTS(Planner):
 
     def check(self, env: EnvSpec) -> None:
         if isinstance(env.env, HostEnv):
-            raise NotApplicable(f"mcts searches with a JAX env as the model, and {env.name} is a Python env. On Atari "
-                                "games use uct (UCT over the emulator's clone/restore).")
+            raise NotApplicable(f"mcts searches with a JAX env as the model, and {env.name} is a Python env: use uct "
+                                "(UCT from copies of the env's state).")
         require_jax_model(env, "MCTS")
         if not env.discrete:
             raise NotApplicable(f"MCTS here searches over discrete actions, and {env.name} has continuous ones (use mpc).")

@@ -6,8 +6,8 @@ warm-started by shifting the previous one. No env step is used for learning; eve
 is a model call, and the report shows model calls per episode.
 
 Discrete actions: candidate sequences are drawn uniformly, plus the shifted previous best.
-MuJoCo envs run through Gymnasium plan on the host from the simulator's saved state (below), with the
-same refit."""
+Python envs plan on the host from copies of the real env's state (envs/state_copy.py: MuJoCo's
+set_state, the env's own get_state/set_state, or a verified deepcopy), with the same refit."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from rlcheck.core.results import RunResult
 from rlcheck.diagnostics.behaviour import EpisodeRecorder
 from rlcheck.envs.host import HostEnv
 from rlcheck.envs.jax_env import EnvSpec
+from rlcheck.envs.state_copy import StateCopy, state_copy
 
 
 @struct.dataclass
@@ -52,13 +53,13 @@ class MPC(Planner):
     defaults = DEFAULTS
 
     def run_host(self, env: EnvSpec, configs, seeds, budget: Budget, progress=None) -> RunResult:
-        """Python envs: the same MPC in numpy over MuJoCo's save/restore (below)."""
+        """Python envs: the same MPC in numpy over copies of the env's state (below)."""
         return run_host_planner(self, env, lambda config, seed, recorder: play_episode(env, config, seed, recorder),
                                 configs, seeds, budget, progress)
 
     def check(self, env: EnvSpec) -> None:
-        if isinstance(env.env, HostEnv):  # MuJoCo through Gymnasium: state save/restore (below)
-            check_mujoco(env)
+        if isinstance(env.env, HostEnv):  # planned from copies of the state (below)
+            state_copy(env, "MPC").close()
             return
         require_jax_model(env, "MPC")
         _, state = env.env.reset_env(jax.random.PRNGKey(0), env.params)
@@ -134,64 +135,63 @@ def config_horizon(plan: jax.Array) -> int:
     return plan.shape[0]
 
 
-# MuJoCo envs through Gymnasium: the model is a second copy of the env whose physics state is set to the
-# real env's (`set_state(qpos, qvel)`, MuJoCo's save/restore), stepped through the env's own `step`, so rewards
-# and terminations are exactly the env's; the same refit as above, in numpy on the host. Slow in Python (tens of
-# microseconds per MuJoCo step, times samples x horizon per real step), so budgets are small.
+# Python envs: the model is a copy of the real env's state (MuJoCo's set_state(qpos, qvel), the env's own
+# get_state/set_state, or a verified deepcopy; envs/state_copy.py), stepped through the env's own `step`, so
+# rewards and terminations are exactly the env's; the same refit as above, in numpy on the host. Slow in Python
+# (samples x horizon env steps per real step), so budgets are small.
 
 
-def check_mujoco(env: EnvSpec) -> None:
-    copy = env.env.make()
-    raw = copy.unwrapped
-    supported = hasattr(raw, "set_state") and hasattr(getattr(raw, "data", None), "qpos")
-    copy.close()
-    if not supported:
-        raise NotApplicable(f"MPC plans from a copy of the env's state; {env.name} is a Python env without MuJoCo's "
-                            "set_state(qpos, qvel), so its state cannot be copied.")
-    if env.discrete:
-        raise NotApplicable(f"MPC on Python envs handles continuous actions; {env.name} has discrete ones.")
-
-
-def _returns(model: Any, qpos: np.ndarray, qvel: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, int]:
-    """Undiscounted return of each candidate action sequence from (qpos, qvel); model calls used."""
+def _returns(copier: StateCopy, snapshot: Any, candidates: np.ndarray) -> tuple[np.ndarray, int]:
+    """Undiscounted return of each candidate action sequence from the saved state; model calls used."""
     out = np.zeros(len(candidates))
     calls = 0
     for i, sequence in enumerate(candidates):
-        model.set_state(qpos, qvel)
+        model = copier.branch(snapshot)
         for action in sequence:
-            _, reward, terminated, _, _ = model.step(action)
+            _, reward, terminated, truncated, _ = model.step(action)
             out[i] += reward
             calls += 1
-            if terminated:
+            if terminated or truncated:
                 break
     return out, calls
 
 
 def play_episode(env: EnvSpec, config: Any, seed: int, recorder: EpisodeRecorder | None = None) -> tuple[float, int, int]:
     """One episode of MPC on a fresh real copy; returns (return, model calls, steps). `recorder` gets
-    every real step, for the behaviour descriptors."""
+    every real step, for the behaviour descriptors. Discrete actions: uniform random sequences plus the
+    shifted previous best, the best kept (predictive sampling)."""
     rng = np.random.default_rng(seed)
-    model_env = env.env.make()
-    model = model_env.unwrapped
-    low, high = env.action_low, env.action_high
-    scale = (high - low) / 2
-    plan = np.zeros((config.horizon, env.num_actions))
+    copier = state_copy(env, "MPC")
+    if env.discrete:
+        best = rng.integers(env.num_actions, size=config.horizon)
 
-    def choose(real: Any, obs: Any) -> tuple[np.ndarray, int]:
-        nonlocal plan
-        qpos, qvel = real.unwrapped.data.qpos.copy(), real.unwrapped.data.qvel.copy()
-        mean, std, calls = plan, np.full_like(plan, float(config.noise_std)), 0
-        for _ in range(refits(config)):
-            noise = rng.normal(size=(config.num_samples, *plan.shape)) * std
-            candidates = np.clip(mean + noise, -1.0, 1.0)
-            candidates[0] = np.clip(mean, -1.0, 1.0)  # the shifted previous plan is always a candidate
-            returns, used = _returns(model, qpos, qvel, low + (candidates + 1.0) * scale)
-            calls += used
-            mean, std = refit(np, config, candidates, returns, std)
-        plan = np.concatenate([mean[1:], mean[-1:]])
-        return low + (mean[0] + 1.0) * scale, calls
+        def choose(real: Any, obs: Any) -> tuple[int, int]:
+            nonlocal best
+            candidates = rng.integers(env.num_actions, size=(config.num_samples, config.horizon))
+            candidates[0] = np.concatenate([best[1:], best[-1:]])
+            returns, calls = _returns(copier, copier.save(real), candidates)
+            best = candidates[int(np.argmax(returns))]
+            return int(best[0]), calls
+    else:
+        low, high = env.action_low, env.action_high
+        scale = (high - low) / 2
+        plan = np.zeros((config.horizon, env.num_actions))
+
+        def choose(real: Any, obs: Any) -> tuple[np.ndarray, int]:
+            nonlocal plan
+            snapshot = copier.save(real)
+            mean, std, calls = plan, np.full_like(plan, float(config.noise_std)), 0
+            for _ in range(refits(config)):
+                noise = rng.normal(size=(config.num_samples, *plan.shape)) * std
+                candidates = np.clip(mean + noise, -1.0, 1.0)
+                candidates[0] = np.clip(mean, -1.0, 1.0)  # the shifted previous plan is always a candidate
+                returns, used = _returns(copier, snapshot, low + (candidates + 1.0) * scale)
+                calls += used
+                mean, std = refit(np, config, candidates, returns, std)
+            plan = np.concatenate([mean[1:], mean[-1:]])
+            return low + (mean[0] + 1.0) * scale, calls
 
     try:
         return play_on_host(env, seed, choose, recorder)
     finally:
-        model_env.close()
+        copier.close()

@@ -1,15 +1,18 @@
-"""UCT: tree search on Atari games run through Gymnasium, with the emulator as the model: UCT (UCB1
-selection, one expansion per simulation, a random rollout for the leaf's value) over ALE's own
-`cloneState`/`restoreState`. The model steps the raw emulator with the env's action set and frame
-skip, so its rewards are the game's. This exploits the emulator's determinism: with sticky actions
-on (ALE v5's default), the model's futures are samples, not certainties.
+"""UCT: tree search on Python envs with the env itself as the model: UCB1 selection, one expansion per
+simulation, a random rollout for the leaf's value.
+- Atari through Gymnasium: ALE's own `cloneState`/`restoreState`; the model steps the raw emulator with
+  the env's action set and frame skip, so its rewards are the game's. This exploits the emulator's
+  determinism: with sticky actions on (ALE v5's default), the model's futures are samples, not certainties.
+- Any other Python env: copies of its state (envs/state_copy.py: MuJoCo's set_state, the env's own
+  get_state/set_state, or a deepcopy verified to replay like the real env), stepped with the env's step.
 
 Pure Python on the host and slow: `max_steps` caps each evaluation game (the report says so), and
-every emulator frame the search runs is a model call."""
+every emulator frame (or env step) the search runs is a model call."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -22,6 +25,7 @@ from rlcheck.core.errors import NotApplicable
 from rlcheck.diagnostics.behaviour import EpisodeRecorder
 from rlcheck.envs.host import HostEnv
 from rlcheck.envs.jax_env import EnvSpec
+from rlcheck.envs.state_copy import state_copy
 
 FRAME_SKIP = 4  # as the env's preprocessing
 
@@ -43,16 +47,12 @@ class UCT(Planner):
     Config = UCTConfig
 
     def check(self, env: EnvSpec) -> None:
-        supported = False
-        if isinstance(env.env, HostEnv):
-            copy = env.env.make()
-            supported = hasattr(copy.unwrapped, "ale")
-            copy.close()
-        if not supported:
-            raise NotApplicable(f"UCT plans from a copy of the emulator's state (ALE's cloneState), and {env.name} is "
-                                "not an Atari game through Gymnasium. On JAX envs use mcts.")
+        if not isinstance(env.env, HostEnv):
+            raise NotApplicable(f"UCT plans on Python envs from copies of their state; {env.name} is a JAX env: use mcts.")
         if not env.discrete:
             raise NotApplicable(f"UCT searches over discrete actions, and {env.name} has continuous ones.")
+        if not _is_atari(env):
+            state_copy(env, "UCT").close()
 
     def run_host(self, env: EnvSpec, configs, seeds, budget: Budget, progress=None):
         return run_host_planner(self, env, lambda config, seed, recorder: play_game(env, config, seed, recorder),
@@ -68,25 +68,36 @@ class Node:
         self.value = 0.0  # mean return from here
 
 
-def _act(ale: Any, action: Any) -> tuple[float, int]:
+def _is_atari(env: EnvSpec) -> bool:
+    probe = env.env.make()
+    atari = hasattr(probe.unwrapped, "ale")
+    probe.close()
+    return atari
+
+
+def _act(ale: Any, action: Any) -> tuple[float, int, bool]:
     reward, frames = 0.0, 0
     for _ in range(FRAME_SKIP):
         reward += ale.act(action)
         frames += 1
         if ale.game_over():
             break
-    return reward, frames
+    return reward, frames, ale.game_over()
 
 
-def search(ale: Any, root_state: Any, actions: list[Any], config: Any, rng: np.random.Generator) -> tuple[int, int]:
-    """The most visited root action after `num_simulations` simulations; emulator frames used."""
-    root, frames = Node(), 0
+Stepper = Callable[[int], tuple[float, int, bool]]  # action index -> (reward, model calls, episode over)
+
+
+def search(root: Callable[[], Stepper], num_actions: int, config: Any, rng: np.random.Generator) -> tuple[int, int]:
+    """The most visited root action after `num_simulations` simulations, each from `root()` (a model at the
+    real state); model calls used."""
+    tree, calls = Node(), 0
     for _ in range(config.num_simulations):
-        ale.restoreState(root_state)
-        node, path, total, discount = root, [root], 0.0, 1.0
+        step = root()
+        node, path, total, discount, over = tree, [tree], 0.0, 1.0, False
         # select down the tree, expanding the first untried action
         while True:
-            untried = [a for a in range(len(actions)) if a not in node.children]
+            untried = [a for a in range(num_actions) if a not in node.children]
             if untried:
                 a = int(rng.choice(untried))
                 node.children[a] = Node()
@@ -94,38 +105,60 @@ def search(ale: Any, root_state: Any, actions: list[Any], config: Any, rng: np.r
                 log_n = math.log(node.visits + 1)
                 a = max(node.children, key=lambda b: node.children[b].value
                         + config.exploration * math.sqrt(log_n / (node.children[b].visits + 1)))
-            reward, used = _act(ale, actions[a])
-            frames += used
+            reward, used, over = step(a)
+            calls += used
             total += discount * reward
             discount *= config.gamma
             node = node.children[a]
             path.append(node)
-            if untried or ale.game_over() or len(path) > config.max_depth:
+            if untried or over or len(path) > config.max_depth:
                 break
         for _ in range(config.rollout_steps):  # the leaf's value from a random rollout
-            if ale.game_over():
+            if over:
                 break
-            reward, used = _act(ale, actions[int(rng.integers(len(actions)))])
-            frames += used
+            reward, used, over = step(int(rng.integers(num_actions)))
+            calls += used
             total += discount * reward
             discount *= config.gamma
         for n in path:  # backup (the path's rewards and the rollout are one return from the root)
             n.visits += 1
             n.value += (total - n.value) / n.visits
-    best = max(root.children, key=lambda b: root.children[b].visits)
-    return best, frames
+    best = max(tree.children, key=lambda b: tree.children[b].visits)
+    return best, calls
 
 
 def play_game(env: EnvSpec, config: Any, seed: int, recorder: EpisodeRecorder | None = None) -> tuple[float, int, int]:
-    """One capped game of search on a fresh real copy: (return, model frames, steps played). `recorder`
+    """One capped game of search on a fresh real copy: (return, model calls, steps played). `recorder`
     gets every real step, for the behaviour descriptors."""
     rng = np.random.default_rng(seed)
+    cap = config.max_steps or env.max_episode_steps
+    if not _is_atari(env):
+        copier = state_copy(env, "UCT")
+
+        def from_copy(snapshot: Any) -> Stepper:
+            model = copier.branch(snapshot)
+
+            def step(a: int) -> tuple[float, int, bool]:
+                _, reward, terminated, truncated, _ = model.step(a)
+                return float(reward), 1, bool(terminated or truncated)
+            return step
+
+        try:
+            return play_on_host(env, seed, lambda real, obs: search(lambda snapshot=copier.save(real): from_copy(snapshot),
+                                                                     env.num_actions, config, rng), recorder, cap)
+        finally:
+            copier.close()
     model_env = env.env.make()
     model = model_env.unwrapped.ale
     actions = list(model_env.unwrapped._action_set)
     model_env.reset(seed=int(seed))
+
+    def from_clone(root_state: Any) -> Stepper:
+        model.restoreState(root_state)
+        return lambda a: _act(model, actions[a])
+
     try:
-        return play_on_host(env, seed, lambda real, obs: search(model, real.unwrapped.ale.cloneState(), actions, config,
-                                                                 rng), recorder, config.max_steps or env.max_episode_steps)
+        return play_on_host(env, seed, lambda real, obs: search(lambda state=real.unwrapped.ale.cloneState(): from_clone(state),
+                                                                 len(actions), config, rng), recorder, cap)
     finally:
         model_env.close()
