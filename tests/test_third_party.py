@@ -130,3 +130,31 @@ def test_cli_envs_lists_imported_ids_and_bad_ids_exit_with_the_env_code():
                   "--episodes", "4")
     assert wrapped.returncode == 0, wrapped.stderr
     assert np.isfinite(len(wrapped.stdout))
+
+
+def test_a_learner_that_would_never_update_is_refused_with_its_own_key():
+    with pytest.raises(RLCheckError, match=r"learning_starts.*never learn.*--set dqn.learning_starts=153"):
+        api.study_spec("CartPole-v1", seeds=1, budget=1536, methods=["dqn"])
+
+
+def test_budget_hints_name_only_the_methods_own_keys():
+    with pytest.raises(RLCheckError, match=r"population=16.*cem.population") as refused:
+        api.study_spec("CartPole-v1", seeds=1, budget=10, methods=["cem"])
+    assert "num_envs" not in str(refused.value) and "num_steps" not in str(refused.value)
+
+
+def test_every_setting_a_lint_fix_names_is_a_real_key():
+    import re
+
+    from rlcheck.diagnostics import lint
+    from rlcheck.diagnostics.probes import Rollout
+
+    shape = (2, 10)
+    big = Rollout(probe=None, reward=np.full(shape, 500.0), terminated=np.zeros(shape, bool),
+                  truncated=np.zeros(shape, bool), valid=np.ones(shape, bool), obs_key=np.zeros(shape, np.int64),
+                  obs=None, actions=np.zeros(shape, np.int64))
+    finding = lint.reward_scale([big])
+    named = re.findall(r"--set ([\w-]+)\.(\w+)=", finding.fix)
+    assert finding.status == "warn" and named
+    for method, key in named:
+        assert hasattr(registry.get_method(method).Config(), key), f"{finding.fix!r} names {method}.{key}, not a setting"

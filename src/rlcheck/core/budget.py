@@ -47,7 +47,8 @@ def make_schedule(steps_per_iteration: int, budget: Budget) -> Schedule:
     if total_iters < 1:
         raise RLCheckError(
             f"The budget of {budget.env_steps} env steps is smaller than one training iteration "
-            f"({steps_per_iteration} env steps). Raise --steps or lower num_envs/num_steps with --set."
+            f"({steps_per_iteration} env steps). Raise the budget, or lower the method's settings that size an "
+            "iteration (e.g. num_envs, num_steps, population) with --set."
         )
     num_evals = max(1, min(budget.num_evals, total_iters))
     per = total_iters // num_evals

@@ -187,7 +187,9 @@ def reward_scale(rollouts: Sequence[Rollout]) -> Finding:
     if magnitude > LARGE_REWARD or 0 < magnitude < SMALL_REWARD:
         return Finding(name, "warn", magnitude, LARGE_REWARD if magnitude > 1 else SMALL_REWARD,
                        f"mean |reward| per step is {magnitude:.3g}",
-                       "scale the reward (or normalise it: PPO's normalize_reward) so typical steps are near 1")
+                       f"scale the reward so typical steps are near 1: every learner's reward_scale (e.g. --set "
+                       f"ppo.reward_scale={1 / magnitude:.2g}; returns are still reported unscaled), or "
+                       "--wrap NormalizeReward")
     symmetric = abs(distinct[0] + distinct[-1]) <= 0.05 * (distinct[-1] - distinct[0])  # clips are +-c
     if distinct.size > 10 and symmetric:
         at_extremes = float(np.mean((rewards == distinct[0]) | (rewards == distinct[-1])))

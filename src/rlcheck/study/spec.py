@@ -255,16 +255,32 @@ def _strings(raw: Mapping[str, Any], field: str, example: str) -> tuple[str, ...
     return tuple(value)
 
 
+# The settings that decide how many env steps one iteration takes, by the name a method's config gives them.
+ITERATION_KEYS = ("num_envs", "num_steps", "population", "num_directions")
+
+
 def _check_budget(methods: Sequence[MethodSpec], env: Any, budget: int) -> None:
+    """Refuse, with the numbers and the method's own keys, a learner that cannot use the budget: one iteration
+    larger than it, or no update before it ends (learning_starts)."""
     for m in methods:
         record = registry.get(m.name)
         if not record.learns:
             continue  # planners use no learning steps
         config = registry.default_config(record.implementation, env, {k: _str_if_list(v) for k, v in m.overrides.items()})
+        fields = {f.name for f in dataclasses.fields(config)}
+        keys = [k for k in ITERATION_KEYS if k in fields]
         per_iteration = record.implementation.steps_per_iteration(config)
         if per_iteration > budget:
+            settings = ", ".join(f"{k}={getattr(config, k)}" for k in keys)
             raise _fail("budget", f"{budget:,} env steps is less than one {m.name} iteration on {env.name} "
-                        f"({per_iteration:,} env steps)", f"Raise the budget, or lower {m.name}'s num_envs/num_steps.")
+                        f"({per_iteration:,} env steps{': ' + settings if settings else ''})",
+                        "Raise the budget" + (f", or lower {' or '.join(f'{m.name}.{k}' for k in keys)} with --set"
+                                              if keys else ""))
+        starts = getattr(config, "learning_starts", None)
+        if starts is not None and starts >= budget:
+            raise _fail("budget", f"{m.name} collects {starts:,} env steps before its first update (learning_starts), "
+                        f"and the budget is {budget:,}, so it would never learn",
+                        f"Raise the budget, or lower it, e.g. --set {m.name}.learning_starts={max(1, budget // 10)}")
 
 
 def load_yaml(path: Path) -> dict[str, Any]:
