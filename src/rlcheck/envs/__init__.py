@@ -20,6 +20,7 @@ from typing import Any
 import gymnasium as gym
 
 from rlcheck.core.errors import RLCheckError
+from rlcheck.envs.jax_adapters import JAX_LIBRARIES, make_library_env
 from rlcheck.envs.jax_env import EnvSpec, make_jax_env, registered_env_ids, spec_from_gymnax
 from rlcheck.envs.python_env import make_python_env
 from rlcheck.envs.resolve import import_packages, parse_wrapper
@@ -30,6 +31,11 @@ _GIVEN: dict[str, EnvSpec] = {}  # env objects handed to the API, by name
 _OBJECTS: dict[int, tuple[str, Any]] = {}  # gymnasium.Env objects handed to the API: id -> (name, object)
 
 
+def _fresh_name(base: str) -> str:
+    taken = sum(name.split("#")[0] == base for name in _GIVEN)
+    return base + (f"#{taken + 1}" if taken else "")
+
+
 def register_spec(spec: Any) -> str:
     """Make an env object resolvable by a name in this process (the API accepts env objects this way); returns
     the name. An EnvSpec keeps its name; a gymnasium.Env is stepped on the host from deep copies of the object
@@ -37,11 +43,17 @@ def register_spec(spec: Any) -> str:
     if isinstance(spec, gym.Env):
         template = spec
         if id(template) not in _OBJECTS:
-            taken = sum(name.split("#")[0] == type(template).__name__ for name in _GIVEN)
-            name = type(template).__name__ + (f"#{taken + 1}" if taken else "")
+            name = _fresh_name(type(template).__name__)
             _GIVEN[name] = make_python_env(name, factory=lambda: copy.deepcopy(template))
             _OBJECTS[id(template)] = (name, template)  # the object is kept, so its id is not reused
         return _OBJECTS[id(template)][0]
+    if not isinstance(spec, EnvSpec) and callable(getattr(spec, "reset", None)) and callable(getattr(spec, "step", None)):
+        env = spec  # a JAX env object (gymnax 1.x or 0.x API, navix, jumanji)
+        if id(env) not in _OBJECTS:
+            name = _fresh_name(type(env).__name__)
+            _GIVEN[name] = spec_from_gymnax(name, env)
+            _OBJECTS[id(env)] = (name, env)
+        return _OBJECTS[id(env)][0]
     if not isinstance(spec, EnvSpec):
         raise RLCheckError(f"Expected an environment name or an rlcheck EnvSpec, got {type(spec).__name__}. Pass a "
                            "gymnax name, a Gymnasium id, 'package.module:ClassName', or an EnvSpec "
@@ -65,6 +77,10 @@ def make_env(name: str, env_kwargs: dict[str, Any] | None = None, wrappers: Sequ
         if env_kwargs:
             raise RLCheckError(f"--env-kwargs applies to Gymnasium envs; {name!r} is a built-in trap env.")
         return make_trap(name)
+    if name.partition(":")[0] in JAX_LIBRARIES:
+        if env_kwargs or wrappers:
+            raise RLCheckError(f"--env-kwargs and --wrap apply to Gymnasium envs; {name!r} is a JAX env.")
+        return _library_env(name)
     if name.startswith("gymnax:") or (name in registered_env_ids() and not env_kwargs):
         if env_kwargs:
             raise RLCheckError(f"--env-kwargs applies to Gymnasium envs; {name!r} is a gymnax env. Drop the "
@@ -74,6 +90,13 @@ def make_env(name: str, env_kwargs: dict[str, Any] | None = None, wrappers: Sequ
     if key not in _PYTHON_ENVS:
         _PYTHON_ENVS[key] = make_python_env(name, env_kwargs, wrappers=[parse_wrapper(w) for w in wrappers])
     return _PYTHON_ENVS[key]
+
+
+def _library_env(name: str) -> EnvSpec:
+    if name not in _GIVEN:
+        name, env, params, limit = make_library_env(name)
+        _GIVEN[name] = spec_from_gymnax(name, env, params, max_episode_steps=limit)
+    return _GIVEN[name]
 
 
 __all__ = ["EnvSpec", "make_env", "register_spec", "make_jax_env", "registered_env_ids", "spec_from_gymnax"]

@@ -19,6 +19,7 @@ from gymnax.environments import spaces
 
 from rlcheck.core.errors import EnvError
 from rlcheck.envs.host import HostEnv
+from rlcheck.envs.jax_adapters import adapt
 
 # Gymnasium's `reward_threshold` for the classic-control tasks; None where Gymnasium sets none.
 REWARD_THRESHOLDS: dict[str, float] = {
@@ -90,21 +91,25 @@ def make_jax_env(name: str) -> EnvSpec:
     return spec_from_gymnax(name, env, params, REWARD_THRESHOLDS.get(name))
 
 
-def spec_from_gymnax(name: str, env: Any, params: Any, reward_threshold: float | None = None) -> EnvSpec:
-    """Wrap any environment object with the gymnax 1.x API (yours included) as an EnvSpec."""
+def spec_from_gymnax(name: str, env: Any, params: Any = None, reward_threshold: float | None = None,
+                     max_episode_steps: int | None = None) -> EnvSpec:
+    """Wrap a JAX environment object as an EnvSpec: the gymnax 1.x API (yours included), gymnax 0.x-style envs
+    (craftax's among them), navix and jumanji (envs/jax_adapters.py). Spaces are read by their fields, so
+    another package's copy of gymnax's Box and Discrete classes works too."""
+    env, params, limit = adapt(env, params, max_episode_steps)
     action_space = env.action_space(params)
     obs_shape = tuple(env.observation_space(params).shape)
-    if isinstance(action_space, spaces.Discrete):
+    if _is_discrete(action_space):
         discrete, num_actions, low, high = True, int(action_space.n), None, None
-    elif isinstance(action_space, spaces.Box):
+    elif all(hasattr(action_space, f) for f in ("low", "high", "shape")):
         shape = tuple(action_space.shape) or (1,)
         discrete, num_actions = False, int(np.prod(shape))
         low = np.broadcast_to(np.asarray(action_space.low, np.float32), shape).reshape(-1)
         high = np.broadcast_to(np.asarray(action_space.high, np.float32), shape).reshape(-1)
     else:
         raise EnvError(
-            f"Environment {name!r} has a {type(action_space).__name__} action space; rlcheck's "
-            "learners support Discrete and Box action spaces."
+            f"Environment {name!r} has a {type(action_space).__name__} action space ({type(action_space).__module__}); "
+            "rlcheck's learners take one discrete action (a space with `n`) or a Box (with `low`, `high`, `shape`)."
         )
     return EnvSpec(
         name=name,
@@ -115,6 +120,11 @@ def spec_from_gymnax(name: str, env: Any, params: Any, reward_threshold: float |
         num_actions=num_actions,
         action_low=low,
         action_high=high,
-        max_episode_steps=int(params.max_steps_in_episode),
+        max_episode_steps=limit,
         reward_threshold=reward_threshold,
     )
+
+
+def _is_discrete(space: Any) -> bool:
+    return isinstance(space, spaces.Discrete) or (hasattr(space, "n") and not hasattr(space, "nvec")
+                                                  and np.ndim(getattr(space, "n")) == 0)
