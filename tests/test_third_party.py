@@ -158,3 +158,12 @@ def test_every_setting_a_lint_fix_names_is_a_real_key():
     assert finding.status == "warn" and named
     for method, key in named:
         assert hasattr(registry.get_method(method).Config(), key), f"{finding.fix!r} names {method}.{key}, not a setting"
+
+
+def test_the_lint_sizes_its_probing_to_the_time_it_may_take():
+    from rlcheck.diagnostics.lint import probe_budget
+
+    assert probe_budget(1e6, 60, 10, 24, 1000)[2] is None  # fast env: as asked
+    episodes, horizon, capped = probe_budget(50.0, 60, 10, 24, 1000)  # highway-env's speed
+    assert 10 * episodes * horizon <= 50.0 * 60 and capped and "probed" in capped[1]
+    assert (episodes, horizon) == (2, 120)

@@ -187,12 +187,14 @@ def plan(spec: StudySpec) -> str:
 
 
 def lint(env: EnvLike, env_kwargs: Mapping[str, Any] | None = None, episodes: int = 24, seed: int = 0,
-         true_objective: str | None = None, wrappers: Sequence[str] = (), imports: Sequence[str] = ()) -> dict[str, Any]:
-    """The reward lint and plausibility profile of `env`, without training: {env, findings, profile, probes}."""
+         true_objective: str | None = None, wrappers: Sequence[str] = (), imports: Sequence[str] = (),
+         max_seconds: float = 60.0) -> dict[str, Any]:
+    """The reward lint and plausibility profile of `env`, without training: {env, findings, profile, probes}.
+    On a Python env the probing is sized to take about `max_seconds`."""
     spec = make_env(_env_name(env), dict(env_kwargs or {}), wrappers, imports)
     if true_objective:
         spec = dataclasses.replace(spec, true_objective=true_objective)
-    return run_lint(spec, episodes, seed).as_dict()
+    return run_lint(spec, episodes, seed, max_seconds=max_seconds).as_dict()
 
 
 def report(out: Path | str) -> StudySummary:

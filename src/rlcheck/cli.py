@@ -133,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     _env_options(lint)
     lint.add_argument("--episodes", type=_positive_int("--episodes"), default=24, help="episodes per probe policy")
     lint.add_argument("--seed", type=int, default=0)
+    lint.add_argument("--max-seconds", type=_number("--max-seconds"), default=60.0,
+                      help="size the probing of a Python env to about this long at its measured speed (default 60)")
     lint.add_argument("--json", type=Path, help="also write the findings and profile to this JSON file")
 
     run = sub.add_parser("run", help="run a study from a YAML file")
@@ -410,8 +412,9 @@ def _reproduce(args: argparse.Namespace) -> int:
 
 def _lint(args: argparse.Namespace) -> int:
     result = api.lint(args.env, _yaml_values(args.env_kwargs), args.episodes, args.seed, wrappers=args.wrappers,
-                      imports=args.imports)
-    print(f"Reward lint of {args.env} ({len(result['probes'])} probe policies x {args.episodes} episodes, no training):")
+                      imports=args.imports, max_seconds=args.max_seconds)
+    episodes = result["probes"][0]["episodes"] if result["probes"] else args.episodes
+    print(f"Reward lint of {args.env} ({len(result['probes'])} probe policies x {episodes} episodes, no training):")
     for f in result["findings"]:
         print(f"  {f['status'].upper():4}  {f['check']}: {f['evidence']}")
         if f["status"] != "pass":

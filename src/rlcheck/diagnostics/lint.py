@@ -22,6 +22,7 @@ import numpy as np
 from rlcheck.diagnostics import probes as probes_module
 from rlcheck.diagnostics.probes import Rollout
 from rlcheck.diagnostics.profile import plausibility_profile
+from rlcheck.envs.host import HostEnv
 from rlcheck.envs.jax_env import EnvSpec
 
 # Documented thresholds
@@ -69,14 +70,44 @@ class LintResult:
         return "fail" if "fail" in statuses else "warn" if "warn" in statuses else "pass"
 
 
-def lint(env: EnvSpec, episodes: int = 24, seed: int = 0, measure_speed: bool = True) -> LintResult:
-    """Run every probe, every check and the plausibility profile."""
+DEFAULT_SECONDS = 60.0  # the lint's probing on a Python env is sized to about this
+PROBING_SHARE = 0.8  # of it for the probes (the rest: speed measurements, checks)
+MIN_EPISODES, MIN_HORIZON = 2, 20
+
+
+def lint(env: EnvSpec, episodes: int = 24, seed: int = 0, measure_speed: bool = True,
+         max_seconds: float = DEFAULT_SECONDS) -> LintResult:
+    """Run every probe, every check and the plausibility profile. On a Python env the probing is sized to
+    take about `max_seconds` at the env's measured speed: fewer episodes, then shorter ones (said in a finding)."""
     info_keys = probes_module.info_keys_of(env)
-    rollouts = probes_module.rollouts(env, probes_module.probes_for(env), episodes, jax.random.PRNGKey(seed), info_keys)
+    probes = probes_module.probes_for(env)
+    horizon, capped = probes_module.probe_horizon(env), None
+    if isinstance(env.env, HostEnv):
+        rate = probes_module.steps_per_second(env, probes, episodes, info_keys, seconds=min(1.0, max_seconds / 10))
+        episodes, horizon, capped = probe_budget(rate, max_seconds, len(probes), episodes, horizon)
+    rollouts = probes_module.rollouts(env, probes, episodes, jax.random.PRNGKey(seed), info_keys, horizon)
     horizon = rollouts[0].reward.shape[1]
     findings = run_checks(rollouts, horizon, env.max_episode_steps)
+    if capped:
+        findings.append(Finding("probe_budget", "warn", float(episodes), float(capped[0]), capped[1],
+                                "raise the time the lint may take (rlcheck lint --max-seconds S) for more evidence"))
     profile = plausibility_profile(env, rollouts, measure_speed, info_keys)
     return LintResult(env.name, findings, profile, [_probe_row(r) for r in rollouts])
+
+
+def probe_budget(rate: float, max_seconds: float, num_probes: int, episodes: int,
+                 horizon: int) -> tuple[int, int, tuple[int, str] | None]:
+    """(episodes per probe, horizon, (episodes asked, why) if cut) so that the probes' worst case, every
+    episode running the whole horizon, fits in `max_seconds` at `rate` env steps per second."""
+    affordable = rate * max_seconds * PROBING_SHARE
+    if num_probes * episodes * horizon <= affordable:
+        return episodes, horizon, None
+    fitted = max(MIN_EPISODES, int(affordable // (num_probes * horizon)))
+    cut = max(MIN_HORIZON, min(horizon, int(affordable // (num_probes * fitted))))
+    why = (f"at {rate:,.0f} env steps/s, {num_probes} probes x {episodes} episodes x {horizon} steps would take "
+           f"about {num_probes * episodes * horizon / rate:,.0f} s; probed {fitted} episodes each"
+           + (f", cut at {cut} steps" if cut < horizon else "") + f" to stay within {max_seconds:g} s")
+    return fitted, cut, (episodes, why)
 
 
 def run_checks(rollouts: Sequence[Rollout], horizon: int, time_limit: int) -> list[Finding]:

@@ -94,12 +94,13 @@ def _probe_table(env: EnvSpec, probes: list[Probe]) -> tuple[jax.Array, jax.Arra
 
 
 def rollouts(env: EnvSpec, probes: list[Probe], episodes: int, key: jax.Array,
-             info_keys: tuple[str, ...] = ()) -> list[Rollout]:
-    """`episodes` episodes of every probe. JAX envs: one compiled program for all probes and episodes."""
+             info_keys: tuple[str, ...] = (), horizon: int | None = None) -> list[Rollout]:
+    """`episodes` episodes of every probe, each cut at `horizon` steps (default: the time limit, at most
+    MAX_PROBE_STEPS). JAX envs: one compiled program for all probes and episodes."""
+    horizon = horizon or probe_horizon(env)
     if isinstance(env.env, HostEnv):
         seeds = np.asarray(jax.random.randint(key, (len(probes),), 0, 2**31 - 1))
-        return [_host_rollout(env, p, episodes, int(s), info_keys) for p, s in zip(probes, seeds, strict=True)]
-    horizon = min(env.max_episode_steps, MAX_PROBE_STEPS)
+        return [_host_rollout(env, p, episodes, int(s), info_keys, horizon) for p, s in zip(probes, seeds, strict=True)]
     fn = _jax_program(env, len(probes), episodes, horizon, info_keys)
     is_random, pairs = _probe_table(env, probes)
     r = jax.device_get(fn(key, is_random, pairs))
@@ -171,9 +172,13 @@ def _hash_rows(obs: np.ndarray) -> np.ndarray:
     return keys.reshape(obs.shape[:-1])
 
 
-def _host_rollout(env: EnvSpec, probe: Probe, episodes: int, seed: int, info_keys: tuple[str, ...]) -> Rollout:
+def probe_horizon(env: EnvSpec) -> int:
+    return min(env.max_episode_steps, MAX_PROBE_STEPS)
+
+
+def _host_rollout(env: EnvSpec, probe: Probe, episodes: int, seed: int, info_keys: tuple[str, ...],
+                  horizon: int) -> Rollout:
     host: HostEnv = env.env
-    horizon = min(env.max_episode_steps, MAX_PROBE_STEPS)
     rng = np.random.default_rng(seed)
     size = env.obs_size
     keep_obs = size <= MAX_STORED_OBS

@@ -129,6 +129,13 @@ def _verify(make, state_copy: StateCopy, action_space: Any) -> str | None:
     return None
 
 
+def copied_by_simulation(env_spec: Any) -> bool:
+    """True where a planner would search through copies of a whole Python env (get/set_state or deepcopy):
+    correct but slow, so such planners run only when named."""
+    found = _VERIFIED.get(id(env_spec.env))
+    return isinstance(found, type) and found is not MujocoState
+
+
 _VERIFIED: dict[int, type[StateCopy] | str] = {}  # per HostEnv: the way that works, or why none does
 
 

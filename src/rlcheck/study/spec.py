@@ -36,6 +36,8 @@ from rlcheck import registry
 from rlcheck.core.config import describe, expand_sweep
 from rlcheck.core.errors import RLCheckError
 from rlcheck.envs import make_env
+from rlcheck.envs.host import HostEnv
+from rlcheck.envs.state_copy import copied_by_simulation
 from rlcheck.envs.jax_env import REWARD_THRESHOLDS
 
 # Default budgets (env steps per seed) for `rlcheck check`, from the sources of each env's defaults.
@@ -138,6 +140,11 @@ def _methods(raw: Any, env: Any) -> tuple[tuple[MethodSpec, ...], tuple[tuple[st
             except RLCheckError as exc:
                 if record.role == "baseline":
                     skipped.append((record.name, str(exc)))
+                continue
+            if record.kind == "planner" and isinstance(env.env, HostEnv) and copied_by_simulation(env):
+                skipped.append((record.name, f"{record.name} would plan from copies of the Python env's state (verified "
+                                "to replay exactly), at samples x horizon env steps per real step: slow, so it runs "
+                                f"only when named (--methods ...,{record.name})."))
                 continue
             raw.append(record.name)
     if isinstance(raw, str):
