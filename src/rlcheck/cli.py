@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from rlcheck import api, registry, reproduce
 from rlcheck.core.contracts import ProgressFn
@@ -294,17 +294,17 @@ def progress_bar(enabled: bool = True) -> Iterator[ProgressFn | None]:
     if not enabled:
         yield None
         return
-    columns = (TextColumn("env steps (all seeds)"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    columns = (TextColumn("{task.description:<32}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
                TextColumn("ETA"), TimeRemainingColumn())
-    bar = Progress(*columns)
+    bar = Progress(*columns, speed_estimate_period=300.0)  # a long window: compile pauses do not swing the ETA
     task = None
 
-    def update(done: int, total: int) -> None:
+    def update(done: int, total: int, phase: str | None = None) -> None:
         nonlocal task
         if task is None:
             bar.start()
-            task = bar.add_task("train", total=total)
-        bar.update(task, completed=done, total=total)
+            task = bar.add_task(phase or "training", total=total)
+        bar.update(task, completed=done, total=total, **({"description": phase} if phase else {}))
 
     try:
         yield update

@@ -143,9 +143,12 @@ def play_game(env: EnvSpec, config: Any, seed: int, recorder: EpisodeRecorder | 
                 return float(reward), 1, bool(terminated or truncated)
             return step
 
+        def choose_from_copy(real: Any, obs: Any) -> tuple[int, int]:
+            snapshot = copier.save(real)
+            return search(lambda: from_copy(snapshot), env.num_actions, config, rng)
+
         try:
-            return play_on_host(env, seed, lambda real, obs: search(lambda snapshot=copier.save(real): from_copy(snapshot),
-                                                                     env.num_actions, config, rng), recorder, cap)
+            return play_on_host(env, seed, choose_from_copy, recorder, cap)
         finally:
             copier.close()
     model_env = env.env.make()
@@ -157,8 +160,11 @@ def play_game(env: EnvSpec, config: Any, seed: int, recorder: EpisodeRecorder | 
         model.restoreState(root_state)
         return lambda a: _act(model, actions[a])
 
+    def choose_from_clone(real: Any, obs: Any) -> tuple[int, int]:
+        state = real.unwrapped.ale.cloneState()
+        return search(lambda: from_clone(state), len(actions), config, rng)
+
     try:
-        return play_on_host(env, seed, lambda real, obs: search(lambda state=real.unwrapped.ale.cloneState(): from_clone(state),
-                                                                 len(actions), config, rng), recorder, cap)
+        return play_on_host(env, seed, choose_from_clone, recorder, cap)
     finally:
         model_env.close()

@@ -21,8 +21,11 @@ if TYPE_CHECKING:
     from rlcheck.core.results import RunResult
     from rlcheck.core.trace import IterationLog
 
-# progress(env_steps_done_by_all_runs, total) is called as a job advances
-ProgressFn = Callable[[int, int], None]
+class ProgressFn(Protocol):
+    """progress(done, total, phase) as work advances: env steps of all runs (a job reports its own, the study
+    scales them to its share), and the phase a person reads on the bar ("reward lint", "ppo", "report")."""
+
+    def __call__(self, done: int, total: int, phase: str | None = None) -> None: ...
 
 
 @runtime_checkable

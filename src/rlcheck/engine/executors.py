@@ -66,9 +66,12 @@ class LocalExecutor:
     def run(self, tasks: Sequence[JobTask], env: Any, on_result: ResultFn, progress: ProgressFn | None = None,
             done_steps: int = 0, total_steps: int = 0) -> None:
         for task in tasks:
-            def job_progress(done: int, _total: int, base: int = done_steps) -> None:
-                if progress:
-                    progress(base + done, total_steps)
+            label = f"{task.job.method} (seeds {', '.join(map(str, task.job.seeds))})"
+
+            def job_progress(done: int, total: int, phase: str | None = None, base: int = done_steps,
+                             share: int = task.env_steps, label: str = label) -> None:
+                if progress:  # the job's own fraction, scaled to its share of the study
+                    progress(base + int(share * min(1.0, done / max(total, 1))), total_steps, phase or label)
 
             try:
                 result = run_job(task, env, job_progress)
@@ -79,6 +82,8 @@ class LocalExecutor:
             else:
                 on_result(task, result, None)
             done_steps += task.env_steps
+            if progress:
+                progress(done_steps, total_steps, label)
 
 
 @dataclass

@@ -34,9 +34,9 @@ def time_limit(env: Any, params: Any, given: int | None = None) -> int:
     for holder in (params, env):
         for name in TIME_LIMIT_NAMES:
             value = getattr(holder, name, None)
-            if isinstance(value, int | np.integer) or (hasattr(value, "shape") and np.shape(value) == ()):
-                if value is not None and int(value) > 0:
-                    return int(value)
+            scalar = isinstance(value, int | np.integer) or (hasattr(value, "shape") and np.shape(value) == ())
+            if scalar and int(value) > 0:
+                return int(value)
     raise EnvError(f"The JAX env {type(env).__name__} has no time limit rlcheck can find (looked for "
                    f"{', '.join(TIME_LIMIT_NAMES)} on its params and on the env). Give one: "
                    "api.check(env=..., max_episode_steps=N) or spec_from_gymnax(..., max_episode_steps=N).")

@@ -95,7 +95,7 @@ class DeepCopy(StateCopy):
 def _same(a: Any, b: Any) -> bool:
     try:
         return bool(np.array_equal(np.asarray(a), np.asarray(b)))
-    except Exception:  # structured observations: compare as Python objects
+    except Exception:  # noqa: BLE001 (structured observations: compare as Python objects)
         return repr(a) == repr(b)
 
 
@@ -122,7 +122,7 @@ def _verify(make, state_copy: StateCopy, action_space: Any) -> str | None:
                             "does not hold (a global, a C object, an unseeded RNG)")
             if want[2] or want[3]:
                 break
-    except Exception as exc:  # e.g. EzPickle envs deep-copy to a fresh env that was never reset
+    except Exception as exc:  # noqa: BLE001 (e.g. EzPickle envs deep-copy to a fresh env that was never reset)
         return f"a copy made with {state_copy.how} cannot be stepped ({type(exc).__name__}: {exc})"
     finally:
         real.close()

@@ -105,6 +105,8 @@ def _run_locked(spec: StudySpec, store: StudyStore, resume: bool, progress: Prog
     start, wall_before = time.perf_counter(), manifest.get("wall_seconds", 0.0)
     env = spec.make_env()
     if spec.audit and "audit_lint" not in manifest:
+        if progress:
+            progress(0, 1, "reward lint (probe policies, no training)")
         manifest["audit_lint"], manifest["audit_errors"] = run_lint(env)
         store.write_manifest(manifest)
     budget = Budget(spec.budget, spec.num_evals, spec.eval_episodes)
@@ -142,6 +144,8 @@ def _run_locked(spec: StudySpec, store: StudyStore, resume: bool, progress: Prog
     if progress and done_steps:
         progress(done_steps, total_steps)
     executor.run(todo, env, on_result, progress, done_steps, total_steps)
+    if progress:
+        progress(total_steps, total_steps, "report")
 
     manifest["wall_seconds"] = wall_before + time.perf_counter() - start
     store.write_manifest(manifest)

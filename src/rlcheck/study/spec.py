@@ -37,8 +37,8 @@ from rlcheck.core.config import describe, expand_sweep
 from rlcheck.core.errors import RLCheckError
 from rlcheck.envs import make_env
 from rlcheck.envs.host import HostEnv
-from rlcheck.envs.state_copy import copied_by_simulation
 from rlcheck.envs.jax_env import REWARD_THRESHOLDS
+from rlcheck.envs.state_copy import copied_by_simulation
 
 # Default budgets (env steps per seed) for `rlcheck check`, from the sources of each env's defaults.
 DEFAULT_BUDGETS: dict[str, int] = {
