@@ -167,3 +167,12 @@ def test_the_lint_sizes_its_probing_to_the_time_it_may_take():
     episodes, horizon, capped = probe_budget(50.0, 60, 10, 24, 1000)  # highway-env's speed
     assert 10 * episodes * horizon <= 50.0 * 60 and capped and "probed" in capped[1]
     assert (episodes, horizon) == (2, 120)
+
+
+def test_plan_measures_a_python_envs_speed_and_bounds_the_estimate_by_it():
+    from rlcheck.study.plan import Job, estimate_seconds
+
+    text = api.plan(api.study_spec("LunarLander-v3", seeds=2, budget=20_000, methods=["ppo", "cem"]))
+    assert "times a second on this machine" in text
+    job = Job("ppo-0", "ppo", (None,), (0, 1))
+    assert estimate_seconds(job, 1_000_000, env_rate=1_000.0) >= 2 * 1_000_000 / 1_000.0  # 2 runs at the env's speed

@@ -7,6 +7,8 @@ from typing import Any
 
 from rlcheck import registry
 from rlcheck.core.config import describe, expand_sweep, structure_groups
+from rlcheck.diagnostics.probes import steps_per_second
+from rlcheck.envs.host import HostEnv
 from rlcheck.study.spec import StudySpec
 
 COMPILE_SECONDS = 12.0  # per job, typical; each method's speed is in its registry record
@@ -58,8 +60,18 @@ def learning_steps(job: Job, budget: int) -> int:
     return job.runs * budget if registry.get(job.method).learns else 0
 
 
-def estimate_seconds(job: Job, budget: int) -> float:
-    return registry.get(job.method).estimate_seconds(job.runs, budget, COMPILE_SECONDS)
+def estimate_seconds(job: Job, budget: int, env_rate: float | None = None) -> float:
+    """From the method's benchmarked speed; on a Python env, never faster than the env itself steps
+    (`env_rate`, measured): every learning step of every run is one step of a Python copy."""
+    seconds = registry.get(job.method).estimate_seconds(job.runs, budget, COMPILE_SECONDS)
+    if env_rate and registry.get(job.method).learns:
+        seconds = max(seconds, COMPILE_SECONDS + job.runs * budget / env_rate)
+    return seconds
+
+
+def env_speed(env: Any, seconds: float = 2.0) -> float | None:
+    """Env steps per second of one Python copy on this machine (None for a JAX env: compiled with the learner)."""
+    return steps_per_second(env, [], 0, seconds=seconds) if isinstance(env.env, HostEnv) else None
 
 
 def describe_plan(spec: StudySpec) -> str:
@@ -73,15 +85,20 @@ def describe_plan(spec: StudySpec) -> str:
         rows.insert(1, f"Planners ({', '.join(planners)}) use no learning env steps; they plan with the env as a model.")
     total_steps, total_seconds = 0, 0.0
     plan = jobs(spec)
+    env_rate = env_speed(spec.make_env())
+    if env_rate:
+        rows.insert(1, f"The env steps {env_rate:,.0f} times a second on this machine (one Python copy, measured over 2 s): "
+                       "no learner trains faster than that.")
     for job in plan:
         steps = learning_steps(job, spec.budget)
-        seconds = estimate_seconds(job, spec.budget)
+        seconds = estimate_seconds(job, spec.budget, env_rate)
         total_steps += steps
         total_seconds += seconds
         rows.append(f"{job.job_id:<12} {job.method:<6} {len(job.configs):>7} {len(job.seeds):>5} {steps:>14,} {_duration(seconds):>11}")
     rows.append(f"{'total':<12} {'':<6} {'':>7} {'':>5} {total_steps:>14,} {_duration(total_seconds):>11}")
     rows.append("")
-    rows.append("Times are rough: from this project's 2-core CPU benchmarks at 10 seeds with default settings.")
+    rows.append("Times are rough: from this project's 2-core CPU benchmarks at 10 seeds with default settings"
+                + (", and the env's measured speed." if env_rate else "."))
     rows += [f"Skipped {name}: {reason}" for name, reason in spec.skipped]
     for job in plan:
         swept = {k: [describe(c)[k] for c in job.configs] for k in describe(job.configs[0])
