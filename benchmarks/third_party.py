@@ -25,7 +25,7 @@ from pathlib import Path
 
 SEARCH = ("ars", "cem", "cmaes")
 CONTINUOUS = ["--methods", "ppo,ars,cem,cmaes"]  # SAC/TD3/DDPG are left out to keep the run short
-QUICK = ["--num-evals", "3", "--eval-episodes", "3"]
+QUICK = ["--num-evals", "4", "--eval-episodes", "5"]  # evaluation is most of the cost of a short check on a Python env
 
 
 @dataclass
@@ -52,7 +52,7 @@ ROWS = [
     Row("minigrid", "MiniGrid-DoorKey-5x5-v0", ["--import", "minigrid", "--wrap", "FilterObservation:filter_keys=[image]"],
         check_flags=["--threshold", "0.9"]),
     Row("highway-env", "highway-fast-v0", ["--import", "highway_env"], budget=1024,
-        check_flags=["--methods", "ppo,cem", "--threshold", "25", *QUICK]),
+        check_flags=["--methods", "ppo,cem", "--threshold", "25"]),
     Row("popgym", "popgym-RepeatPreviousEasy-v0", ["--import", "popgym"], check_flags=["--threshold", "0.5"]),
     Row("popgym", "popgym-CountRecallEasy-v0", ["--import", "popgym"], check_flags=["--threshold", "0.5"]),
     Row("popgym", "popgym-MineSweeperEasy-v0", ["--import", "popgym"], check_flags=["--threshold", "0.5"]),  # MultiDiscrete
@@ -107,18 +107,18 @@ def run_row(row: Row, out: Path) -> dict:
     tag = f"{row.env}{'-' + '-'.join(row.check_flags[1:2]) if row.budget == 1 else ''}".replace("/", "_").replace(":", "_")
     study = out / tag
     record = {"row": asdict(row), "command": "rlcheck check " + shlex.join([row.env, *row.flags, "--seeds", "3", "--budget",
-                                                                             str(row.budget), *row.check_flags])}
+                                                                             str(row.budget), *QUICK, *row.check_flags])}
     record["spaces"] = spaces(row)
     if row.budget > 1:
-        code, stdout, stderr, seconds = rlcheck("lint", row.env, *row.flags, "--json", str(out / f"{tag}.lint.json"))
+        code, _, stderr, seconds = rlcheck("lint", row.env, *row.flags, "--json", str(out / f"{tag}.lint.json"))
         record["lint_seconds"] = round(seconds, 1)
         if code == 0:
             findings = json.loads((out / f"{tag}.lint.json").read_text())["findings"]
             record["lint"] = ", ".join(f"{f['check']} {f['status']}" for f in findings if f["status"] != "pass") or "all pass"
         else:
             record["lint"] = f"refused (exit {code}): {stderr.strip()[:300]}"
-    code, stdout, stderr, seconds = rlcheck("check", row.env, *row.flags, "--seeds", "3", "--budget", str(row.budget),
-                                            *row.check_flags, "--out", str(study), "--quiet")
+    code, _, stderr, seconds = rlcheck("check", row.env, *row.flags, "--seeds", "3", "--budget", str(row.budget),
+                                       *QUICK, *row.check_flags, "--out", str(study), "--quiet")
     record["check_seconds"], record["check_exit"] = round(seconds, 1), code
     summary_path = study / "summary.json"
     if code in (0, 4) and summary_path.exists():
