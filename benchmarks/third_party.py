@@ -118,7 +118,8 @@ def run_row(row: Row, out: Path) -> dict:
         else:
             record["lint"] = f"refused (exit {code}): {stderr.strip()[:300]}"
     code, _, stderr, seconds = rlcheck("check", row.env, *row.flags, "--seeds", "3", "--budget", str(row.budget),
-                                       *QUICK, *row.check_flags, "--out", str(study), "--quiet")
+                                       *QUICK, *row.check_flags, "--out", str(study), "--quiet",
+                                       *(["--resume"] if (study / "manifest.json").exists() else []))
     record["check_seconds"], record["check_exit"] = round(seconds, 1), code
     summary_path = study / "summary.json"
     if code in (0, 4) and summary_path.exists():
@@ -127,7 +128,7 @@ def run_row(row: Row, out: Path) -> dict:
         record["methods"] = {m["label_name"]: f"{m['successes']}/{len(m['seeds'])}" for m in summary["methods"]}
         record["budget_used"] = {m["name"]: [round(s["env_steps"] / row.budget, 4) for s in m["seeds"]]
                                  for m in summary["methods"] if m["name"] in SEARCH}
-        record["skipped"] = sorted(name for name in summary.get("skipped", {}))
+        record["skipped"] = sorted(item["method"] for item in summary.get("skipped", []))
     else:
         record["verdict"] = f"refused (exit {code}): {stderr.strip()[:400]}"
     return record

@@ -15,6 +15,7 @@ import numpy as np
 from gymnasium.utils.env_checker import check_env
 
 from rlcheck.core.errors import EnvError
+from rlcheck.envs.spaces import action_kind
 
 PROBE_STEPS = 200  # random-action steps the preflight takes
 DETERMINISM_STEPS = 20
@@ -71,8 +72,10 @@ def _spaces(gym, env) -> list[Finding]:
             out.append(Finding("error", "discrete actions", f"the Discrete action space starts at {space.start}; "
                                "rlcheck's learners emit 0..n-1. Use Discrete(n) and shift inside the env."))
     else:
-        out.append(Finding("error", "action space", f"{type(space).__name__} action spaces are not supported; "
-                           "use Discrete or Box (wrap the env with an ActionWrapper)."))
+        try:
+            action_kind(space, "the env")
+        except EnvError as exc:  # the refusal, with the wrapper that would fix it
+            out.append(Finding("error", "action space", str(exc)))
     if not isinstance(env.observation_space, gym.spaces.Box):
         out.append(Finding("error", "observation space", f"{type(env.observation_space).__name__} observations "
                            "could not be flattened to a Box; give the env a Box observation space."))

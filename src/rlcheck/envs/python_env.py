@@ -16,7 +16,7 @@ from rlcheck.envs.host import HostEnv
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.envs.preflight import preflight
 from rlcheck.envs.resolve import WrapperSpec, checked_factory, resolve_id, wrap
-from rlcheck.envs.spaces import action_kind, readable_observations
+from rlcheck.envs.spaces import action_kind, readable_actions, readable_observations
 
 DEFAULT_TIME_LIMIT = 1000  # for envs registered without one; preflight warns
 
@@ -48,7 +48,7 @@ def make_python_env(name: str, env_kwargs: dict[str, Any] | None = None, check: 
         env = wrap(base(), wrappers)
         if _time_limit(env) is None:
             env = gym.wrappers.TimeLimit(env, DEFAULT_TIME_LIMIT)
-        return readable_observations(env, name)[0]
+        return readable_actions(readable_observations(env, name)[0], name)[0]
 
     if make_eval is None:
         make = make_plain
@@ -58,8 +58,8 @@ def make_python_env(name: str, env_kwargs: dict[str, Any] | None = None, check: 
         if make_eval is None:
             raw = wrap(base(), wrappers)
             own_limit, (_, notes) = _time_limit(raw), readable_observations(raw, name)
+            warnings += notes + readable_actions(raw, name)[1]
             raw.close()
-            warnings += notes
         probe = make()
     except EnvError:
         raise

@@ -78,6 +78,35 @@ def readable_observations(env: Any, name: str) -> tuple[Any, list[str]]:
     return flat, notes
 
 
+MAX_JOINT_ACTIONS = 64  # a MultiDiscrete/MultiBinary action with at most this many combinations becomes one Discrete
+
+
+class JointDiscrete(gym.ActionWrapper):
+    """A small MultiDiscrete or MultiBinary action space as one Discrete over every combination (index ->
+    the combination, last part fastest), so every discrete learner and baseline takes it."""
+
+    def __init__(self, env: Any):
+        super().__init__(env)
+        space = env.action_space
+        self.nvec = np.full(space.n, 2) if isinstance(space, gym.spaces.MultiBinary) else np.asarray(space.nvec).ravel()
+        self.shape, self.dtype = space.shape, space.dtype
+        self.action_space = gym.spaces.Discrete(int(np.prod(self.nvec)))
+
+    def action(self, action: Any) -> np.ndarray:
+        return np.asarray(np.unravel_index(int(action), self.nvec), dtype=self.dtype).reshape(self.shape)
+
+
+def readable_actions(env: Any, name: str) -> tuple[Any, list[str]]:
+    """`env` with an action space the learners take, and notes for the report."""
+    space = env.action_space
+    if isinstance(space, gym.spaces.MultiDiscrete | gym.spaces.MultiBinary):
+        choices = int(np.prod(np.full(space.n, 2) if isinstance(space, gym.spaces.MultiBinary) else space.nvec))
+        if choices <= MAX_JOINT_ACTIONS:
+            return JointDiscrete(env), [f"[actions] the {space} action space is played as one Discrete({choices}) over "
+                                        "its combinations (a joint, not factorised, policy)"]
+    return env, []
+
+
 def action_kind(space: Any, name: str) -> str:
     """'discrete' or 'continuous'; other action spaces are refused with the wrapper that would fix them."""
     if isinstance(space, gym.spaces.Discrete):
@@ -85,11 +114,11 @@ def action_kind(space: Any, name: str) -> str:
     if isinstance(space, gym.spaces.Box):
         return "continuous"
     fixes = {
-        gym.spaces.MultiBinary: "a MultiBinary action is not supported yet; map it with an ActionWrapper from a Discrete "
-                                "(2**n choices, for small n) or a Box (thresholded at 0)",
-        gym.spaces.MultiDiscrete: "a MultiDiscrete action is not supported yet; map it with an ActionWrapper from one "
-                                  "Discrete over the product of its choices (small spaces) or from a Box (each part "
-                                  "binned), or use the env's own flat-action option if it has one",
+        gym.spaces.MultiBinary: f"a MultiBinary action with more than {MAX_JOINT_ACTIONS} combinations is not supported "
+                                "yet; map it with an ActionWrapper from a Box (thresholded at 0)",
+        gym.spaces.MultiDiscrete: f"a MultiDiscrete action with more than {MAX_JOINT_ACTIONS} combinations is not "
+                                  "supported yet (factorised policies are not built); map it with an ActionWrapper from "
+                                  "a Box (each part binned), or use the env's own flat-action option if it has one",
     }
     fix = next((text for cls, text in fixes.items() if isinstance(space, cls)),
                "write an ActionWrapper that maps a Discrete or Box action onto it")
