@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
+from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from rlcheck import api, registry, reproduce
@@ -411,8 +412,10 @@ def _reproduce(args: argparse.Namespace) -> int:
 
 
 def _lint(args: argparse.Namespace) -> int:
-    result = api.lint(args.env, _yaml_values(args.env_kwargs), args.episodes, args.seed, wrappers=args.wrappers,
-                      imports=args.imports, max_seconds=args.max_seconds)
+    with Console(stderr=True).status(f"reward lint of {args.env}: probe policies (about {args.max_seconds:g} s at most "
+                                     "on a Python env)"):
+        result = api.lint(args.env, _yaml_values(args.env_kwargs), args.episodes, args.seed, wrappers=args.wrappers,
+                          imports=args.imports, max_seconds=args.max_seconds)
     episodes = result["probes"][0]["episodes"] if result["probes"] else args.episodes
     print(f"Reward lint of {args.env} ({len(result['probes'])} probe policies x {episodes} episodes, no training):")
     for f in result["findings"]:
