@@ -69,6 +69,8 @@ def study_spec(env: EnvLike, seeds: int | Sequence[int] | None = None, budget: i
         raw["audit"] = False
     if not sets:
         return build(raw)
+    if isinstance(raw.get("methods"), str):  # "ppo,dqn": named, so the settings have a place to go
+        raw["methods"] = [m.strip() for m in raw["methods"].split(",") if m.strip()]
     if "methods" not in raw:  # the default methods, named, so the settings apply to them and none is lost
         chosen = build(raw)
         raw["methods"] = [m.name for m in chosen.methods] + [name for name, _ in chosen.skipped]

@@ -8,11 +8,13 @@ the claim's, `StudyPlan.scaled` says so and the reproduction's report repeats it
 from __future__ import annotations
 
 import csv
+import dataclasses
 from importlib import resources
 from typing import Any
 
 import numpy as np
 
+from rlcheck import registry
 from rlcheck.analysis import stats
 from rlcheck.core.errors import RLCheckError
 from rlcheck.core.results import Interval, MethodSummary, StudySummary
@@ -87,8 +89,9 @@ register(Reproduction(
     "and random search or the cross-entropy method need fewer env steps than PPO or DQN.",
     (StudyPlan("cartpole", {"env": "CartPole-v1", "methods": ["lqr", "ars", "cem", "ppo", "dqn"], "seeds": 10,
                             "budget": 500_000},
-               {"env": "CartPole-v1", "methods": ["lqr", "ars", "cem", "ppo", "dqn"], "seeds": 2, "budget": 10_000,
-                "evaluation": QUICK_EVAL, "audit": False}),),
+               {"env": "CartPole-v1", "methods": {"lqr": {}, "ars": {}, "cem": {}, "ppo": {},
+                                                  "dqn": {"learning_starts": 1_000}},  # learns within the quick budget
+                "seeds": 2, "budget": 10_000, "evaluation": QUICK_EVAL, "audit": False}),),
     _judge_cartpole,
 ))
 
@@ -116,10 +119,19 @@ def _judge_pendulum(summaries: Summaries) -> Judgement:
     return Judgement(essay, measurement, details)
 
 
+def _learns_within(methods: dict[str, dict], budget: int) -> dict[str, dict]:
+    """The quick form's methods: off-policy learners start learning within its small budget (at their
+    defaults, learning_starts would outlast it and the study is refused)."""
+    return {name: ({"learning_starts": budget // 10, **settings}
+                   if "learning_starts" in {f.name for f in dataclasses.fields(registry.get_method(name).Config)}
+                   else settings) for name, settings in methods.items()}
+
+
 def _pendulum(method: str, seeds: int, budget: int, quick_budget: int, overrides: dict | None = None) -> tuple[dict, dict]:
     methods = {method: dict(overrides or {})}
     full = {"env": "Pendulum-v1", "methods": methods, "seeds": seeds, "budget": budget, "threshold": -150}
-    quick = {"env": "Pendulum-v1", "methods": methods, "seeds": 2, "budget": quick_budget, "threshold": -150,
+    quick = {"env": "Pendulum-v1", "methods": _learns_within(methods, quick_budget), "seeds": 2, "budget": quick_budget,
+             "threshold": -150,
              "evaluation": QUICK_EVAL, "audit": False}
     return full, quick
 
@@ -148,7 +160,9 @@ register(Reproduction(
 def _trap(env: str, seeds: int = 10, quick_budget: int | None = None) -> StudyPlan:
     algo, overrides, budget = TRAPS[env].trained_by
     full = {"env": f"trap/{env}", "methods": {algo: dict(overrides)}, "seeds": seeds, "budget": budget}
-    quick = {**full, "seeds": 2, "budget": quick_budget or budget // 5, "evaluation": QUICK_EVAL}
+    quick_budget = quick_budget or budget // 5
+    quick = {**full, "methods": _learns_within(full["methods"], quick_budget), "seeds": 2, "budget": quick_budget,
+             "evaluation": QUICK_EVAL}
     return StudyPlan(env, full, quick)
 
 
