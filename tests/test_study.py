@@ -65,9 +65,12 @@ def test_yaml_and_set_overrides(tmp_path):
 
 
 def test_plan_prints_jobs_and_cost(capsys):
-    assert main(["plan", "CartPole-v1", "--seeds", "4", "--budget", "10000"]) == 0
+    assert main(["plan", "CartPole-v1", "--seeds", "4", "--budget", "20000"]) == 0
     out = capsys.readouterr().out
-    assert "ppo-0" in out and "dqn-0" in out and "40,000" in out and "rough" in out
+    assert "ppo-0" in out and "dqn-0" in out and "80,000" in out and "rough" in out
+    assert main(["plan", "CartPole-v1", "--seeds", "4", "--budget", "10000"]) == 0  # DQN would never update: skipped
+    out = capsys.readouterr().out
+    assert "dqn-0" not in out and "Skipped dqn" in out and "learning_starts" in out
 
 
 def test_cli_bad_input_exits_nonzero(capsys, tmp_path):

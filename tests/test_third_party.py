@@ -184,3 +184,10 @@ def test_plan_measures_a_python_envs_speed_and_bounds_the_estimate_by_it():
     assert "times a second on this machine" in text
     job = Job("ppo-0", "ppo", (None,), (0, 1))
     assert estimate_seconds(job, 1_000_000, env_rate=1_000.0) >= 2 * 1_000_000 / 1_000.0  # 2 runs at the env's speed
+
+
+def test_a_default_learner_that_cannot_use_the_budget_is_skipped_with_the_reason_and_a_set_brings_it_back():
+    spec = api.study_spec("CartPole-v1", seeds=1, budget=5_000)
+    assert "dqn" not in [m.name for m in spec.methods] and "learning_starts" in dict(spec.skipped)["dqn"]
+    fitted = api.study_spec("CartPole-v1", seeds=1, budget=5_000, sets=[("dqn.learning_starts", "500")])
+    assert "dqn" in [m.name for m in fitted.methods] and "dqn" not in dict(fitted.skipped)

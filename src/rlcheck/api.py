@@ -71,10 +71,16 @@ def study_spec(env: EnvLike, seeds: int | Sequence[int] | None = None, budget: i
         return build(raw)
     if isinstance(raw.get("methods"), str):  # "ppo,dqn": named, so the settings have a place to go
         raw["methods"] = [m.strip() for m in raw["methods"].split(",") if m.strip()]
+    chosen = None
     if "methods" not in raw:  # the default methods, named, so the settings apply to them and none is lost
         chosen = build(raw)
-        raw["methods"] = [m.name for m in chosen.methods] + [name for name, _ in chosen.skipped]
-    return build(apply_sets(raw, [(f"methods.{path}", value) for path, value in sets]))
+        raw["methods"] = [m.name for m in chosen.methods]
+    spec = build(apply_sets(raw, [(f"methods.{path}", value) for path, value in sets]))
+    if chosen is None:
+        return spec
+    running = {m.name for m in spec.methods}  # a default skipped for the budget is back once a --set fits it
+    skipped = {k: v for k, v in (dict(chosen.skipped) | dict(spec.skipped)).items() if k not in running}
+    return dataclasses.replace(spec, skipped=tuple(skipped.items()))
 
 
 def file_spec(path: Path | str, sets: Sequence[tuple[str, str]] = ()) -> StudySpec:

@@ -237,7 +237,11 @@ def build(raw: Mapping[str, Any]) -> StudySpec:
     block = raw.get("seed_block")
     block = None if block is None else _whole("seed_block", block, 1)
     methods, skipped = _methods(raw.get("methods"), env)
-    _check_budget(methods, env, budget)
+    methods, too_small = _check_budget(methods, env, budget, named=raw.get("methods") is not None)
+    skipped = tuple(skipped) + tuple(too_small)
+    if not methods:
+        raise _fail("budget", f"no method can use {budget:,} env steps on {env_name}: "
+                    + "; ".join(reason for _, reason in too_small), "Raise the budget.")
     user = {}
     for field in ("true_objective", "descriptors"):
         value = raw.get(field)
@@ -266,28 +270,43 @@ def _strings(raw: Mapping[str, Any], field: str, example: str) -> tuple[str, ...
 ITERATION_KEYS = ("num_envs", "num_steps", "population", "num_directions")
 
 
-def _check_budget(methods: Sequence[MethodSpec], env: Any, budget: int) -> None:
-    """Refuse, with the numbers and the method's own keys, a learner that cannot use the budget: one iteration
-    larger than it, or no update before it ends (learning_starts)."""
+def _check_budget(methods: Sequence[MethodSpec], env: Any, budget: int, named: bool = True) -> tuple[
+        tuple[MethodSpec, ...], list[tuple[str, str]]]:
+    """The methods that can use the budget, and the skipped ones with the reason. A learner that cannot (one
+    iteration larger than the budget, or no update before it ends) is refused with the numbers and the
+    method's own keys where the user named it, and skipped, with the same text, where it is a default."""
+    kept, skipped = [], []
     for m in methods:
-        record = registry.get(m.name)
-        if not record.learns:
-            continue  # planners use no learning steps
-        config = registry.default_config(record.implementation, env, {k: _str_if_list(v) for k, v in m.overrides.items()})
-        fields = {f.name for f in dataclasses.fields(config)}
-        keys = [k for k in ITERATION_KEYS if k in fields]
-        per_iteration = record.implementation.steps_per_iteration(config)
-        if per_iteration > budget:
-            settings = ", ".join(f"{k}={getattr(config, k)}" for k in keys)
-            raise _fail("budget", f"{budget:,} env steps is less than one {m.name} iteration on {env.name} "
-                        f"({per_iteration:,} env steps{': ' + settings if settings else ''})",
-                        "Raise the budget" + (f", or lower {' or '.join(f'{m.name}.{k}' for k in keys)} with --set"
-                                              if keys else ""))
-        starts = getattr(config, "learning_starts", None)
-        if starts is not None and starts >= budget:
-            raise _fail("budget", f"{m.name} collects {starts:,} env steps before its first update (learning_starts), "
-                        f"and the budget is {budget:,}, so it would never learn",
-                        f"Raise the budget, or lower it, e.g. --set {m.name}.learning_starts={max(1, budget // 10)}")
+        problem = _budget_problem(m, env, budget)
+        if problem is None:
+            kept.append(m)
+        elif named:
+            raise problem
+        else:
+            skipped.append((m.name, str(problem).removeprefix("Study field 'budget': ")))
+    return tuple(kept), skipped
+
+
+def _budget_problem(m: MethodSpec, env: Any, budget: int) -> RLCheckError | None:
+    record = registry.get(m.name)
+    if not record.learns:
+        return None  # planners use no learning steps
+    config = registry.default_config(record.implementation, env, {k: _str_if_list(v) for k, v in m.overrides.items()})
+    fields = {f.name for f in dataclasses.fields(config)}
+    keys = [k for k in ITERATION_KEYS if k in fields]
+    per_iteration = record.implementation.steps_per_iteration(config)
+    if per_iteration > budget:
+        settings = ", ".join(f"{k}={getattr(config, k)}" for k in keys)
+        return _fail("budget", f"{budget:,} env steps is less than one {m.name} iteration on {env.name} "
+                     f"({per_iteration:,} env steps{': ' + settings if settings else ''})",
+                     "Raise the budget" + (f", or lower {' or '.join(f'{m.name}.{k}' for k in keys)} with --set"
+                                           if keys else ""))
+    starts = getattr(config, "learning_starts", None)
+    if starts is not None and starts >= budget:
+        return _fail("budget", f"{m.name} collects {starts:,} env steps before its first update (learning_starts), "
+                     f"and the budget is {budget:,}, so it would never learn",
+                     f"Raise the budget, or lower it, e.g. --set {m.name}.learning_starts={max(1, budget // 10)}")
+    return None
 
 
 def load_yaml(path: Path) -> dict[str, Any]:
