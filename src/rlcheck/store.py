@@ -142,6 +142,10 @@ class StudyStore:
         buffer = io.BytesIO()
         np.savez(buffer, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
         atomic_write_bytes(self.job_path(job_id), buffer.getvalue())
+        self.drop_checkpoint(job_id)
+
+    def drop_checkpoint(self, job_id: str) -> None:
+        """A finished job's checkpoint goes (also on resume: a kill may have come between result and cleanup)."""
         self.checkpoint_path(job_id).unlink(missing_ok=True)
 
     def load_job(self, job_id: str, method: str, config_of: Callable[[int], Any]) -> RunResult:

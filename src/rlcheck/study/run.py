@@ -122,6 +122,7 @@ def _run_locked(spec: StudySpec, store: StudyStore, resume: bool, progress: Prog
     todo = []
     for job in jobs:
         if store.has_job(job.job_id):  # finished, even if a kill came before the manifest said so
+            store.drop_checkpoint(job.job_id)
             by_id = dict(zip(job.global_ids(), job.configs, strict=True))
             results[job.job_id] = store.load_job(job.job_id, job.method, by_id.__getitem__)
             _mark_done(manifest["jobs"][job.job_id], results[job.job_id])
