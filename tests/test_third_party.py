@@ -191,3 +191,9 @@ def test_a_default_learner_that_cannot_use_the_budget_is_skipped_with_the_reason
     assert "dqn" not in [m.name for m in spec.methods] and "learning_starts" in dict(spec.skipped)["dqn"]
     fitted = api.study_spec("CartPole-v1", seeds=1, budget=5_000, sets=[("dqn.learning_starts", "500")])
     assert "dqn" in [m.name for m in fitted.methods] and "dqn" not in dict(fitted.skipped)
+
+
+def test_an_env_that_truncates_itself_declares_its_limit_and_rlcheck_uses_it():
+    env = make_env("MiniGrid-Empty-5x5-v0", wrappers=["minigrid.wrappers:ImgObsWrapper"], imports=["minigrid"])
+    assert env.max_episode_steps == 100  # minigrid's own max_steps, not rlcheck's 1000
+    assert any("declares max_steps=100" in w for w in env.warnings)

@@ -47,7 +47,7 @@ def make_python_env(name: str, env_kwargs: dict[str, Any] | None = None, check: 
     def make_plain() -> Any:
         env = wrap(base(), wrappers)
         if _time_limit(env) is None:
-            env = gym.wrappers.TimeLimit(env, DEFAULT_TIME_LIMIT)
+            env = gym.wrappers.TimeLimit(env, _declared_limit(env)[1] or DEFAULT_TIME_LIMIT)
         return readable_actions(readable_observations(env, name)[0], name)[0]
 
     if make_eval is None:
@@ -71,9 +71,14 @@ def make_python_env(name: str, env_kwargs: dict[str, Any] | None = None, check: 
     if check:
         warnings = preflight(name, make) + warnings
     if make_eval is None and own_limit is None:
-        warnings.append(f"[time limit] the env has no time limit (registered without max_episode_steps, no TimeLimit "
-                        f"wrapper); rlcheck added a {DEFAULT_TIME_LIMIT}-step one. Choose one with "
-                        "--wrap TimeLimit:max_episode_steps=N.")
+        attr, declared = _declared_limit(probe)
+        if declared:
+            warnings.append(f"[time limit] the env has no TimeLimit wrapper but declares {attr}={declared}; rlcheck uses "
+                            f"that as its time limit. Choose another with --wrap TimeLimit:max_episode_steps=N.")
+        else:
+            warnings.append(f"[time limit] the env has no time limit (registered without max_episode_steps, no "
+                            f"TimeLimit wrapper, no max_steps attribute); rlcheck added a {DEFAULT_TIME_LIMIT}-step "
+                            "one. Choose one with --wrap TimeLimit:max_episode_steps=N.")
     obs_space, action_space = probe.observation_space, probe.action_space
     spec = probe.spec
     limit = _time_limit(probe) or DEFAULT_TIME_LIMIT
@@ -94,6 +99,20 @@ def make_python_env(name: str, env_kwargs: dict[str, Any] | None = None, check: 
                    num_actions=num_actions, action_low=low, action_high=high, max_episode_steps=int(limit),
                    reward_threshold=threshold, warnings=tuple(warnings),
                    env_kwargs=tuple(sorted(kwargs.items())), wrappers=tuple(w.text for w in wrappers))
+
+
+# Attributes under which envs without a TimeLimit wrapper declare the step at which they truncate themselves
+# (minigrid: max_steps; popgym: max_episode_length).
+DECLARED_LIMITS = ("max_steps", "max_episode_steps", "max_episode_length")
+
+
+def _declared_limit(env: Any) -> tuple[str | None, int | None]:
+    raw = env.unwrapped
+    for attr in DECLARED_LIMITS:
+        value = getattr(raw, attr, None)
+        if isinstance(value, int | np.integer) and not isinstance(value, bool) and value > 0:
+            return attr, int(value)
+    return None, None
 
 
 def _time_limit(env: Any) -> int | None:
