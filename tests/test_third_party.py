@@ -137,7 +137,7 @@ def test_cli_envs_lists_imported_ids_and_bad_ids_exit_with_the_env_code():
     wrapped = cli("lint", "MiniGrid-Empty-5x5-v0", "--import", "minigrid", "--wrap", "minigrid.wrappers:ImgObsWrapper",
                   "--episodes", "4")
     assert wrapped.returncode == 0, wrapped.stderr
-    assert np.isfinite(len(wrapped.stdout))
+    assert "Reward lint of MiniGrid-Empty-5x5-v0" in wrapped.stdout and "Plausibility profile" in wrapped.stdout
 
 
 def test_a_learner_that_would_never_update_is_refused_with_its_own_key():

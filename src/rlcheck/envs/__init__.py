@@ -28,7 +28,7 @@ from rlcheck.envs.traps import make_trap
 
 _PYTHON_ENVS: dict[str, EnvSpec] = {}  # one preflight and one pool of copies per env and kwargs
 _GIVEN: dict[str, EnvSpec] = {}  # env objects handed to the API, by name
-_OBJECTS: dict[int, tuple[str, Any]] = {}  # gymnasium.Env objects handed to the API: id -> (name, object)
+_OBJECTS: dict[int, tuple[str, Any]] = {}  # env objects handed to the API: id -> (name, object)
 
 
 def _fresh_name(base: str) -> str:
@@ -36,24 +36,23 @@ def _fresh_name(base: str) -> str:
     return base + (f"#{taken + 1}" if taken else "")
 
 
+def _register_object(env: Any, build) -> str:
+    """The name of an env object handed to the API, built into an EnvSpec once (`build(name, env)`)."""
+    if id(env) not in _OBJECTS:
+        name = _fresh_name(type(env).__name__)
+        _GIVEN[name] = build(name, env)
+        _OBJECTS[id(env)] = (name, env)  # the object is kept, so its id is not reused
+    return _OBJECTS[id(env)][0]
+
+
 def register_spec(spec: Any) -> str:
     """Make an env object resolvable by a name in this process (the API accepts env objects this way); returns
     the name. An EnvSpec keeps its name; a gymnasium.Env is stepped on the host from deep copies of the object
     as given (so give it unstepped). A different object under a taken name is refused."""
-    if isinstance(spec, gym.Env):
-        template = spec
-        if id(template) not in _OBJECTS:
-            name = _fresh_name(type(template).__name__)
-            _GIVEN[name] = make_python_env(name, factory=lambda: copy.deepcopy(template))
-            _OBJECTS[id(template)] = (name, template)  # the object is kept, so its id is not reused
-        return _OBJECTS[id(template)][0]
+    if isinstance(spec, gym.Env):  # stepped on the host, from deep copies of the object as given
+        return _register_object(spec, lambda name, env: make_python_env(name, factory=lambda: copy.deepcopy(env)))
     if not isinstance(spec, EnvSpec) and callable(getattr(spec, "reset", None)) and callable(getattr(spec, "step", None)):
-        env = spec  # a JAX env object (gymnax 1.x or 0.x API, navix, jumanji)
-        if id(env) not in _OBJECTS:
-            name = _fresh_name(type(env).__name__)
-            _GIVEN[name] = spec_from_gymnax(name, env)
-            _OBJECTS[id(env)] = (name, env)
-        return _OBJECTS[id(env)][0]
+        return _register_object(spec, spec_from_gymnax)  # a JAX env object (gymnax 1.x or 0.x API, navix, jumanji)
     if not isinstance(spec, EnvSpec):
         raise RLCheckError(f"Expected an environment name or an rlcheck EnvSpec, got {type(spec).__name__}. Pass a "
                            "gymnax name, a Gymnasium id, 'package.module:ClassName', or an EnvSpec "

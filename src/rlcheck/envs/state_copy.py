@@ -42,14 +42,22 @@ class StateCopy:
         pass
 
 
-class MujocoState(StateCopy):
-    how = "MuJoCo's set_state(qpos, qvel)"
+class _ModelEnv(StateCopy):
+    """A copier that keeps one model env, set to each saved state and stepped raw (unwrapped)."""
+
     raw = True
 
     def __init__(self, make):
         super().__init__(make)
         self.model_env = make()
         self.model = self.model_env.unwrapped
+
+    def close(self) -> None:
+        self.model_env.close()
+
+
+class MujocoState(_ModelEnv):
+    how = "MuJoCo's set_state(qpos, qvel)"
 
     def save(self, real: Any) -> Any:
         return real.unwrapped.data.qpos.copy(), real.unwrapped.data.qvel.copy()
@@ -58,28 +66,20 @@ class MujocoState(StateCopy):
         self.model.set_state(*snapshot)
         return self.model  # the raw env: rewards and terminations as the env computes them
 
-    def close(self) -> None:
-        self.model_env.close()
 
-
-class UserState(StateCopy):
+class UserState(_ModelEnv):
     how = "the env's get_state()/set_state()"
-    raw = True
 
     def __init__(self, make):
         super().__init__(make)
-        self.model = make()
-        self.model.reset(seed=0)
+        self.model_env.reset(seed=0)
 
     def save(self, real: Any) -> Any:
         return copy.deepcopy(real.unwrapped.get_state())
 
     def branch(self, snapshot: Any) -> Any:
-        self.model.unwrapped.set_state(copy.deepcopy(snapshot))
-        return self.model.unwrapped
-
-    def close(self) -> None:
-        self.model.close()
+        self.model.set_state(copy.deepcopy(snapshot))
+        return self.model
 
 
 class DeepCopy(StateCopy):
