@@ -9,6 +9,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from rlcheck.core.actions import to_env_action
+from rlcheck.core.budget import Schedule, make_schedule
 from rlcheck.core.config import static
 from rlcheck.core.contracts import KeyedMethod
 from rlcheck.core.trace import IterationLog
@@ -128,11 +129,13 @@ class PolicySearch(KeyedMethod):
     episodes_per_iteration(config) (default: `config.population`).
     Configs have `max_episode_steps` and `hidden_sizes`; states have `key`, `env_steps` and `blocks`.
 
-    Episode lengths are not known in advance, so the schedule is in blocks of `episodes_per_iteration` env
-    steps (the least one search iteration can cost): block k runs search iterations until the env steps reach
-    (k + 1) blocks' worth, and the last block the whole budget. The final iteration's episodes are cut to the
-    steps left, so a run uses at least budget - episodes_per_iteration steps and never more than the budget,
-    whatever the episode length; checkpoints stay spread evenly over the budget."""
+    Episode lengths are not known in advance, so the schedule is in blocks of env steps, one block per
+    checkpoint interval (a multiple of `episodes_per_iteration`, the least one search iteration can cost):
+    block k runs search iterations until the env steps reach (k + 1) blocks' worth, and the last block the
+    whole budget. The final iteration's episodes are cut to the steps left, so a run uses at least
+    budget - episodes_per_iteration steps and never more than the budget, whatever the episode length.
+    One block per interval (not one per search iteration) keeps the compiled loop short: each interval is
+    one `while_loop`, not thousands of near-empty steps of a scan."""
 
     extra_keys = 0  # keys beyond (ask, play) that `tell` draws from
 
@@ -143,7 +146,12 @@ class PolicySearch(KeyedMethod):
         return config.population  # one episode per candidate
 
     def steps_per_iteration(self, config) -> int:
-        return self.episodes_per_iteration(config)  # one block of the schedule (see the class doc)
+        return self.episodes_per_iteration(config)  # the least one search iteration costs
+
+    def schedule(self, config, budget) -> Schedule:
+        """One block of env steps per checkpoint interval (see the class doc)."""
+        episodes = self.episodes_per_iteration(config)
+        return make_schedule(episodes * max(1, budget.env_steps // budget.num_evals // episodes), budget)
 
     def normalizer(self, state, env: EnvSpec, config) -> tuple[jax.Array, jax.Array]:
         return jnp.zeros(env.obs_size), jnp.ones(env.obs_size)
@@ -157,8 +165,9 @@ class PolicySearch(KeyedMethod):
         """One block: search iterations while the block's target is not reached and the budget left gives
         every candidate at least one step."""
         episodes = self.episodes_per_iteration(config)
-        blocks = budget.env_steps // episodes
-        target = jnp.where(state.blocks + 1 >= blocks, budget.env_steps, (state.blocks + 1) * episodes)
+        block = self.schedule(config, budget).steps_per_iteration
+        blocks = budget.env_steps // block
+        target = jnp.where(state.blocks + 1 >= blocks, budget.env_steps, (state.blocks + 1) * block)
         cap = config.max_episode_steps or env.max_episode_steps
 
         def more(carry):

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import jax
 
+from rlcheck.core.budget import Schedule, make_schedule
+
 if TYPE_CHECKING:
     from rlcheck.core.budget import Budget
     from rlcheck.core.results import RunResult
@@ -44,6 +46,7 @@ class Learner(Method, Protocol):
     pure and vmappable over keys and stacked numeric configs."""
 
     def steps_per_iteration(self, config: Any) -> int: ...  # static: env steps one `iterate` uses
+    def schedule(self, config: Any, budget: Budget) -> Schedule: ...  # iterations between checkpoints
     def init(self, key: jax.Array, env: Any, config: Any, budget: Budget) -> Any: ...
     def iterate(self, state: Any, env: Any, config: Any, budget: Budget) -> tuple[Any, IterationLog]: ...
     def act(self, state: Any, env: Any, config: Any, obs: jax.Array) -> jax.Array: ...  # deterministic
@@ -101,6 +104,10 @@ class MethodBase:
 
     def watched(self, state: Any) -> Any:
         return state
+
+    def schedule(self, config: Any, budget: Budget) -> Schedule:
+        """A learner's iterations between checkpoints: by default `steps_per_iteration` env steps each."""
+        return make_schedule(self.steps_per_iteration(config), budget)  # type: ignore[attr-defined]
 
 
 class KeyedMethod(MethodBase):

@@ -15,7 +15,7 @@ import numpy as np
 from rlcheck import registry
 from rlcheck.baselines.planner import run_planner_batch
 from rlcheck.core import checkpoint
-from rlcheck.core.budget import Budget, make_schedule
+from rlcheck.core.budget import Budget
 from rlcheck.core.checkpoint import Progress
 from rlcheck.core.config import stack_configs
 from rlcheck.core.contracts import ProgressFn
@@ -101,7 +101,7 @@ def _run_learner(
 
     def batched(fn):  # every input and output leaf has a leading run axis: split it over the devices
         return jax.jit(jax.vmap(fn), in_shardings=sharding, out_shardings=sharding) if sharding else jax.jit(jax.vmap(fn))
-    schedule = make_schedule(method.steps_per_iteration(configs[0]), budget)
+    schedule = method.schedule(configs[0], budget)
     total = schedule.total_env_steps * len(run_seeds)
     steps_per_chunk = schedule.iters_per_interval * schedule.steps_per_iteration
     watched = method.watched  # the part of the state where a NaN means divergence (bookkeeping may be left out)

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import jax
 import jax.numpy as jnp
 
-from rlcheck.core.budget import Budget, Schedule, make_schedule
+from rlcheck.core.budget import Budget, Schedule
 from rlcheck.core.trace import Checkpoint, IterationLog, Trace
 from rlcheck.diagnostics import behaviour
 from rlcheck.envs import vector
@@ -123,7 +123,7 @@ def assemble_trace(schedule: Schedule, rows: Checkpoint) -> Trace:
 def train(method: Method, key: jax.Array, env: EnvSpec, config: Any, budget: Budget) -> Trace:
     """The pure contract: `train(key, env, config, budget) -> Trace`, for one run. vmap it over keys
     and over stacked numeric config values."""
-    schedule = make_schedule(method.steps_per_iteration(config), budget)
+    schedule = method.schedule(config, budget)
     state = method.init(key, env, config, budget)
     checkpoints = [initial_checkpoint(method, env, config, budget, state)]
 
