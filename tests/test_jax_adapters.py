@@ -14,7 +14,7 @@ from flax import struct
 
 from rlcheck import api, registry
 from rlcheck.core.budget import Budget
-from rlcheck.core.errors import EnvError
+from rlcheck.core.errors import EnvError, RLCheckError
 from rlcheck.engine import run_method
 from rlcheck.envs import make_env, register_spec, spec_from_gymnax
 from rlcheck.envs.jax_adapters import Gymnax0
@@ -126,3 +126,39 @@ def test_reward_dtype_and_flags_are_normalised():
     _, state = spec.env.reset(key, spec.params)
     out = spec.env.step(key, state, 1, spec.params)
     assert out[2].dtype == jnp.float32
+
+
+def _episode_length(spec, action, steps: int = 400) -> tuple[int, bool]:
+    key = jax.random.PRNGKey(0)
+    _, state = spec.env.reset(key, spec.params)
+    step = jax.jit(lambda k, s: spec.env.step(k, s, action, spec.params))
+    for t in range(1, steps + 1):
+        key, k = jax.random.split(key)
+        _, state, _, terminated, truncated, _ = step(k, state)
+        if terminated or truncated:
+            return t, bool(truncated)
+    return steps, False
+
+
+def test_time_limit_wrapper_sets_a_jax_envs_own_limit():
+    spec = make_env("Pendulum-v1", wrappers=["TimeLimit:max_episode_steps=37"])
+    assert spec.max_episode_steps == 37 and spec.params.max_steps_in_episode == 37
+    assert spec.wrappers == ("TimeLimit:max_episode_steps=37",)
+    assert _episode_length(spec, jnp.zeros(1)) == (37, True)
+    assert _episode_length(make_env("Pendulum-v1"), jnp.zeros(1)) == (200, True)  # the original is untouched
+
+
+def test_time_limit_wrapper_caps_an_adapted_env_and_refuses_what_it_cannot_change():
+    name = register_spec(OldStyleCartPole())
+    capped = make_env(name, wrappers=["TimeLimit:max_episode_steps=9"])
+    assert capped.max_episode_steps == 9 and capped.params.max_timesteps == 9
+    key = jax.random.PRNGKey(1)
+    _, state = capped.env.reset(key, capped.params)
+    out = capped.env.step(key, state.replace(time=8), 0, capped.params)
+    assert bool(out[4]) and not bool(out[3])  # the 9th step is a truncation
+    with pytest.raises(RLCheckError, match="takes only TimeLimit"):
+        make_env("CartPole-v1", wrappers=["FlattenObservation"])
+    fixed = spec_from_gymnax("fixed-limit", NoTimeLimitField(), max_episode_steps=77)
+    register_spec(fixed)
+    with pytest.raises(EnvError, match="no time-limit field"):
+        make_env("fixed-limit", wrappers=["TimeLimit:max_episode_steps=20"])

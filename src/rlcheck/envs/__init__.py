@@ -13,6 +13,7 @@ Python Gymnasium env stepped on the host.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -20,10 +21,11 @@ from typing import Any
 import gymnasium as gym
 
 from rlcheck.core.errors import RLCheckError
-from rlcheck.envs.jax_adapters import JAX_LIBRARIES, make_library_env
+from rlcheck.envs.host import HostEnv
+from rlcheck.envs.jax_adapters import JAX_LIBRARIES, make_library_env, with_time_limit
 from rlcheck.envs.jax_env import EnvSpec, make_jax_env, registered_env_ids, spec_from_gymnax
 from rlcheck.envs.python_env import make_python_env
-from rlcheck.envs.resolve import import_packages, parse_wrapper
+from rlcheck.envs.resolve import WrapperSpec, import_packages, parse_wrapper
 from rlcheck.envs.traps import make_trap
 
 _PYTHON_ENVS: dict[str, EnvSpec] = {}  # one preflight and one pool of copies per env and kwargs
@@ -67,18 +69,21 @@ def register_spec(spec: Any) -> str:
 def make_env(name: str, env_kwargs: dict[str, Any] | None = None, wrappers: Sequence[str] = (),
              imports: Sequence[str] = ()) -> EnvSpec:
     import_packages(imports)
+    jax_env = (name.startswith(("trap/", "gymnax:")) or name.partition(":")[0] in JAX_LIBRARIES
+               or (name in registered_env_ids() and not env_kwargs) or (name in _GIVEN and not env_kwargs))
+    if jax_env and wrappers:
+        spec = make_env(name, env_kwargs, (), ())
+        if not isinstance(spec.env, HostEnv):
+            return _jax_time_limited(spec, [parse_wrapper(w) for w in wrappers])
     if name in _GIVEN and not env_kwargs and not wrappers:
         return _GIVEN[name]
-    if wrappers and (name.startswith(("trap/", "gymnax:")) or name in registered_env_ids()):
-        raise RLCheckError(f"--wrap applies to Gymnasium envs; {name!r} is a JAX env. Write "
-                           f"'gymnasium:{name.removeprefix('gymnax:')}' to wrap Gymnasium's version (if it has one).")
     if name.startswith("trap/"):
         if env_kwargs:
             raise RLCheckError(f"--env-kwargs applies to Gymnasium envs; {name!r} is a built-in trap env.")
         return make_trap(name)
     if name.partition(":")[0] in JAX_LIBRARIES:
-        if env_kwargs or wrappers:
-            raise RLCheckError(f"--env-kwargs and --wrap apply to Gymnasium envs; {name!r} is a JAX env.")
+        if env_kwargs:
+            raise RLCheckError(f"--env-kwargs applies to Gymnasium envs; {name!r} is a JAX env.")
         return _library_env(name)
     if name.startswith("gymnax:") or (name in registered_env_ids() and not env_kwargs):
         if env_kwargs:
@@ -89,6 +94,20 @@ def make_env(name: str, env_kwargs: dict[str, Any] | None = None, wrappers: Sequ
     if key not in _PYTHON_ENVS:
         _PYTHON_ENVS[key] = make_python_env(name, env_kwargs, wrappers=[parse_wrapper(w) for w in wrappers])
     return _PYTHON_ENVS[key]
+
+
+def _jax_time_limited(spec: EnvSpec, wrappers: Sequence[WrapperSpec]) -> EnvSpec:
+    """A JAX env takes one wrapper, Gymnasium's TimeLimit, as a change of its own time limit (the others wrap
+    Python envs)."""
+    other = [w.text for w in wrappers if w.wrapper is not gym.wrappers.TimeLimit]
+    if other or not wrappers:
+        raise RLCheckError(f"--wrap {', '.join(other)}: {spec.name!r} is a JAX env, which takes only "
+                           "TimeLimit:max_episode_steps=N (its time limit); the other wrappers apply to Gymnasium envs. "
+                           f"Write 'gymnasium:{spec.name.removeprefix('gymnax:')}' to wrap Gymnasium's version (if it has one).")
+    limit = int(dict(wrappers[-1].kwargs).get("max_episode_steps", 0))
+    env, params = with_time_limit(spec.env, spec.params, limit, spec.name)
+    return dataclasses.replace(spec, env=env, params=params, max_episode_steps=limit,
+                               wrappers=tuple(w.text for w in wrappers))
 
 
 def _library_env(name: str) -> EnvSpec:

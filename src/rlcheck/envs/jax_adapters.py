@@ -13,6 +13,7 @@ or given explicitly. By name: `craftax:Craftax-Symbolic-v1`, `navix:Navix-Empty-
 
 from __future__ import annotations
 
+import copy
 import importlib
 from typing import Any
 
@@ -39,7 +40,8 @@ def time_limit(env: Any, params: Any, given: int | None = None) -> int:
                 return int(value)
     raise EnvError(f"The JAX env {type(env).__name__} has no time limit rlcheck can find (looked for "
                    f"{', '.join(TIME_LIMIT_NAMES)} on its params and on the env). Give one: "
-                   "api.check(env=..., max_episode_steps=N) or spec_from_gymnax(..., max_episode_steps=N).")
+                   "rlcheck.envs.spec_from_gymnax(name, env, params, max_episode_steps=N), and pass that EnvSpec to "
+                   "the API (api.check(spec, ...)).")
 
 
 def _counter(state: Any) -> Any:
@@ -50,12 +52,21 @@ def _counter(state: Any) -> Any:
 
 
 class _AutoReset:
-    """The gymnax 1.x `step` (auto-reset, final_observation, terminated/truncated) over `step_env`/`reset_env`
-    that subclasses define; `step_env` returns (obs, state, reward, terminated, truncated, info)."""
+    """The gymnax 1.x `step` (auto-reset, final_observation, terminated/truncated) over the `transition` and
+    `reset` that subclasses define; `transition` returns (obs, state, reward, terminated, truncated, info).
+    `cap`, if set, truncates episodes at that many steps (read from the state's step counter)."""
+
+    cap: int | None = None
+
+    def _capped(self, key, state, action, params):
+        obs, state, reward, terminated, truncated, info = self.transition(key, state, action, params)
+        if self.cap is not None:
+            truncated = jnp.logical_or(truncated, jnp.logical_and(~terminated, _counter(state) >= self.cap))
+        return obs, state, reward, terminated, truncated, info
 
     def step(self, key, state, action, params=None):
         key_step, key_reset = jax.random.split(key)
-        obs_st, state_st, reward, terminated, truncated, info = self.transition(key_step, state, action, params)
+        obs_st, state_st, reward, terminated, truncated, info = self._capped(key_step, state, action, params)
         done = jnp.logical_or(terminated, truncated)
         obs_re, state_re = self.reset(key_reset, params)
         state = jax.tree.map(lambda a, b: jax.lax.select(done, a, b), state_re, state_st)
@@ -64,7 +75,7 @@ class _AutoReset:
 
     def step_env(self, key, state, action, params=None):
         """No reset: (obs, state, reward, terminated or truncated, info), as planners step a model."""
-        obs, state, reward, terminated, truncated, info = self.transition(key, state, action, params)
+        obs, state, reward, terminated, truncated, info = self._capped(key, state, action, params)
         return obs, state, reward, jnp.logical_or(terminated, truncated), info
 
     def reset_env(self, key, params=None):
@@ -195,6 +206,31 @@ def adapt(env: Any, params: Any = None, max_episode_steps: int | None = None) ->
         return Gymnax0(env, limit), params, limit
     raise EnvError(f"The JAX env {type(env).__name__}'s step returns {values} values; rlcheck reads gymnax 1.x (6: obs, "
                    "state, reward, terminated, truncated, info) and gymnax 0.x (5, with step_env and reset_env).")
+
+
+def with_time_limit(env: Any, params: Any, limit: int, name: str) -> tuple[Any, Any]:
+    """(env, params) whose episodes are truncated at `limit` steps: the params' own time-limit field set
+    (gymnax's `max_steps_in_episode`, craftax's `max_timesteps`, ...), and for an adapted env also a cap
+    on its step counter (navix and jumanji keep their limit inside the env: a cap can only shorten it)."""
+    if limit < 1:
+        raise EnvError(f"Environment {name!r}: TimeLimit needs max_episode_steps >= 1, got {limit}.")
+    field = next((f for f in TIME_LIMIT_NAMES if params is not None and hasattr(params, "replace")
+                  and np.ndim(getattr(params, f, None)) == 0 and getattr(params, f, None) is not None), None)
+    if field is not None:
+        params = params.replace(**{field: limit})
+    if isinstance(env, _AutoReset):
+        _, state = jax.eval_shape(lambda k: env.reset(k, params), jax.random.PRNGKey(0))
+        if _counter(state) is None:
+            raise EnvError(f"Environment {name!r}: its state has no step counter ({', '.join(STEP_COUNTER_NAMES)}), "
+                           "so rlcheck cannot cut its episodes; set the limit in the env's own constructor.")
+        env = copy.copy(env)
+        env.cap = limit
+        if isinstance(env, Gymnax0):
+            env.limit = limit  # its truncation flag is read against this
+    elif field is None:
+        raise EnvError(f"Environment {name!r}: its params have no time-limit field ({', '.join(TIME_LIMIT_NAMES)}), so "
+                       "--wrap TimeLimit cannot change it; set the limit in the env's own params or constructor.")
+    return env, params
 
 
 def make_library_env(name: str) -> tuple[str, Any, Any, int]:
