@@ -197,3 +197,33 @@ def test_an_env_that_truncates_itself_declares_its_limit_and_rlcheck_uses_it():
     env = make_env("MiniGrid-Empty-5x5-v0", wrappers=["minigrid.wrappers:ImgObsWrapper"], imports=["minigrid"])
     assert env.max_episode_steps == 100  # minigrid's own max_steps, not rlcheck's 1000
     assert any("declares max_steps=100" in w for w in env.warnings)
+
+
+def test_the_lint_sizes_a_jax_envs_probing_too(monkeypatch):
+    from rlcheck.diagnostics import lint as lint_module
+
+    assert lint_module.probe_budget(1e9, 60, 5, 24, 200, most_steps=5_000)[2] is not None  # memory binds
+    env = make_env("Pendulum-v1")
+    monkeypatch.setattr(lint_module, "MAX_RECORD_BYTES", 4 * env.obs_size * 5_000)  # room for 5,000 steps
+    result = lint_module.lint(env, measure_speed=False)
+    cut = next(f for f in result.findings if f.check == "probe_budget")
+    assert "fit in memory" in cut.evidence and cut.status == "warn" and cut.value < cut.threshold
+    horizon = next((f.value for f in result.findings if f.check == "probe_horizon"), env.max_episode_steps)
+    assert len(result.probes) * cut.value * horizon <= 5_000
+
+
+def test_a_jax_envs_probes_stop_when_their_time_is_spent():
+    import jax
+
+    from rlcheck.diagnostics import probes as probes_module
+    from rlcheck.diagnostics.lint import lint
+
+    env = make_env("CartPole-v1")
+    probes = probes_module.probes_for(env)
+    full = probes_module.rollouts(env, probes, 24, jax.random.PRNGKey(0))
+    cut = probes_module.rollouts(env, probes, 24, jax.random.PRNGKey(0), max_seconds=1e-9)
+    assert full[0].reward.shape == (24, 500)  # as asked, when there is time
+    assert cut[0].reward.shape == (probes_module.EPISODES_PER_CALL, probes_module.STEPS_PER_CALL)  # one call's worth
+    np.testing.assert_array_equal(cut[1].reward, full[1].reward[:8, :250])  # the same episodes, cut short
+    findings = {f.check: f for f in lint(env, max_seconds=1e-9, measure_speed=False).findings}
+    assert "did not fit" in findings["probe_budget"].evidence and "probe_horizon" in findings

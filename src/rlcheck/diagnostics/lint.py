@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+import time
 from typing import Any
 
 import jax
 import numpy as np
 
 from rlcheck.diagnostics import probes as probes_module
-from rlcheck.diagnostics.probes import Rollout
+from rlcheck.diagnostics.probes import MIN_EPISODES, Rollout
 from rlcheck.diagnostics.profile import plausibility_profile
 from rlcheck.envs.host import HostEnv
 from rlcheck.envs.jax_env import EnvSpec
@@ -70,22 +71,38 @@ class LintResult:
         return "fail" if "fail" in statuses else "warn" if "warn" in statuses else "pass"
 
 
-DEFAULT_SECONDS = 60.0  # the lint's probing on a Python env is sized to about this
+DEFAULT_SECONDS = 60.0  # the lint's probing is sized to about this
 PROBING_SHARE = 0.8  # of it for the probes (the rest: speed measurements, checks)
-MIN_EPISODES, MIN_HORIZON = 2, 20
+MIN_HORIZON = 20  # and MIN_EPISODES (probes.py): the least a cut leaves
+MAX_RECORD_BYTES = 2**30  # the JAX probes' per-step records (observations first) stay under this
 
 
 def lint(env: EnvSpec, episodes: int = 24, seed: int = 0, measure_speed: bool = True,
          max_seconds: float = DEFAULT_SECONDS) -> LintResult:
-    """Run every probe, every check and the plausibility profile. On a Python env the probing is sized to
-    take about `max_seconds` at the env's measured speed: fewer episodes, then shorter ones (said in a finding)."""
+    """Run every probe, every check and the plausibility profile. The probing is sized to take about
+    `max_seconds`: on a Python env from its measured speed, fewer episodes, then shorter ones; on a JAX env
+    by running the compiled probes a few episodes at a time and stopping when the time is spent (both said
+    in a finding). A JAX env's records are also held to MAX_RECORD_BYTES (a float per observation entry per
+    step)."""
     info_keys = probes_module.info_keys_of(env)
     probes = probes_module.probes_for(env)
-    horizon, capped = probes_module.probe_horizon(env), None
+    horizon, capped, asked = probes_module.probe_horizon(env), None, episodes
     if isinstance(env.env, HostEnv):
         rate = probes_module.steps_per_second(env, probes, episodes, info_keys, seconds=min(1.0, max_seconds / 10))
         episodes, horizon, capped = probe_budget(rate, max_seconds, len(probes), episodes, horizon)
-    rollouts = probes_module.rollouts(env, probes, episodes, jax.random.PRNGKey(seed), info_keys, horizon)
+        rollouts = probes_module.rollouts(env, probes, episodes, jax.random.PRNGKey(seed), info_keys, horizon)
+    else:
+        episodes, horizon, capped = probe_budget(float("inf"), max_seconds, len(probes), episodes, horizon,
+                                                 most_steps=MAX_RECORD_BYTES // (4 * max(env.obs_size, 1)))
+        start = time.perf_counter()
+        rollouts = probes_module.rollouts(env, probes, episodes, jax.random.PRNGKey(seed), info_keys, horizon,
+                                          max_seconds=max_seconds * PROBING_SHARE)
+        played = len(rollouts[0].reward)
+        if played < episodes:
+            capped = (asked, f"{len(probes)} probes x {episodes} episodes x {horizon} steps did not fit in "
+                             f"{max_seconds:g} s ({played} episodes of each took {time.perf_counter() - start:,.0f} s, "
+                             f"compiling included); probed {played} episodes each")
+            episodes = played
     horizon = rollouts[0].reward.shape[1]
     findings = run_checks(rollouts, horizon, env.max_episode_steps)
     if capped:
@@ -95,17 +112,21 @@ def lint(env: EnvSpec, episodes: int = 24, seed: int = 0, measure_speed: bool = 
     return LintResult(env.name, findings, profile, [_probe_row(r) for r in rollouts])
 
 
-def probe_budget(rate: float, max_seconds: float, num_probes: int, episodes: int,
-                 horizon: int) -> tuple[int, int, tuple[int, str] | None]:
+def probe_budget(rate: float, max_seconds: float, num_probes: int, episodes: int, horizon: int,
+                 most_steps: float = float("inf")) -> tuple[int, int, tuple[int, str] | None]:
     """(episodes per probe, horizon, (episodes asked, why) if cut) so that the probes' worst case, every
-    episode running the whole horizon, fits in `max_seconds` at `rate` env steps per second."""
-    affordable = rate * max_seconds * PROBING_SHARE
-    if num_probes * episodes * horizon <= affordable:
+    episode running the whole horizon, fits in `max_seconds` at `rate` env steps per second, and in
+    `most_steps` steps in all (the memory the records may take)."""
+    by_time = rate * max_seconds * PROBING_SHARE
+    affordable = min(by_time, most_steps)
+    wanted = num_probes * episodes * horizon
+    if wanted <= affordable:
         return episodes, horizon, None
     fitted = max(MIN_EPISODES, int(affordable // (num_probes * horizon)))
     cut = max(MIN_HORIZON, min(horizon, int(affordable // (num_probes * fitted))))
-    why = (f"at {rate:,.0f} env steps/s, {num_probes} probes x {episodes} episodes x {horizon} steps would take "
-           f"about {num_probes * episodes * horizon / rate:,.0f} s; probed {fitted} episodes each"
+    cost = (f"would take about {wanted / rate:,.0f} s at {rate:,.0f} env steps/s" if by_time <= most_steps
+            else f"would record {wanted:,} steps, more than the {int(most_steps):,} that fit in memory")
+    why = (f"{num_probes} probes x {episodes} episodes x {horizon} steps {cost}; probed {fitted} episodes each"
            + (f", cut at {cut} steps" if cut < horizon else "") + f" to stay within {max_seconds:g} s")
     return fitted, cut, (episodes, why)
 

@@ -23,6 +23,9 @@ from rlcheck.envs.jax_env import EnvSpec
 
 MAX_PROBE_STEPS = 1000  # longer time limits (Atari: 27,000) are cut here; the lint says so
 MAX_STORED_OBS = 4096  # larger observations (frames) are kept as hashes only
+EPISODES_PER_CALL = 8  # a JAX env's probes run this many episodes and steps per compiled call (the
+STEPS_PER_CALL = 250  # granularity of the lint's time cap)
+MIN_EPISODES = 2  # a time cap still plays this many episodes of every probe
 
 
 @dataclass(frozen=True)
@@ -94,16 +97,47 @@ def _probe_table(env: EnvSpec, probes: list[Probe]) -> tuple[jax.Array, jax.Arra
 
 
 def rollouts(env: EnvSpec, probes: list[Probe], episodes: int, key: jax.Array,
-             info_keys: tuple[str, ...] = (), horizon: int | None = None) -> list[Rollout]:
+             info_keys: tuple[str, ...] = (), horizon: int | None = None,
+             max_seconds: float | None = None) -> list[Rollout]:
     """`episodes` episodes of every probe, each cut at `horizon` steps (default: the time limit, at most
-    MAX_PROBE_STEPS). JAX envs: one compiled program for all probes and episodes."""
+    MAX_PROBE_STEPS). JAX envs: one compiled program for all probes, called for EPISODES_PER_CALL episodes
+    and STEPS_PER_CALL steps at a time. With `max_seconds`, no call is made that would not fit: fewer
+    episodes come back (at least one call's worth), or, if the first batch of episodes does not fit, that
+    batch cut short (the lint says so)."""
     horizon = horizon or probe_horizon(env)
     if isinstance(env.env, HostEnv):
         seeds = np.asarray(jax.random.randint(key, (len(probes),), 0, 2**31 - 1))
         return [_host_rollout(env, p, episodes, int(s), info_keys, horizon) for p, s in zip(probes, seeds, strict=True)]
-    fn = _jax_program(env, len(probes), episodes, horizon, info_keys)
+    per_call, chunk = min(episodes, EPISODES_PER_CALL), min(horizon, STEPS_PER_CALL)
+    begin, advance = _jax_program(env, len(probes), per_call, chunk, info_keys)
     is_random, pairs = _probe_table(env, probes)
-    r = jax.device_get(fn(key, is_random, pairs))
+    # numpy, not jnp, between the calls: every jnp op outside the program would compile a kernel of its own
+    keys = np.asarray(jax.random.split(key, len(probes) * episodes)).reshape(len(probes), episodes, -1)
+    keys = np.concatenate([keys, keys[:, :(-episodes) % per_call]], axis=1)  # whole calls (the extra are dropped)
+    batches, start, last_call = [], time.perf_counter(), 0.0
+
+    def fits() -> bool:  # another call, at the last call's duration
+        return not max_seconds or time.perf_counter() - start + last_call <= max_seconds
+
+    for first in range(0, episodes, per_call):
+        carry, parts = begin(keys[:, first:first + per_call]), []
+        for t0 in range(0, horizon, chunk):
+            if batches and not fits():
+                break
+            called = time.perf_counter()
+            carry, part = advance(carry, is_random, pairs, np.int32(t0))
+            parts.append(jax.device_get(part))
+            last_call = time.perf_counter() - called
+            if not batches and not fits():
+                break  # the first batch, cut short
+        if len(parts) * chunk < horizon and batches:
+            break  # a later batch that did not finish is dropped
+        batches.append(jax.tree.map(lambda *xs: np.concatenate(xs, axis=2), *parts))
+        if len(parts) * chunk < horizon or not fits():
+            break
+    played = min(b["reward"].shape[2] for b in batches)
+    r = jax.tree.map(lambda *xs: np.concatenate([x[:, :, :min(played, horizon)] for x in xs], axis=1)[:, :episodes],
+                     *batches)
     out = []
     for i, probe in enumerate(probes):
         obs = np.asarray(r["obs"][i])
@@ -118,18 +152,24 @@ def rollouts(env: EnvSpec, probes: list[Probe], episodes: int, key: jax.Array,
 _PROGRAMS: dict = {}
 
 
-def _jax_program(env: EnvSpec, num_probes: int, episodes: int, horizon: int, info_keys: tuple[str, ...]):
-    """fn(key, is_random [P], pairs [P, 2, ...]) -> records [P, episodes, horizon, ...], compiled once."""
-    cache_key = (id(env.env), env.name, num_probes, episodes, horizon, info_keys)
+def _jax_program(env: EnvSpec, num_probes: int, episodes: int, chunk: int, info_keys: tuple[str, ...]):
+    """(begin(keys [P, episodes]) -> carry, advance(carry, is_random [P], pairs [P, 2, ...], t0) -> (carry,
+    records [P, episodes, chunk, ...])), compiled once: the probes' episodes `chunk` steps at a time, from step
+    t0 (stepping on past an episode's end records nothing valid)."""
+    cache_key = (id(env.env), env.name, num_probes, episodes, chunk, info_keys)
     if cache_key in _PROGRAMS:
         return _PROGRAMS[cache_key]
     action_shape = tuple(env.env.action_space(env.params).shape)
     low = None if env.discrete else jnp.asarray(env.action_low)
     high = None if env.discrete else jnp.asarray(env.action_high)
 
-    def one_episode(key, is_random, pair):
+    def begin_one(key):
         reset_key, key = jax.random.split(key)
         obs, state = env.env.reset(reset_key, env.params)
+        return obs, state, jnp.bool_(False), key
+
+    def advance_one(key, carry, is_random, pair, t0):
+        carry = jax.lax.cond(t0 == 0, lambda: begin_one(key), lambda: carry)  # the first call resets
 
         def step(carry, t):
             obs, state, done, key = carry
@@ -147,14 +187,21 @@ def _jax_program(env: EnvSpec, num_probes: int, episodes: int, horizon: int, inf
             done = done | terminated | truncated
             return (next_obs, next_state, done, key), record
 
-        return jax.lax.scan(step, (obs, state, jnp.bool_(False), key), jnp.arange(horizon))[1]
+        return jax.lax.scan(step, carry, t0 + jnp.arange(chunk))
 
-    def program(key, is_random, pairs):
-        keys = jax.random.split(key, num_probes * episodes).reshape(num_probes, episodes, -1)
-        per_probe = jax.vmap(one_episode, in_axes=(0, None, None))
-        return jax.vmap(per_probe)(keys, is_random, pairs)
+    def begin(keys):  # placeholders of the carry's shapes (nothing compiles): the first `advance` resets
+        shapes = jax.eval_shape(jax.vmap(jax.vmap(begin_one)), keys)
+        return keys, jax.tree.map(lambda x: np.zeros(x.shape, x.dtype), shapes)
 
-    _PROGRAMS[cache_key] = jax.jit(program)
+    per_probe = jax.vmap(advance_one, in_axes=(0, 0, None, None, None))
+    batched = jax.jit(jax.vmap(per_probe, in_axes=(0, 0, 0, 0, None)))
+
+    def advance(carry, is_random, pairs, t0):
+        keys, state = carry
+        state, records = batched(keys, state, is_random, pairs, t0)
+        return (keys, state), records
+
+    _PROGRAMS[cache_key] = (begin, advance)
     return _PROGRAMS[cache_key]
 
 
@@ -224,9 +271,10 @@ def info_keys_of(env: EnvSpec) -> tuple[str, ...]:
 
 
 def steps_per_second(env: EnvSpec, probes: list[Probe], episodes: int, info_keys: tuple[str, ...] = (),
-                     seconds: float = 1.0) -> float:
-    """Env steps per second on this machine. JAX envs: the probes' compiled program (all copies at once)
-    run again; Python envs: one copy stepped with random actions."""
+                     seconds: float = 1.0, horizon: int | None = None) -> float:
+    """Env steps per second on this machine. JAX envs: the probes' compiled program (all copies at once,
+    `horizon` steps each: default the probes' horizon) run again after a first, compiling, call; Python
+    envs: one copy stepped with random actions."""
     if isinstance(env.env, HostEnv):
         copy = env.env.make()
         try:
@@ -239,11 +287,14 @@ def steps_per_second(env: EnvSpec, probes: list[Probe], episodes: int, info_keys
             return count / (time.perf_counter() - start)
         finally:
             copy.close()
-    horizon = min(env.max_episode_steps, MAX_PROBE_STEPS)
-    fn = _jax_program(env, len(probes), episodes, horizon, info_keys)  # compiled already by `rollouts`
+    horizon = horizon or probe_horizon(env)
+    per_call, chunk = min(episodes, EPISODES_PER_CALL), min(horizon, STEPS_PER_CALL)
+    begin, advance = _jax_program(env, len(probes), per_call, chunk, info_keys)  # as `rollouts` compiled it
     is_random, pairs = _probe_table(env, probes)
+    carry = begin(np.asarray(jax.random.split(jax.random.PRNGKey(0), len(probes) * per_call)).reshape(len(probes), per_call, -1))
     count, start = 0, time.perf_counter()
     while count == 0 or time.perf_counter() - start < seconds:
-        jax.block_until_ready(fn(jax.random.PRNGKey(count), is_random, pairs))
-        count += len(probes) * episodes * horizon
+        carry, part = advance(carry, is_random, pairs, np.int32(count))  # episodes that end restart (auto-reset)
+        jax.block_until_ready(part)
+        count += len(probes) * per_call * chunk
     return count / (time.perf_counter() - start)

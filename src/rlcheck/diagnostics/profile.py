@@ -30,8 +30,8 @@ def plausibility_profile(env: EnvSpec, rollouts: Sequence[Rollout], measure_spee
                          info_keys: tuple[str, ...] = ()) -> dict[str, Any]:
     random = next(r for r in rollouts if r.probe.kind == "random")
     rewards = random.reward[random.valid]
-    speed = (probes_module.steps_per_second(env, [r.probe for r in rollouts], len(random.reward), info_keys)
-             if measure_speed else None)
+    speed = (probes_module.steps_per_second(env, [r.probe for r in rollouts], len(random.reward), info_keys,
+                                            horizon=random.reward.shape[1]) if measure_speed else None)
     return {
         "nonzero_reward_share": float(np.mean(rewards != 0)) if rewards.size else 0.0,
         "positive_return_episode_share": float(np.mean(random.returns > 0)),
