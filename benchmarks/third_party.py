@@ -50,6 +50,9 @@ ROWS = [
     Row("minigrid", "minigrid:MiniGrid-Empty-5x5-v0"),  # Dict with a mission string: refused, naming the fix
     Row("minigrid", "MiniGrid-Empty-5x5-v0", ["--import", "minigrid", "--wrap", "minigrid.wrappers:ImgObsWrapper"],
         check_flags=["--threshold", "0.9"]),
+    Row("minigrid", "MiniGrid-Empty-5x5-v0", ["--import", "minigrid", "--wrap", "minigrid.wrappers:RGBImgObsWrapper",
+                                              "--wrap", "FilterObservation:filter_keys=[image,direction]"],
+        budget=4096, check_flags=["--methods", "ppo,cem", "--threshold", "0.9"]),  # an image inside a Dict: the CNN
     Row("minigrid", "MiniGrid-DoorKey-5x5-v0", ["--import", "minigrid", "--wrap", "FilterObservation:filter_keys=[image]"],
         check_flags=["--threshold", "0.9"]),
     Row("highway-env", "highway-fast-v0", ["--import", "highway_env"], budget=1024,
@@ -63,9 +66,12 @@ ROWS = [
     Row("gymnasium-robotics", "PointMaze_UMaze-v3", ["--import", "gymnasium_robotics"],
         check_flags=[*CONTINUOUS, "--threshold", "1"]),
     Row("navix (JAX)", "navix:Navix-Empty-5x5-v0", check_flags=["--threshold", "0.5"]),
+    Row("navix (JAX)", "navix:Navix-Empty-5x5-v0", ["--wrap", "TimeLimit:max_episode_steps=50"],  # a JAX env's limit
+        check_flags=["--threshold", "0.5", "--methods", "ppo,dqn,cem"]),
     Row("jumanji (JAX)", "jumanji:Snake-v1", check_flags=["--threshold", "5"]),
     Row("craftax (JAX)", "craftax:Craftax-Classic-Symbolic-v1", check_flags=["--methods", "ppo,cem", "--threshold", "1"]),
-    # planners from a verified copy of a pure-Python env's state (named: they are opt-in there)
+    # planners from a verified copy of a pure-Python env's state (named: they are opt-in there); LQR from MuJoCo's
+    Row("MuJoCo", "InvertedPendulum-v5", budget=1, check_flags=["--methods", "lqr,mpc"]),
     Row("gymnasium (toy text)", "FrozenLake-v1", budget=1, check_flags=["--methods", "uct,mpc", "--set",
                                                                            "mpc.num_samples=16", "--set", "mpc.horizon=10"]),
     Row("minigrid", "MiniGrid-Empty-5x5-v0", ["--import", "minigrid", "--wrap", "minigrid.wrappers:ImgObsWrapper"], budget=1,

@@ -154,3 +154,13 @@ def test_policy_search_over_a_small_mlp():
     result = run_method(ARS(), env, [ARSConfig(hidden_sizes=(16,))], [0, 1], Budget(32_000, 4, 5))
     returns = result.trace.eval_returns.mean(-1)
     assert returns[:, -1].mean() > 5 * returns[:, 0].mean()
+
+
+def test_cmaes_is_left_out_with_the_arithmetic_where_its_covariance_would_be_too_large():
+    from rlcheck.core.errors import NotApplicable
+
+    env = make_env("SpaceInvaders-MinAtar")  # 10x10x6 observations, 4 actions: 2,400 linear-policy weights
+    with pytest.raises(NotApplicable, match=r"2,400 policy parameters.*CEM and ARS"):
+        registry.get("cmaes").check(env)
+    registry.get("cmaes").check(make_env("Breakout-MinAtar"))  # 1,200: still searched
+    registry.get("cem").check(env)

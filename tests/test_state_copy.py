@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from rlcheck import registry
+from rlcheck.baselines.planner import play_on_host
 from rlcheck.core.budget import Budget
 from rlcheck.core.errors import NotApplicable
 from rlcheck.engine import run_method
@@ -55,3 +56,29 @@ def test_an_env_whose_copies_diverge_is_refused_with_the_reason():
 def test_box2d_copies_are_refused_not_trusted():
     with pytest.raises(NotApplicable, match="cannot be stepped|diverged"):
         registry.get_method("uct").check(make_env("LunarLander-v3"))
+
+
+def test_lqr_balances_mujocos_inverted_pendulum_from_its_set_state():
+    pytest.importorskip("mujoco")
+    env = make_env("InvertedPendulum-v5")
+    registry.get("lqr").check(env)
+    method = registry.get_method("lqr")
+    result = run_method(method, env, [registry.default_config(method, env, {})], [0], Budget(1_000, 1, 3))
+    assert (result.trace.eval_returns == 1000.0).all()  # upright for every one of the 1000 steps
+    assert result.trace.model_calls[0, 0] == 2 * (4 + 1)  # the linearisation's central differences
+
+
+def test_lqr_runs_on_a_users_simulator_with_a_state_vector_and_is_refused_without_one():
+    from rlcheck.baselines.lqr import EQUILIBRIA, Equilibrium, register_equilibrium
+
+    register_equilibrium("user_envs:PointMassWithState-v0", Equilibrium((), (0.0, 0.0), 0.0, q=(1.0, 0.1), r=0.1))
+    try:
+        env = make_env("user_envs:PointMassWithState-v0")
+        method = registry.get_method("lqr")
+        result = run_method(method, env, [registry.default_config(method, env, {})], [0], Budget(1_000, 1, 4))
+        idle = [play_on_host(env, e, lambda real, obs: (np.zeros(1, np.float32), 0))[0] for e in range(4)]  # same starts
+        assert (result.trace.eval_returns[0, 0] > np.asarray(idle) / 2).all()  # pushes the mass home, every episode
+        with pytest.raises(NotApplicable, match="no equilibrium|none is known"):
+            registry.get("lqr").check(make_env("user_envs:PointMass-v0"))
+    finally:
+        EQUILIBRIA.pop("user_envs:PointMassWithState-v0")

@@ -86,14 +86,30 @@ def test_a_wrapper_given_as_the_env_says_to_use_wrap():
         make_env("user_envs:ScaleReward")
 
 
-def test_small_multidiscrete_actions_become_one_discrete_and_large_ones_are_refused():
+def test_multidiscrete_actions_are_one_joint_index_with_their_factors_and_huge_ones_are_refused():
     env = make_env("user_envs:MultiDiscreteActions")
-    assert env.discrete and env.num_actions == 6 and any("Discrete(6)" in w for w in env.warnings)
+    assert env.discrete and env.num_actions == 6 and env.action_nvec == (3, 2) and env.action_space == "discrete"
+    assert any("6 combinations" in w for w in env.warnings)
     copy = env.env.make()
     copy.reset(seed=0)
     assert copy.step(5)[1] == 3.0  # index 5 = [2, 1]
-    with pytest.raises(EnvError, match="MultiDiscrete action with more than 64.*ActionWrapper"):
-        make_env("user_envs:MultiDiscreteActions", {"nvec": [10, 10]})
+    large = make_env("user_envs:MultiDiscreteActions", {"nvec": [10, 10]})
+    assert large.action_space == "multi_discrete" and large.policy_outputs == 20
+    with pytest.raises(EnvError, match="more than 2\\^31 combinations.*ActionWrapper"):
+        make_env("user_envs:MultiDiscreteActions", {"nvec": [1000] * 4})
+
+
+def test_factorised_policies_learn_a_large_multidiscrete_action_and_joint_heads_are_not_offered():
+    env = make_env("user_envs:MultiDiscreteActions", {"nvec": [5, 5, 5, 5]})  # 625 combinations; best: all 4s
+    with pytest.raises(registry.NotApplicable, match="625 combinations"):
+        registry.get("dqn").check(env)
+    best, random_play = 3 * 16, 3 * 8
+    # PPO finds the best combination; CEM's linear policy has no bias, so at the first step's observation (0)
+    # it plays part 0 everywhere (2 of 3 steps learnable: 32 at most), still well above random play
+    for name, at_least in (("ppo", best - 4), ("cem", random_play + 6)):
+        method = registry.get_method(name)
+        result = run_method(method, env, [registry.default_config(method, env, {})], [0], Budget(12_000, 2, 3))
+        assert result.trace.eval_returns[0, -1].mean() >= at_least, name
 
 
 def test_unsupported_spaces_are_refused_before_training_with_the_fix():
@@ -227,3 +243,26 @@ def test_a_jax_envs_probes_stop_when_their_time_is_spent():
     np.testing.assert_array_equal(cut[1].reward, full[1].reward[:8, :250])  # the same episodes, cut short
     findings = {f.check: f for f in lint(env, max_seconds=1e-9, measure_speed=False).findings}
     assert "did not fit" in findings["probe_budget"].evidence and "probe_horizon" in findings
+
+
+def test_an_image_inside_a_dict_goes_to_the_cnn_and_the_rest_joins_its_features():
+    import jax
+
+    wrappers = ["minigrid.wrappers:RGBImgObsWrapper", "FilterObservation:filter_keys=[image, direction]"]
+    env = make_env("MiniGrid-Empty-5x5-v0", imports=["minigrid"], wrappers=wrappers)
+    assert env.image_shape == (40, 40, 3) and env.obs_shape == (40 * 40 * 3 + 4,)  # image first, direction one-hot
+    assert any("goes to the CNN" in w for w in env.warnings)
+    copy = env.env.make()
+    obs, _ = copy.reset(seed=0)
+    raw = copy.unwrapped.get_frame(highlight=copy.unwrapped.highlight, tile_size=8)  # what RGBImgObsWrapper shows
+    np.testing.assert_array_equal(obs[:4800].reshape(40, 40, 3), raw)
+    assert obs[4800:].sum() == 1.0  # the direction, one-hot
+    for name in ("ppo", "dqn"):
+        method = registry.get_method(name)
+        config = registry.default_config(method, env, {})
+        params = method.network(env, config).init(jax.random.PRNGKey(0), np.zeros((1, *env.obs_shape), np.float32))
+        assert "ImageAndVector_0" in str(jax.tree_util.tree_structure(params)), name
+    method = registry.get_method("ppo")
+    config = registry.default_config(method, env, {"num_envs": 2, "num_steps": 32})
+    result = run_method(method, env, [config], [0], Budget(256, 2, 2))
+    assert np.isfinite(result.trace.eval_returns).all()

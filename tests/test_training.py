@@ -1,6 +1,7 @@
 """Shapes, determinism, vmapped == sequential, sweeps, and a short run that clearly beats random."""
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -92,3 +93,23 @@ def test_continuous_ppo_and_image_observations_run():
         env, method, config = _setup("ppo", name, num_envs=4, num_steps=32, num_minibatches=2)
         result = run_method(method, env, [config], [0, 1], Budget(256, 1, 2))
         assert np.all(np.isfinite(result.trace.eval_returns))
+
+
+def test_a_factorised_categorical_is_the_product_of_its_parts():
+    import itertools
+
+    from rlcheck.methods import networks as nets
+
+    factors = (3, 2, 4)
+    logits = jax.random.normal(jax.random.PRNGKey(3), (sum(factors),))
+    parts = [jax.nn.softmax(p) for p in jnp.split(logits, [3, 5])]
+    joint = np.array([float(parts[0][a] * parts[1][b] * parts[2][c]) for a, b, c in itertools.product(*map(range, factors))])
+    logp = np.array([float(nets.log_prob(logits, None, jnp.int32(i), factors)) for i in range(24)])
+    np.testing.assert_allclose(np.exp(logp), joint, rtol=1e-5)  # joint index i = (a, b, c), last part fastest
+    np.testing.assert_allclose(float(nets.entropy(logits, None, factors)), -(joint * np.log(joint)).sum(), rtol=1e-5)
+    assert int(nets.deterministic_action(logits, None, factors)) == int(np.argmax(joint))
+    draws = jax.vmap(lambda k: nets.sample_action(k, logits, None, factors))(jax.random.split(jax.random.PRNGKey(0), 40_000))
+    np.testing.assert_allclose(np.bincount(np.asarray(draws), minlength=24) / 40_000, joint, atol=0.01)
+    other = jax.random.normal(jax.random.PRNGKey(4), (sum(factors),))
+    q = np.exp([float(nets.log_prob(other, None, jnp.int32(i), factors)) for i in range(24)])
+    np.testing.assert_allclose(float(nets.categorical_kl(logits, other, factors)), (joint * np.log(joint / q)).sum(), rtol=1e-4)

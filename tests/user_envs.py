@@ -180,5 +180,16 @@ class PointMass(gym.Env):
         return np.array([self.x, self.v], np.float32), -(self.x**2) - 0.1 * u**2, False, False, {}
 
 
+class PointMassWithState(PointMass):
+    """PointMass with get_state()/set_state() of its (x, v) vector, as a user's own simulator might have."""
+
+    def get_state(self):
+        return np.array([self.x, self.v])
+
+    def set_state(self, state):
+        self.x, self.v = float(state[0]), float(state[1])
+
+
 gym.register("PointMass-v0", entry_point=PointMass, max_episode_steps=60)
+gym.register("PointMassWithState-v0", entry_point=PointMassWithState, max_episode_steps=60)
 gym.register("GoRight-v0", entry_point=GoRight, max_episode_steps=30, kwargs={"length": 6})

@@ -43,7 +43,7 @@ KINDS: dict[str, tuple[type, ...]] = {  # the contract each kind must meet (rlch
     "planner": (contracts.Planner, contracts.HostPlanner),
     "external": (contracts.External,),
 }
-ACTION_SPACES = ("discrete", "continuous")
+ACTION_SPACES = ("discrete", "continuous", "multi_discrete")  # multi_discrete: see EnvSpec.action_space
 PLANNER_SECONDS = 10.0  # `plan`'s guess for a planner: one evaluation, its cost set by the search, not the budget
 
 
@@ -73,10 +73,13 @@ class MethodRecord:
     def check(self, env: Any) -> None:
         """Raise NotApplicable if this method cannot run on `env`."""
         self.implementation.check(env)  # its own reasons first: they name the method to use instead
-        space = "discrete" if env.discrete else "continuous"
+        space = env.action_space
         if space not in self.actions:
-            raise NotApplicable(f"{self.name} handles {' and '.join(self.actions)} actions, and {env.name} has "
-                                f"{space} ones.")
+            what = (f"a factorised action of {len(env.action_nvec)} parts with {env.num_actions:,} combinations (too many "
+                    "for one joint head; PPO, TRPO and policy search play it factorised)" if space == "multi_discrete"
+                    else f"{space} actions")
+            raise NotApplicable(f"{self.name} handles {' and '.join(a for a in self.actions if a != 'multi_discrete')} "
+                                f"actions, and {env.name} has {what}.")
 
     def estimate_seconds(self, runs: int, budget: int, compile_seconds: float) -> float:
         if not self.learns:
@@ -158,13 +161,14 @@ def default_config(method: Any, env: Any, overrides: Mapping[str, Any] | None = 
 
 RATES = {"ppo": 2.0e5, "dqn": 6.2e4, "sac": 230.0, "td3": 120.0, "ddpg": 150.0, "naf": 3.4e3,
          "ars": 5e5, "cem": 5e5, "cmaes": 5e5}
-BOTH = ACTION_SPACES
+BOTH = ("discrete", "continuous")
+FACTORISED = ACTION_SPACES  # and MultiDiscrete/MultiBinary of any size, as a factorised policy
 for _record in (
-    MethodRecord("ppo", "learner", "on-policy", BOTH, "PPO (clipped surrogate, GAE), after PureJaxRL and CleanRL", PPO()),
+    MethodRecord("ppo", "learner", "on-policy", FACTORISED, "PPO (clipped surrogate, GAE), after PureJaxRL and CleanRL", PPO()),
     MethodRecord("dqn", "learner", "value-based", ("discrete",), "DQN with a target network, after CleanRL", DQN()),
     MethodRecord("rainbow", "learner", "value-based", ("discrete",),
                  "Rainbow: double, dueling, n-step, distributional, noisy, prioritised DQN", Rainbow(), default=False),
-    MethodRecord("trpo", "learner", "on-policy", BOTH, "TRPO: natural gradient with a KL line search, GAE", TRPO(),
+    MethodRecord("trpo", "learner", "on-policy", FACTORISED, "TRPO: natural gradient with a KL line search, GAE", TRPO(),
                  default=False),
     MethodRecord("sac", "learner", "off-policy actor-critic", ("continuous",), "SAC with automatic entropy tuning", SAC()),
     MethodRecord("td3", "learner", "off-policy actor-critic", ("continuous",), "TD3: twin critics, target smoothing, "
@@ -173,11 +177,11 @@ for _record in (
                  DDPG()),
     MethodRecord("naf", "learner", "off-policy actor-critic", ("continuous",), "NAF: normalised advantage functions",
                  NAF()),
-    MethodRecord("ars", "policy search", "random search", BOTH, "augmented random search (V2) over linear policies",
+    MethodRecord("ars", "policy search", "random search", FACTORISED, "augmented random search (V2) over linear policies",
                  ARS()),
-    MethodRecord("cem", "policy search", "evolution strategy", BOTH, "the cross-entropy method over policy parameters",
+    MethodRecord("cem", "policy search", "evolution strategy", FACTORISED, "the cross-entropy method over policy parameters",
                  CEM()),
-    MethodRecord("cmaes", "policy search", "evolution strategy", BOTH, "CMA-ES (evosax) over policy parameters", CMAES()),
+    MethodRecord("cmaes", "policy search", "evolution strategy", FACTORISED, "CMA-ES (evosax) over policy parameters", CMAES()),
     MethodRecord("lqr", "planner", "optimal control", BOTH, "LQR around a known equilibrium of the true dynamics", LQR()),
     MethodRecord("mpc", "planner", "model-predictive control", BOTH, "MPC with the true model: predictive sampling, "
                  "MPPI or CEM-MPC (JAX envs, and Python envs from a copy of their state)", MPC()),

@@ -14,6 +14,7 @@ from flax import struct
 from rlcheck.baselines.rollout import PolicySearch, episode_bound, num_params, policy_layers
 from rlcheck.core.budget import Budget
 from rlcheck.core.config import numeric, static
+from rlcheck.core.errors import NotApplicable
 from rlcheck.envs.jax_env import EnvSpec
 
 
@@ -33,10 +34,22 @@ class CMAESState:
     blocks: jax.Array  # of the schedule (rollout.PolicySearch)
 
 
+MAX_PARAMS = 1_500  # CMA-ES keeps an n x n covariance and decomposes it every update: O(n^3)
+
+
 class CMAES(PolicySearch):
     name = "cmaes"
     Config = CMAESConfig
     extra_keys = 1  # evosax's tell
+
+    def check(self, env: EnvSpec) -> None:
+        n = num_params(env, CMAESConfig().hidden_sizes)
+        if n > MAX_PARAMS:
+            raise NotApplicable(
+                f"CMA-ES would search {n:,} policy parameters on {env.name} (a linear policy over {env.obs_size:,} "
+                f"observation entries): its covariance has {n * n:,} entries and each update decomposes it, about "
+                f"{n**3:.1e} flops, so it is left out above {MAX_PARAMS:,} parameters. CEM and ARS scale linearly; "
+                "use them, or give the env a smaller observation (--wrap).")
 
     def _es(self, env: EnvSpec, config: CMAESConfig):
         template = jnp.zeros(num_params(env, config.hidden_sizes))

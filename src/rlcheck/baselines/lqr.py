@@ -5,6 +5,12 @@ energy-pumping swing-up (dE/dt = theta_dot * u) brings the pole up and LQR takes
 No env step is used for learning; the linearisation is one model call.
 
 A user gives an equilibrium for their own env with `register_equilibrium(name, Equilibrium(...))`.
+
+Python envs (continuous actions): the state is a vector that a state copy can set (envs/state_copy.py:
+MuJoCo's qpos and qvel, or a user's get_state()/set_state() of a 1-D array), the equilibrium is given
+for that vector (`fields=()`), the linearisation is by central differences through set-state-and-step
+(2 (n + m) model calls), and each real step reads the state and acts with u = u* - K (x - x*).
+Built in: InvertedPendulum-v5 (MuJoCo).
 """
 
 from __future__ import annotations
@@ -18,10 +24,14 @@ import numpy as np
 import scipy.linalg
 from flax import struct
 
-from rlcheck.baselines.planner import Planner, require_jax_model
+from rlcheck.baselines.planner import Planner, play_on_host, require_jax_model, run_host_planner
+from rlcheck.core.budget import Budget
 from rlcheck.core.config import numeric, static
 from rlcheck.core.errors import NotApplicable
+from rlcheck.core.results import RunResult
+from rlcheck.envs.host import HostEnv
 from rlcheck.envs.jax_env import EnvSpec
+from rlcheck.envs.state_copy import state_copy
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,7 @@ class Equilibrium:
     angle_fields: tuple[str, ...] = ()  # wrapped to [-pi, pi) before comparing with x*
     discrete_threshold: float | None = None
     swing_up: bool = False  # energy-based swing-up far from x* (pendulum-like envs)
+    angle_indices: tuple[int, ...] = ()  # Python envs: entries of the state vector wrapped to [-pi, pi)
 
 
 EQUILIBRIA: dict[str, Equilibrium] = {
@@ -45,6 +56,8 @@ EQUILIBRIA: dict[str, Equilibrium] = {
                                q=(1.0, 1.0, 10.0, 1.0), r=1.0, angle_fields=("theta",), discrete_threshold=0.5),
     "Pendulum-v1": Equilibrium(("theta", "theta_dot"), (0.0, 0.0), 0.0, q=(1.0, 0.1), r=0.001,
                                angle_fields=("theta",), swing_up=True),
+    # MuJoCo: state (cart, hinge, cart velocity, hinge velocity), upright at rest with no force
+    "InvertedPendulum-v5": Equilibrium((), (0.0, 0.0, 0.0, 0.0), 0.0, q=(1.0, 10.0, 1.0, 1.0), r=0.1),
 }
 
 
@@ -67,6 +80,26 @@ def central_differences(step, x: jax.Array, u: jax.Array, eps: float = 1e-3) -> 
     return np.stack(cols, axis=1).astype(np.float64), b.reshape(-1, 1).astype(np.float64)
 
 
+def linearise_host(copier, eq: Equilibrium, env: EnvSpec, eps: float = 1e-4):
+    """(K, x*, u*, model calls) for a Python env: A and B by central differences of set-state-and-step, then
+    the discrete Riccati equation."""
+    x_eq = np.asarray(eq.state, np.float64)
+    u_eq = np.full(env.num_actions, eq.control, np.float64)
+
+    def step(x, u):
+        model = copier.set_vector(x)
+        model.step(u.astype(np.float32))
+        return copier.vector(model)
+
+    n, m = len(x_eq), len(u_eq)
+    a = np.stack([(step(x_eq + eps * e, u_eq) - step(x_eq - eps * e, u_eq)) / (2 * eps) for e in np.eye(n)], axis=1)
+    b = np.stack([(step(x_eq, u_eq + eps * e) - step(x_eq, u_eq - eps * e)) / (2 * eps) for e in np.eye(m)], axis=1)
+    q, r = np.diag(eq.q), eq.r * np.eye(m)
+    p = scipy.linalg.solve_discrete_are(a, b, q, r)
+    gain = np.linalg.solve(r + b.T @ p @ b, b.T @ p @ a)
+    return gain, x_eq, u_eq, 2 * (n + m)
+
+
 def wrap(angle: jax.Array) -> jax.Array:
     return (angle + jnp.pi) % (2 * jnp.pi) - jnp.pi
 
@@ -76,7 +109,36 @@ class LQR(Planner):
     Config = LQRConfig
     defaults: dict[str, dict[str, Any]] = {}
 
+    def run_host(self, env: EnvSpec, configs, seeds, budget: Budget, progress=None) -> RunResult:
+        """Python envs: linearised through a state copy, then played on the host (see the module doc)."""
+        copier = state_copy(env, "LQR")
+        try:
+            gain, x_eq, u_eq, calls = linearise_host(copier, EQUILIBRIA[env.task], env)
+        finally:
+            copier.close()
+        eq = EQUILIBRIA[env.task]
+
+        def play(config, seed, recorder):
+            reader = state_copy(env, "LQR")
+
+            def choose(real, obs):
+                x = reader.vector(real)
+                x[list(eq.angle_indices)] = np.asarray(wrap(jnp.asarray(x[list(eq.angle_indices)])))
+                u = u_eq - gain @ (x - x_eq)
+                return np.clip(u, env.action_low, env.action_high).astype(np.float32), 0
+
+            try:
+                total, used, steps = play_on_host(env, seed, choose, recorder)
+            finally:
+                reader.close()
+            return total, used, steps  # no model calls while playing: the state is read, not simulated
+
+        return run_host_planner(self, env, play, configs, seeds, budget, progress, setup_calls=calls)
+
     def check(self, env: EnvSpec) -> None:
+        if isinstance(env.env, HostEnv):
+            self._check_host(env)
+            return
         require_jax_model(env, "LQR")
         if env.name not in EQUILIBRIA:
             raise NotApplicable(
@@ -88,6 +150,31 @@ class LQR(Planner):
         if missing:
             raise NotApplicable(f"LQR cannot set the state of {env.name}: it has no fields {missing}.")
 
+
+    @staticmethod
+    def _check_host(env: EnvSpec) -> None:
+        eq = EQUILIBRIA.get(env.task)
+        if eq is None or eq.fields:
+            raise NotApplicable(
+                f"LQR needs an equilibrium to linearise around, and none is known for {env.name}'s state vector. Give one "
+                "with rlcheck.baselines.lqr.register_equilibrium(name, Equilibrium((), state, control, q, r)), the state "
+                "as MuJoCo's qpos+qvel or your env's get_state() gives it.")
+        if env.discrete:
+            raise NotApplicable(f"LQR on a Python env needs continuous (Box) actions; {env.name}'s are discrete.")
+        copier = state_copy(env, "LQR")
+        try:
+            probe = env.env.make()
+            probe.reset(seed=0)
+            x = copier.vector(probe)
+            probe.close()
+        finally:
+            copier.close()
+        if x is None:
+            raise NotApplicable(f"LQR sets {env.name}'s state to a vector to linearise it, and its state is not one "
+                                f"({copier.how}). Give the env get_state() -> 1-D array and set_state(array).")
+        if x.shape != (len(eq.state),) or len(eq.q) != len(eq.state):
+            raise NotApplicable(f"The LQR equilibrium of {env.name} has {len(eq.state)} entries (and {len(eq.q)} weights); "
+                                f"its state vector has {x.shape[0]}.")
 
     def setup(self, env: EnvSpec, config: LQRConfig) -> dict[str, Any]:
         eq = EQUILIBRIA[env.name]

@@ -113,10 +113,11 @@ def play_on_host(env: EnvSpec, seed: int, choose: Callable[[Any, Any], tuple[Any
 
 
 def run_host_planner(method: Any, env: EnvSpec, play, configs: list[Any], seeds: list[int], budget: Budget,
-                     progress=None):
+                     progress=None, setup_calls: int = 0):
     """A planner on a Python env, game by game on the host: `play(config, seed, recorder)` returns one
     episode's (return, model calls, steps) and feeds each real step to `recorder`. One checkpoint at 0
-    learning env steps, as for JAX planners, with the same behaviour scalars."""
+    learning env steps, as for JAX planners, with the same behaviour scalars; `setup_calls` model calls
+    spent before playing (LQR's linearisation) are the checkpoint's model calls, as for JAX planners."""
     start = time.perf_counter()
     spec = behaviour.behaviour_spec(env)
     runs = [(c, i, s) for i, c in enumerate(configs) for s in seeds]
@@ -132,7 +133,7 @@ def run_host_planner(method: Any, env: EnvSpec, play, configs: list[Any], seeds:
         scalars.append(behaviour.summarise_recorded(env, spec, recorders))
         if progress:
             progress(k + 1, len(runs))
-    trace = Trace(env_steps=np.zeros((len(runs), 1), np.int64), model_calls=np.zeros((len(runs), 1), np.int64),
+    trace = Trace(env_steps=np.zeros((len(runs), 1), np.int64), model_calls=np.full((len(runs), 1), setup_calls, np.int64),
                   eval_returns=returns, train_returns=np.full((len(runs), 1), np.nan),
                   train_episodes=np.zeros((len(runs), 1)),
                   diagnostics={"eval_model_calls_per_episode": calls, "eval_steps_per_episode": steps},

@@ -15,6 +15,7 @@ from rlcheck.core.contracts import KeyedMethod
 from rlcheck.core.trace import IterationLog
 from rlcheck.envs import vector
 from rlcheck.envs.jax_env import EnvSpec
+from rlcheck.methods.networks import deterministic_action
 
 
 @struct.dataclass
@@ -46,20 +47,21 @@ class ObsStats:
 def num_params(env: EnvSpec, hidden: tuple[int, ...]) -> int:
     """Size of the flat parameter vector: a linear map (no bias) or a tanh MLP with biases."""
     if not hidden:
-        return env.num_actions * env.obs_size
-    sizes = (env.obs_size, *hidden, env.num_actions)
+        return env.policy_outputs * env.obs_size
+    sizes = (env.obs_size, *hidden, env.policy_outputs)
     return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
 
 
 def policy_action(env: EnvSpec, hidden: tuple[int, ...], params: jax.Array, obs: jax.Array, mean: jax.Array,
                   std: jax.Array) -> jax.Array:
-    """Discrete: argmax of the outputs; continuous: outputs squashed to [-1, 1], rescaled to the bounds.
-    `params` is flat: W [actions, obs] for a linear policy, else each layer's W then b."""
+    """Discrete: argmax of the outputs (of each factor's block, for a factorised action); continuous: outputs
+    squashed to [-1, 1], rescaled to the bounds. `params` is flat: W [outputs, obs] for a linear policy, else
+    each layer's W then b."""
     x = (obs.reshape(-1) - mean) / std
     if not hidden:
-        out = params.reshape(env.num_actions, env.obs_size) @ x
+        out = params.reshape(env.policy_outputs, env.obs_size) @ x
     else:
-        sizes, offset = (env.obs_size, *hidden, env.num_actions), 0
+        sizes, offset = (env.obs_size, *hidden, env.policy_outputs), 0
         for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
             w = params[offset:offset + a * b].reshape(b, a)
             bias = params[offset + a * b:offset + a * b + b]
@@ -69,7 +71,7 @@ def policy_action(env: EnvSpec, hidden: tuple[int, ...], params: jax.Array, obs:
                 x = jnp.tanh(x)
         out = x
     if env.discrete:
-        return jnp.argmax(out).astype(jnp.int32)
+        return deterministic_action(out, None, env.action_nvec).astype(jnp.int32)
     return to_env_action(env, jnp.tanh(out))
 
 

@@ -197,7 +197,7 @@ def accumulate(acc: dict[str, jax.Array], env: EnvSpec, spec: BehaviourSpec, liv
     elif spec.true_fn is not None:
         acc["true"] += w * jax.vmap(spec.true_fn)(obs, action, reward, next_obs).astype(jnp.float32)
     if env.discrete:
-        acc["action_count"] += w[:, None] * jax.nn.one_hot(action, env.num_actions)[:, :MAX_ACTION_DESCRIPTORS]
+        acc["action_count"] += w[:, None] * jax.nn.one_hot(action, min(env.num_actions, MAX_ACTION_DESCRIPTORS))  # larger indices: zeros
     else:
         a = action.reshape(action.shape[0], -1)
         low, high = jnp.asarray(env.action_low), jnp.asarray(env.action_high)

@@ -12,9 +12,9 @@ missed. `info["is_success"]` marks endings that are the task itself.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-import time
 from typing import Any
 
 import jax
@@ -97,11 +97,12 @@ def lint(env: EnvSpec, episodes: int = 24, seed: int = 0, measure_speed: bool = 
         start = time.perf_counter()
         rollouts = probes_module.rollouts(env, probes, episodes, jax.random.PRNGKey(seed), info_keys, horizon,
                                           max_seconds=max_seconds * PROBING_SHARE)
-        played = len(rollouts[0].reward)
-        if played < episodes:
-            capped = (asked, f"{len(probes)} probes x {episodes} episodes x {horizon} steps did not fit in "
-                             f"{max_seconds:g} s ({played} episodes of each took {time.perf_counter() - start:,.0f} s, "
-                             f"compiling included); probed {played} episodes each")
+        played, reached = rollouts[0].reward.shape
+        if played < episodes or reached < horizon:
+            timed = (f"{len(probes)} probes x {episodes} episodes x {horizon} steps did not fit in {max_seconds:g} s "
+                     f"(what ran took {time.perf_counter() - start:,.0f} s, compiling included); probed {played} "
+                     f"episodes each" + (f", cut at {reached} steps" if reached < horizon else ""))
+            capped = (asked, (capped[1] + "; then " if capped else "") + timed)
             episodes = played
     horizon = rollouts[0].reward.shape[1]
     findings = run_checks(rollouts, horizon, env.max_episode_steps)
@@ -127,7 +128,8 @@ def probe_budget(rate: float, max_seconds: float, num_probes: int, episodes: int
     cost = (f"would take about {wanted / rate:,.0f} s at {rate:,.0f} env steps/s" if by_time <= most_steps
             else f"would record {wanted:,} steps, more than the {int(most_steps):,} that fit in memory")
     why = (f"{num_probes} probes x {episodes} episodes x {horizon} steps {cost}; probed {fitted} episodes each"
-           + (f", cut at {cut} steps" if cut < horizon else "") + f" to stay within {max_seconds:g} s")
+           + (f", cut at {cut} steps" if cut < horizon else "")
+           + (f" to stay within {max_seconds:g} s" if by_time <= most_steps else " to stay within memory"))
     return fitted, cut, (episodes, why)
 
 
@@ -151,7 +153,7 @@ def run_checks(rollouts: Sequence[Rollout], horizon: int, time_limit: int) -> li
 
 def _probe_row(r: Rollout) -> dict[str, Any]:
     true = r.true_returns()
-    return {"probe": r.probe.name, "episodes": int(len(r.reward)), "mean_return": float(r.returns.mean()),
+    return {"probe": r.probe.name, "episodes": len(r.reward), "mean_return": float(r.returns.mean()),
             "mean_length": float(r.lengths.mean()), "terminated_share": float(r.ended_by_termination().mean()),
             "success_share": float(r.success().mean()),
             "mean_true_return": None if true is None else float(true.mean())}

@@ -26,6 +26,7 @@ MAX_STORED_OBS = 4096  # larger observations (frames) are kept as hashes only
 EPISODES_PER_CALL = 8  # a JAX env's probes run this many episodes and steps per compiled call (the
 STEPS_PER_CALL = 250  # granularity of the lint's time cap)
 MIN_EPISODES = 2  # a time cap still plays this many episodes of every probe
+MAX_CONSTANT_PROBES = 64  # constant-action probes at most (evenly spread over a larger joint action space)
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,9 @@ class Rollout:
 def probes_for(env: EnvSpec, max_pairs: int = 6) -> list[Probe]:
     probes = [Probe("random", "random", ())]
     if env.discrete:
-        probes += [Probe(f"constant action {a}", "constant", (a,)) for a in range(env.num_actions)]
+        constants = (range(env.num_actions) if env.num_actions <= MAX_CONSTANT_PROBES else  # a large factorised action
+                     np.unique(np.linspace(0, env.num_actions - 1, MAX_CONSTANT_PROBES).round().astype(int)).tolist())
+        probes += [Probe(f"constant action {a}", "constant", (a,)) for a in constants]
         pairs = [(a, a + 1) for a in range(min(env.num_actions - 1, max_pairs))]
         probes += [Probe(f"alternate {a}/{b}", "alternating", (a, b)) for a, b in pairs]
     else:

@@ -30,6 +30,9 @@ REWARD_THRESHOLDS: dict[str, float] = {
 }
 
 
+MAX_JOINT_ACTIONS = 64  # a factorised action with more combinations goes only to factorised policies
+
+
 @dataclass(frozen=True)
 class EnvSpec:
     """An environment, its parameters and what learners need to know about its spaces."""
@@ -51,6 +54,26 @@ class EnvSpec:
     # contribution, or `module:function` of (obs, action, reward, next_obs) -> that contribution.
     true_objective: str | None = None
     descriptors: str | None = None  # `module:function` of (obs, action, reward, next_obs) -> extra behaviour descriptors
+    # A MultiDiscrete or MultiBinary action played as one Discrete over its combinations: the sizes of its
+    # parts (the joint index has the last part fastest). PPO, TRPO and policy search read it as a factorised
+    # policy; value-based methods see the joint Discrete (when it is small enough: see `action_space`).
+    action_nvec: tuple[int, ...] = ()
+    # A Dict or Tuple observation with one image part: the observation is flat, the image's entries first
+    # (HxWxC, values 0-255) and the rest after; the CNN reads the image part (envs/spaces.py: ImageFirst).
+    image_shape: tuple[int, ...] = ()
+
+    @property
+    def action_space(self) -> str:
+        """The registry's word for the action space: discrete, continuous, or multi_discrete (a factorised
+        action with more combinations than a joint Discrete head should have)."""
+        if not self.discrete:
+            return "continuous"
+        return "multi_discrete" if self.action_nvec and self.num_actions > MAX_JOINT_ACTIONS else "discrete"
+
+    @property
+    def policy_outputs(self) -> int:
+        """Outputs of a policy head: logits (one block per factor), or the action dimension."""
+        return sum(self.action_nvec) if self.discrete and self.action_nvec else self.num_actions
 
     @property
     def task(self) -> str:

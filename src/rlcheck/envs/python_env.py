@@ -16,7 +16,7 @@ from rlcheck.envs.host import HostEnv
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.envs.preflight import preflight
 from rlcheck.envs.resolve import WrapperSpec, checked_factory, resolve_id, wrap
-from rlcheck.envs.spaces import action_kind, readable_actions, readable_observations
+from rlcheck.envs.spaces import action_kind, image_shape_of, joint_factors, readable_actions, readable_observations
 
 DEFAULT_TIME_LIMIT = 1000  # for envs registered without one; preflight warns
 
@@ -79,7 +79,7 @@ def make_python_env(name: str, env_kwargs: dict[str, Any] | None = None, check: 
             warnings.append(f"[time limit] the env has no time limit (registered without max_episode_steps, no "
                             f"TimeLimit wrapper, no max_steps attribute); rlcheck added a {DEFAULT_TIME_LIMIT}-step "
                             "one. Choose one with --wrap TimeLimit:max_episode_steps=N.")
-    obs_space, action_space = probe.observation_space, probe.action_space
+    obs_space, action_space, factors = probe.observation_space, probe.action_space, joint_factors(probe)
     spec = probe.spec
     limit = _time_limit(probe) or DEFAULT_TIME_LIMIT
     if make_eval is not None:
@@ -98,7 +98,8 @@ def make_python_env(name: str, env_kwargs: dict[str, Any] | None = None, check: 
     return EnvSpec(name=name, env=host, params=None, obs_shape=tuple(obs_space.shape), discrete=discrete,
                    num_actions=num_actions, action_low=low, action_high=high, max_episode_steps=int(limit),
                    reward_threshold=threshold, warnings=tuple(warnings),
-                   env_kwargs=tuple(sorted(kwargs.items())), wrappers=tuple(w.text for w in wrappers))
+                   env_kwargs=tuple(sorted(kwargs.items())), wrappers=tuple(w.text for w in wrappers),
+                   action_nvec=factors, image_shape=image_shape_of(probe))
 
 
 # Attributes under which envs without a TimeLimit wrapper declare the step at which they truncate themselves

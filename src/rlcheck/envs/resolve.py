@@ -13,7 +13,9 @@ import dataclasses
 import difflib
 import importlib
 import inspect
+import os
 import re
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -44,8 +46,16 @@ def import_packages(imports: Sequence[str]) -> None:
 
 
 def _import_module(name: str, module_name: str) -> Any:
+    """Import `module_name`, also from the working directory (as `python -m` would: the `rlcheck` script's
+    path does not hold it, and a user's own env module usually sits there)."""
     try:
-        return importlib.import_module(module_name)
+        try:
+            return importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name.split(".")[0] or os.getcwd() in sys.path or "" in sys.path:
+                raise
+            sys.path.append(os.getcwd())
+            return importlib.import_module(module_name)
     except ImportError as exc:
         raise EnvError(
             f"Environment {name!r}: cannot import module {module_name!r} ({exc}). Install the package that "

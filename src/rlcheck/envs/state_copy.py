@@ -38,6 +38,15 @@ class StateCopy:
     def branch(self, snapshot: Any) -> Any:
         raise NotImplementedError
 
+    def vector(self, env: Any) -> np.ndarray | None:
+        """The state of `env` (the real env or a branch) as one float vector, where the state is one (LQR
+        linearises around it); None otherwise."""
+        return None
+
+    def set_vector(self, x: np.ndarray) -> Any:
+        """The model env set to the state vector `x` (as `vector` gives it), stepped raw."""
+        raise NotImplementedError
+
     def close(self) -> None:
         pass
 
@@ -66,6 +75,15 @@ class MujocoState(_ModelEnv):
         self.model.set_state(*snapshot)
         return self.model  # the raw env: rewards and terminations as the env computes them
 
+    def vector(self, env: Any) -> np.ndarray:
+        data = env.unwrapped.data
+        return np.concatenate([data.qpos, data.qvel]).astype(np.float64)
+
+    def set_vector(self, x: np.ndarray) -> Any:
+        nq = self.model.data.qpos.shape[0]
+        self.model.set_state(np.asarray(x[:nq]), np.asarray(x[nq:]))
+        return self.model
+
 
 class UserState(_ModelEnv):
     how = "the env's get_state()/set_state()"
@@ -79,6 +97,16 @@ class UserState(_ModelEnv):
 
     def branch(self, snapshot: Any) -> Any:
         self.model.set_state(copy.deepcopy(snapshot))
+        return self.model
+
+    def vector(self, env: Any) -> np.ndarray | None:
+        state = env.unwrapped.get_state()
+        if isinstance(state, np.ndarray | list | tuple) and np.asarray(state).dtype.kind in "fiu" and np.ndim(state) == 1:
+            return np.asarray(state, np.float64)
+        return None
+
+    def set_vector(self, x: np.ndarray) -> Any:
+        self.model.set_state(np.asarray(x, np.float64))
         return self.model
 
 

@@ -116,8 +116,8 @@ class DQN(OffPolicy):
 
     def network(self, env: EnvSpec, config: DQNConfig) -> nets.QNetwork:
         return nets.QNetwork(config.hidden_sizes, env.num_actions, config.activation, len(env.obs_shape),
-                             nets.is_image(env.obs_shape), config.dueling, config.noisy,
-                             config.num_atoms if config.distributional else 1)
+                             nets.uses_cnn(env), config.dueling, config.noisy,
+                             config.num_atoms if config.distributional else 1, nets.image_part(env))
 
     def atoms(self, config: DQNConfig) -> jax.Array:
         return jnp.linspace(config.v_min, config.v_max, config.num_atoms)

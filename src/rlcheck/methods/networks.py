@@ -68,6 +68,33 @@ class NatureCNN(nn.Module):
         return x.reshape((*lead, -1))
 
 
+class ImageAndVector(nn.Module):
+    """A flat observation whose first prod(image_shape) entries are an image (a Dict's image part, see
+    envs/spaces.py): the Nature CNN on the image, its features joined by the rest of the vector."""
+
+    image_shape: tuple[int, ...]
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        size = int(np.prod(self.image_shape))
+        image = x[..., :size].reshape(x.shape[:-1] + tuple(self.image_shape))
+        return jnp.concatenate([NatureCNN()(image), x[..., size:].astype(jnp.float32)], axis=-1)
+
+
+def image_part(env) -> tuple[int, ...]:
+    """The shape of the image inside a flat observation that the CNN should read, or () (none, or too small)."""
+    shape = tuple(getattr(env, "image_shape", ()))
+    return shape if shape and is_image(shape) else ()
+
+
+def uses_cnn(env) -> bool:
+    return is_image(env.obs_shape) or bool(image_part(env))
+
+
+def cnn_torso(image_shape: tuple[int, ...]) -> nn.Module:
+    return ImageAndVector(image_shape) if image_shape else NatureCNN()
+
+
 class NoisyDense(nn.Module):
     """Factorised Gaussian noisy layer (Fortunato et al. 2018), sigma_0 = 0.5. Noise from the "noise"
     rng stream; `noisy=False` uses the mean weights (greedy evaluation)."""
@@ -105,12 +132,13 @@ class QNetwork(nn.Module):
     dueling: bool = False
     noisy: bool = False
     num_atoms: int = 1
+    image_shape: tuple[int, ...] = ()  # an image at the front of a flat observation (see ImageAndVector)
 
     @nn.compact
     def __call__(self, x: jax.Array, noisy: bool = True) -> jax.Array:
         act = ACTIVATIONS[self.activation]
         if self.image:
-            x = NatureCNN()(x)
+            x = cnn_torso(self.image_shape)(x)
         else:
             x = x.reshape(x.shape[:-self.obs_ndim] + (-1,)) if self.obs_ndim > 1 else x
             x = x.astype(jnp.float32)
@@ -135,7 +163,8 @@ class QNetwork(nn.Module):
 
 class ActorCritic(nn.Module):
     """Separate actor and critic MLPs (or, for frames, a shared Nature CNN torso as in CleanRL's
-    ppo_atari). Discrete: logits. Continuous: Gaussian mean and a state-independent log-std."""
+    ppo_atari). Discrete: logits (one block per factor if `factors`). Continuous: Gaussian mean and a
+    state-independent log-std."""
 
     action_dim: int
     discrete: bool
@@ -143,11 +172,13 @@ class ActorCritic(nn.Module):
     activation: str = "tanh"
     obs_ndim: int = 1
     image: bool = False
+    factors: tuple[int, ...] = ()  # a factorised discrete policy: action_dim = sum(factors) logits
+    image_shape: tuple[int, ...] = ()  # an image at the front of a flat observation (see ImageAndVector)
 
     @nn.compact
     def __call__(self, obs: jax.Array) -> tuple[jax.Array, jax.Array | None, jax.Array]:
         if self.image:
-            h = NatureCNN()(obs)
+            h = cnn_torso(self.image_shape)(obs)
             h = MLP(self.hidden_sizes[:-1], self.hidden_sizes[-1], "relu", np.sqrt(2))(h)
             h = nn.relu(h)
             actor_out = _dense(self.action_dim, 0.01)(h)
@@ -161,29 +192,80 @@ class ActorCritic(nn.Module):
         return actor_out, jnp.broadcast_to(log_std, actor_out.shape), value
 
 
-# --- policy distributions (categorical over logits; diagonal Gaussian) ---------------------
+# --- policy distributions: categorical over logits; factorised categorical; diagonal Gaussian --------
+# `factors` (the env's `action_nvec`, e.g. (3, 3, 2)) makes a discrete policy factorised, as CleanRL's and
+# SB3's MultiDiscrete policies are: the logits hold one block per factor, each factor is its own categorical,
+# and the action is the joint index of the combination (last factor fastest), which is what the env takes.
 
 
-def sample_action(key: jax.Array, mean_or_logits: jax.Array, log_std: jax.Array | None) -> jax.Array:
+def _factor_logits(logits: jax.Array, factors: Sequence[int]) -> list[jax.Array]:
+    return jnp.split(logits, np.cumsum(factors)[:-1].tolist(), axis=-1)
+
+
+def joint_index(parts: Sequence[jax.Array], factors: Sequence[int]) -> jax.Array:
+    index = jnp.zeros_like(parts[0])
+    for part, n in zip(parts, factors, strict=True):
+        index = index * n + part
+    return index
+
+
+def _factor_actions(action: jax.Array, factors: Sequence[int]) -> list[jax.Array]:
+    parts, rest = [], action.astype(jnp.int32)
+    for n in reversed(factors):
+        parts.append(rest % n)
+        rest = rest // n
+    return parts[::-1]
+
+
+def sample_action(key: jax.Array, mean_or_logits: jax.Array, log_std: jax.Array | None,
+                  factors: Sequence[int] = ()) -> jax.Array:
+    if log_std is None and factors:
+        keys = jax.random.split(key, len(factors))
+        parts = [jax.random.categorical(k, logits) for k, logits in zip(keys, _factor_logits(mean_or_logits, factors), strict=True)]
+        return joint_index(parts, factors)
     if log_std is None:
         return jax.random.categorical(key, mean_or_logits)
     return mean_or_logits + jnp.exp(log_std) * jax.random.normal(key, mean_or_logits.shape)
 
 
-def log_prob(mean_or_logits: jax.Array, log_std: jax.Array | None, action: jax.Array) -> jax.Array:
+def _categorical_log_prob(logits: jax.Array, action: jax.Array) -> jax.Array:
+    logp = jax.nn.log_softmax(logits)
+    return jnp.take_along_axis(logp, action[..., None].astype(jnp.int32), axis=-1)[..., 0]
+
+
+def log_prob(mean_or_logits: jax.Array, log_std: jax.Array | None, action: jax.Array,
+             factors: Sequence[int] = ()) -> jax.Array:
+    if log_std is None and factors:
+        return sum(_categorical_log_prob(logits, part) for logits, part in
+                   zip(_factor_logits(mean_or_logits, factors), _factor_actions(action, factors), strict=True))
     if log_std is None:
-        logp = jax.nn.log_softmax(mean_or_logits)
-        return jnp.take_along_axis(logp, action[..., None].astype(jnp.int32), axis=-1)[..., 0]
+        return _categorical_log_prob(mean_or_logits, action)
     z = (action - mean_or_logits) / jnp.exp(log_std)
     return jnp.sum(-0.5 * z**2 - log_std - 0.5 * jnp.log(2 * jnp.pi), axis=-1)
 
 
-def entropy(mean_or_logits: jax.Array, log_std: jax.Array | None) -> jax.Array:
-    if log_std is None:
-        logp = jax.nn.log_softmax(mean_or_logits)
-        return -jnp.sum(jnp.exp(logp) * logp, axis=-1)
+def _categorical_entropy(logits: jax.Array) -> jax.Array:
+    logp = jax.nn.log_softmax(logits)
+    return -jnp.sum(jnp.exp(logp) * logp, axis=-1)
+
+
+def entropy(mean_or_logits: jax.Array, log_std: jax.Array | None, factors: Sequence[int] = ()) -> jax.Array:
+    if log_std is None:  # a factorised policy's entropy is the sum of its factors'
+        return sum(_categorical_entropy(logits) for logits in _factor_logits(mean_or_logits, factors or
+                                                                             (mean_or_logits.shape[-1],)))
     return jnp.sum(log_std + 0.5 * jnp.log(2 * jnp.pi * jnp.e), axis=-1)
 
 
-def deterministic_action(mean_or_logits: jax.Array, log_std: jax.Array | None) -> jax.Array:
+def categorical_kl(old_logits: jax.Array, logits: jax.Array, factors: Sequence[int] = ()) -> jax.Array:
+    """KL(old || new) of (factorised) categoricals: the sum over factors."""
+    def one(old, new):
+        old_logp, logp = jax.nn.log_softmax(old), jax.nn.log_softmax(new)
+        return jnp.sum(jnp.exp(old_logp) * (old_logp - logp), axis=-1)
+    factors = factors or (logits.shape[-1],)
+    return sum(one(o, n) for o, n in zip(_factor_logits(old_logits, factors), _factor_logits(logits, factors), strict=True))
+
+
+def deterministic_action(mean_or_logits: jax.Array, log_std: jax.Array | None, factors: Sequence[int] = ()) -> jax.Array:
+    if log_std is None and factors:
+        return joint_index([jnp.argmax(logits, axis=-1) for logits in _factor_logits(mean_or_logits, factors)], factors)
     return jnp.argmax(mean_or_logits, axis=-1) if log_std is None else mean_or_logits

@@ -62,8 +62,8 @@ def collect_rollout(network, params, normalize, env: EnvSpec, config, env_state,
         env_state, obs, episode_return, key = carry
         key, act_key, step_key = jax.random.split(key, 3)
         out, log_std, value = network.apply(params, normalize(obs))
-        action = nets.sample_action(act_key, out, log_std)
-        logp = nets.log_prob(out, log_std, action)
+        action = nets.sample_action(act_key, out, log_std, network.factors)
+        logp = nets.log_prob(out, log_std, action, network.factors)
         env_action = action if env.discrete else jnp.clip(action, env.action_low, env.action_high)
         next_obs, env_state, reward, terminated, truncated, final_obs = vector.step(env, step_key, env_state, env_action)
         episode_return, finished_sum, finished = track_episodes(episode_return, reward, terminated | truncated)
@@ -108,8 +108,8 @@ class OnPolicy(KeyedMethod):
         return config.num_envs * config.num_steps
 
     def network(self, env: EnvSpec, config: Any) -> nets.ActorCritic:
-        return nets.ActorCritic(env.num_actions, env.discrete, config.hidden_sizes, config.activation, len(env.obs_shape),
-                                nets.is_image(env.obs_shape))
+        return nets.ActorCritic(env.policy_outputs, env.discrete, config.hidden_sizes, config.activation, len(env.obs_shape),
+                                nets.uses_cnn(env), env.action_nvec, nets.image_part(env))
 
     def init(self, key: jax.Array, env: EnvSpec, config: Any, budget: Budget) -> OnPolicyState:
         self.check(env)
@@ -128,7 +128,7 @@ class OnPolicy(KeyedMethod):
 
     def act(self, state: OnPolicyState, env: EnvSpec, config: Any, obs: jax.Array) -> jax.Array:
         out, log_std, _ = self.network(env, config).apply(state.params, state.obs_norm.normalize(obs, config.normalize_obs))
-        action = nets.deterministic_action(out, log_std)
+        action = nets.deterministic_action(out, log_std, env.action_nvec)
         return action if env.discrete else jnp.clip(action, env.action_low, env.action_high)
 
     def iterate(self, state: OnPolicyState, env: EnvSpec, config: Any, budget: Budget) -> tuple[OnPolicyState, IterationLog]:

@@ -107,7 +107,7 @@ class PPO(OnPolicy):
 
         def loss_fn(params, mb):
             out, log_std, value = network.apply(params, mb["obs"])
-            logp = nets.log_prob(out, log_std, mb["action"])
+            logp = nets.log_prob(out, log_std, mb["action"], network.factors)
             ratio = jnp.exp(logp - mb["logp"])
             adv = mb["advantage"]
             if config.normalize_advantages:
@@ -118,7 +118,7 @@ class PPO(OnPolicy):
                 clipped = mb["value"] + jnp.clip(value - mb["value"], -config.clip_eps, config.clip_eps)
                 value_error = jnp.maximum(value_error, (clipped - mb["target"]) ** 2)
             value_loss = 0.5 * value_error.mean()
-            ent = nets.entropy(out, log_std).mean()
+            ent = nets.entropy(out, log_std, network.factors).mean()
             total = policy_loss + config.vf_coef * value_loss - config.ent_coef * ent
             approx_kl = ((ratio - 1) - jnp.log(ratio)).mean()
             return total, dict(policy_loss=policy_loss, value_loss=value_loss, entropy=ent, approx_kl=approx_kl)

@@ -60,11 +60,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 TRPOState = OnPolicyState
 
 
-def kl_divergence(old_out, old_log_std, out, log_std) -> jax.Array:
-    """KL(old || new) per sample: categorical over logits, or diagonal Gaussian."""
+def kl_divergence(old_out, old_log_std, out, log_std, factors: tuple[int, ...] = ()) -> jax.Array:
+    """KL(old || new) per sample: (factorised) categorical over logits, or diagonal Gaussian."""
     if log_std is None:
-        old_logp, logp = jax.nn.log_softmax(old_out), jax.nn.log_softmax(out)
-        return jnp.sum(jnp.exp(old_logp) * (old_logp - logp), axis=-1)
+        return nets.categorical_kl(old_out, out, factors)
     var_old, var = jnp.exp(2 * old_log_std), jnp.exp(2 * log_std)
     return jnp.sum(log_std - old_log_std + (var_old + (old_out - out) ** 2) / (2 * var) - 0.5, axis=-1)
 
@@ -90,7 +89,7 @@ class TRPO(OnPolicy):
     defaults = DEFAULTS
 
     def check(self, env: EnvSpec) -> None:
-        if nets.is_image(env.obs_shape):
+        if nets.uses_cnn(env):
             raise RLCheckError(f"TRPO here uses separate actor and critic MLPs; {env.name} has image observations. "
                                "Use PPO for frames.")
 
@@ -121,11 +120,11 @@ class TRPO(OnPolicy):
 
         def surrogate(theta):
             out, log_std, _ = network.apply(unravel(theta), rollout["obs"])
-            return jnp.mean(jnp.exp(nets.log_prob(out, log_std, rollout["action"]) - rollout["logp"]) * adv)
+            return jnp.mean(jnp.exp(nets.log_prob(out, log_std, rollout["action"], network.factors) - rollout["logp"]) * adv)
 
         def mean_kl(theta):
             out, log_std, _ = network.apply(unravel(theta), rollout["obs"])
-            return jnp.mean(kl_divergence(old_out, old_log_std, out, log_std))
+            return jnp.mean(kl_divergence(old_out, old_log_std, out, log_std, network.factors))
 
         def fisher_vector(v):  # Hessian of the KL at the old policy times v: the Fisher matrix, damped
             return jax.jvp(jax.grad(mean_kl), (flat_params,), (v,))[1] + config.cg_damping * v
