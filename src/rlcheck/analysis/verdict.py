@@ -1,14 +1,14 @@
 """Verdicts in plain words, from the statistics. The rules (also in the README):
 
-Per method, with k of N seeds whose final policy reaches the threshold within the budget:
-- "reliable": k >= 90% of N (every seed when N < 10);
-- "unstable": 0 < k below that: "unstable: k/N seeds reach the threshold within the budget";
-- "not solved within the budget": k = 0.
+Per method, with k of N seeds whose final policy reaches the threshold within the budget, the label is
+decided by the success rate's exact one-sided 95% bounds (analysis/labels.py): reliable (confidently
+above 70%), not solved within the budget (confidently below 30%), unstable (confidently in between) or
+undecided (with how many more seeds would most likely settle it). The text gives k/N and the bound.
 A diverged seed (NaN/inf weights or returns) counts as a failure and is named in the text.
 
-The study's verdict is the best method's: highest success rate, then fewest median steps to the
-threshold, then highest IQM final return. Later analyses (simpler baselines, reward audit) append
-findings to it.
+The study's verdict is the best method's: highest lower bound on the success rate, then fewest median
+steps to the threshold, then highest IQM final return. Later analyses (simpler baselines, reward audit)
+append findings to it.
 """
 
 from __future__ import annotations
@@ -18,18 +18,20 @@ from typing import Any
 
 import numpy as np
 
+from rlcheck.analysis.labels import (
+    NOT_SOLVED_BELOW,
+    RELIABLE,
+    RELIABLE_ABOVE,
+    UNDECIDED,
+    UNSTABLE,
+    method_label,
+    rate_bounds,
+    seeds_to_decide,
+)
 from rlcheck.core.results import MethodSummary, Verdict
 
-RELIABLE_FRACTION = 0.9
 NOT_JUDGED = "success not judged (no threshold)"
-
-
-def method_label(successes: int, n: int) -> str:
-    if successes == 0:
-        return "not solved within the budget"
-    if successes >= (RELIABLE_FRACTION * n if n >= 10 else n):
-        return "reliable"
-    return "unstable"
+__all__ = ["method_label"]  # re-exported: the summary labels methods through this module
 
 
 def _pct(x: float | None) -> str:
@@ -37,21 +39,31 @@ def _pct(x: float | None) -> str:
 
 
 def method_text(m: MethodSummary, env: str, threshold: float, budget: int) -> str:
-    sr = m.success_rate
     k, n, name = m.successes, len(m.seeds), m.label_name.upper()
-    ci = f"95% CI {_pct(sr.low)}-{_pct(sr.high)}"
-    within = f"within {budget:,} env steps" if m.learning_env_steps > 0 else "with no learning at all (0 env steps)"
-    if m.label == "reliable":
-        text = f"{name} reliably solves {env}: {k}/{n} seeds end at or above {threshold:g} {within} ({ci})"
-    elif m.label == "unstable":
-        text = f"{name} is unstable on {env}: {k}/{n} seeds reach the threshold within the budget ({ci})"
+    bounds = rate_bounds(k, n)
+    learns = m.learning_env_steps > 0
+    within = f"within {budget:,} env steps" if learns else "with no learning at all (0 env steps)"
+    reach = f"{k}/{n} seeds end at or above {threshold:g} {within}"
+    if m.label == RELIABLE:
+        text = f"{name} reliably solves {env}: {reach}; the success rate is at least {_pct(bounds.low)} (95%)"
+    elif m.label == UNSTABLE:
+        text = (f"{name} is unstable on {env}: {reach}; the success rate is between {_pct(bounds.low)} and "
+                f"{_pct(bounds.high)} (95% each way)")
+    elif m.label == UNDECIDED:
+        more = seeds_to_decide(k, n)
+        settle = (f"about {more} more seed{'s' if more != 1 else ''} would most likely settle it" if more is not None
+                  else "the rate is too near a boundary for a few more seeds to settle it")
+        text = (f"{name} is undecided on {env}: {reach}; the success rate could be anywhere from {_pct(bounds.low)} "
+                f"to {_pct(bounds.high)} (95% each way), so it is neither reliable (above {_pct(RELIABLE_ABOVE)}) nor "
+                f"not solved (below {_pct(NOT_SOLVED_BELOW)}); {settle}")
     else:
         iqm = m.final_return["iqm"].value
         best = "n/a" if iqm is None else f"{iqm:.1f}"
-        text = f"{name} does not solve {env} {within}: 0/{n} seeds reach {threshold:g} (IQM final return {best})"
+        text = (f"{name} does not solve {env} {within}: {k}/{n} seeds reach {threshold:g}, so the success rate is at "
+                f"most {_pct(bounds.high)} (95%) (IQM final return {best})")
     median = m.steps_to_threshold.median
-    if median is not None:
-        text += f"; half the seeds reach it by {median:,.0f} steps"
+    if median is not None and learns and k * 2 >= n:
+        text += f"; half the seeds reach it by {median:,.0f} env steps (at the first checkpoint at or above it)"
     if m.diverged_seeds:
         text += f"; {_seeds(m.diverged_seeds)} diverged (NaN/inf)"
     if m.collapsed_seeds:
@@ -82,10 +94,13 @@ def _seeds(seeds: Sequence[int]) -> str:
     return ("seed " if len(seeds) == 1 else "seeds ") + ", ".join(map(str, seeds))
 
 
-def rank_key(m: MethodSummary) -> tuple[float, float, float]:
+def rank_key(m: MethodSummary) -> tuple[float, float, float, float]:
+    """By the success rate's lower bound (so 19/20 outranks 3/3), then its point value, then the median steps
+    to the threshold, then the IQM final return."""
     median = m.steps_to_threshold.median
     iqm = m.final_return["iqm"].value
-    return (-(m.success_rate.value or 0.0), np.inf if median is None else median, -np.inf if iqm is None else -iqm)
+    return (-rate_bounds(m.successes, len(m.seeds)).low, -(m.success_rate.value or 0.0),
+            np.inf if median is None else median, -np.inf if iqm is None else -iqm)
 
 
 def study_verdict(methods: Sequence[MethodSummary], env: str, threshold: float, budget: int) -> Verdict:
@@ -95,40 +110,47 @@ def study_verdict(methods: Sequence[MethodSummary], env: str, threshold: float, 
     best = ranked[0]
     lines = tuple(method_text(m, env, threshold, budget) for m in ranked)
     label = best.label
-    if label == "unstable":
-        label = f"unstable: {best.successes}/{len(best.seeds)} seeds reach the threshold within the budget"
+    if label in (UNSTABLE, UNDECIDED):
+        label = f"{label}: {best.successes}/{len(best.seeds)} seeds reach the threshold within the budget"
     return Verdict(label, " ".join(lines), best.label_name, lines)
 
 
 def baselines_vs_rl(methods: Sequence[MethodSummary], threshold: float) -> dict[str, Any]:
     """Samples to threshold, baselines against RL: median learning env steps for half the seeds to
     reach the threshold, and how many times fewer the best baseline needed than the best RL method.
-    Rows for every method; text only when a baseline reaches the threshold."""
+    Rows for every method; text only when a baseline is itself reliable (analysis/labels.py)."""
     def steps(m: MethodSummary) -> float | None:
         return m.steps_to_threshold.median
 
     rows = [{"method": m.label_name, "kind": m.kind, "median_steps_to_threshold": steps(m), "model_calls": m.model_calls,
              "eval_model_calls_per_episode": m.eval_model_calls_per_episode, "success_rate": m.success_rate.value}
             for m in methods]
-    baselines = [m for m in methods if m.kind == "baseline" and steps(m) is not None and m.successes > 0]
+    baselines = [m for m in methods if m.kind == "baseline" and steps(m) is not None and m.label == RELIABLE]
     rl = [m for m in methods if m.kind == "rl"]
     if not baselines:
         return {"rows": rows, "text": ""}
     best = min(baselines, key=lambda m: (steps(m), -(m.success_rate.value or 0.0)))
     planning = best.eval_model_calls_per_episode
-    cost = f"{steps(best):,.0f} learning env steps" + (f" (and {planning:,.0f} model calls per episode of planning)" if planning else "")
+    cost = ("no learning (0 env steps)" if steps(best) == 0 else f"{steps(best):,.0f} learning env steps") + (
+        f" (and {planning:,.0f} model calls per episode of planning)" if planning else "")
     text = (f"A simpler method does it: {best.label_name.upper()} reaches {threshold:g} with {cost} "
             f"({best.successes}/{len(best.seeds)} seeds)")
     solved_rl = [m for m in rl if steps(m) is not None]
     if solved_rl:
         fastest = min(solved_rl, key=steps)
-        ratio = "" if steps(best) == 0 else f": {steps(fastest) / steps(best):.0f}x fewer"
-        text += f"; {fastest.label_name.upper()} needed {steps(fastest):,.0f}{ratio}"
+        ratio = steps(fastest) / steps(best) if steps(best) else np.inf
+        fewer = "" if steps(best) == 0 else f": {ratio:.1f}x fewer" if ratio > 1 else " (no more than the baseline)"
+        text += f"; {fastest.label_name.upper()} needed {steps(fastest):,.0f}{fewer}"
     elif rl:
         text += "; no RL method reached it within the budget"
     learners = [m for m in baselines if steps(m) > 0]
     if steps(best) == 0 and learners and solved_rl:  # also compare like with like: learning from samples
         quick = min(learners, key=steps)
+        ratio = steps(fastest) / steps(quick)
         text += (f". Among methods that learn from samples, {quick.label_name.upper()} reached it with "
-                 f"{steps(quick):,.0f} env steps, {steps(fastest) / steps(quick):.1f}x fewer than {fastest.label_name.upper()}")
+                 f"{steps(quick):,.0f} env steps, " + (f"{ratio:.1f}x fewer than {fastest.label_name.upper()}" if ratio > 1
+                                                      else f"no fewer than {fastest.label_name.upper()}"))
+    if solved_rl or learners:
+        text += (". Steps to the threshold are medians over seeds, each the first checkpoint at or above it (an upper "
+                 "bound, to one checkpoint interval)")
     return {"rows": rows, "text": text + "."}
