@@ -105,7 +105,8 @@ def test_compare_detects_a_real_difference_and_the_noise_floor_does_not():
     a, b = rng.normal(10, 1, 20), rng.normal(0, 1, 20)
     c = stats.compare(a, b)
     assert c["welch_p"] < 1e-6 and c["mann_whitney_p"] < 1e-6 and c["hedges_g"] > 5
-    assert c["probability_of_improvement"]["low"] > 0.9
+    # complete separation of 20 vs 20: the rank-based interval is about [0.90, 1] (a bootstrap said [1, 1])
+    assert c["probability_of_improvement"]["value"] == 1.0 and 0.85 < c["probability_of_improvement"]["low"] < 1.0
     same = rng.normal(0, 1, 2000)
     assert stats.hedges_g(same[:1000] + 1, same[1000:]) == pytest.approx(1.0, abs=0.1)
     floor = stats.noise_floor(rng.normal(0, 1, 10))
@@ -131,3 +132,30 @@ def test_cross_check_against_rliable():
     _, intervals = rliable.get_interval_estimates({"x": scores}, lambda s: np.array([metrics.aggregate_iqm(s)]), reps=20_000)
     low, high = intervals["x"][:, 0]
     assert ours.low == pytest.approx(low, abs=2.0) and ours.high == pytest.approx(high, abs=2.0)
+
+
+def test_kaplan_meier_band_is_carried_forward_once_every_seed_has_reached_it():
+    s = stats.kaplan_meier([100, 200, 300, 400, 500], 1000)
+    assert s.solved[-1] == 1.0
+    assert s.low[-1] > 0.3 and s.low[-1] == s.low[-2]  # the last defined band, not 0
+    assert np.all(np.diff(s.low) >= -1e-12) and np.all(s.low <= s.solved) and np.all(s.high >= s.solved)
+
+
+def test_probability_of_improvement_interval_is_not_a_point_under_separation():
+    result = stats.compare([10.0, 11.0, 12.0], [1.0, 2.0, 3.0])
+    poi = result["probability_of_improvement"]
+    assert poi["value"] == 1.0 and poi["high"] == 1.0 and 0.4 < poi["low"] < 0.7  # Mann-Whitney p = 0.10 here
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("n", [5, 10])
+def test_probability_of_improvement_interval_covers_its_true_value(seed, n):
+    rng = np.random.default_rng(seed)
+    for shift in (0.0, 1.0):
+        truth = sp.norm.cdf(shift / np.sqrt(2))  # P(A > B) for A ~ N(shift, 1), B ~ N(0, 1)
+        hits = 0
+        for _ in range(400):
+            a, b = rng.normal(shift, 1, n), rng.normal(0, 1, n)
+            low, high = stats.poi_interval(float(stats.probability_of_improvement(a, b)), n, n)
+            hits += low <= truth <= high
+        assert hits / 400 >= 0.90  # about 95% in truth; 0.90 is 4 standard errors below it

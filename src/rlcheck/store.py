@@ -209,9 +209,27 @@ class StudyStore:
 
 
 def write_json(path: Path, payload: Any) -> Path:
-    """JSON (NaN allowed), atomically: for files outside a study too (`rlcheck lint --json`)."""
-    atomic_write_bytes(Path(path), (json.dumps(payload, indent=2, allow_nan=True) + "\n").encode())
+    """Strict JSON, atomically: NaN and infinities are written as null (strict parsers reject NaN and
+    Infinity); for files outside a study too (`rlcheck lint --json`)."""
+    atomic_write_bytes(Path(path), (json.dumps(finite_json(payload), indent=2, allow_nan=False) + "\n").encode())
     return Path(path)
+
+
+def finite_json(value: Any) -> Any:
+    """`value` with every non-finite float as None, and numpy scalars and arrays as plain JSON values."""
+    if isinstance(value, dict):
+        return {k: finite_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_json(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return finite_json(value.tolist())
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    return value
 
 
 def trace_table(results: Sequence[RunResult]) -> pa.Table:
