@@ -96,6 +96,10 @@ CASES = [
     # -- stores: error (1) ---------------------------------------------------------------------
     Case("report-on-empty-dir", 1, "holds no study", lambda t: ["report", str(t)]),
     Case("seeds-pilot-not-a-study", 1, "holds no study", lambda t: ["seeds", "--pilot", str(t), "--effect", "10"]),
+    Case("seeds-zero-effect", 2, "finite, non-zero", lambda t: ["seeds", "--pilot", str(t), "--effect", "0"]),
+    Case("seeds-nan-effect", 2, "finite, non-zero", lambda t: ["seeds", "--pilot", str(t), "--effect", "nan"]),
+    Case("seeds-power-out-of-range", 2, "strictly between 0 and 1", lambda t: ["seeds", "--pilot", str(t), "--effect", "5",
+                                                                            "--power", "1.5"]),
     Case("out-is-a-file", 1, "is a file, not a directory", lambda t: ["run", _yaml(t, SMALL), "--out", _yaml(t, "x", "file.txt")]),
     Case("store-exists-without-resume", 1, "Pass --resume", lambda t: ["run", _yaml(t, SMALL), "--out", str(_finished_study(t))]),
     Case("resume-with-another-spec", 1, "different spec (budget: 16000 -> 24000)", lambda t: ["run", _yaml(t, {**SMALL, "budget": 24_000}, "other.yaml"), "--out", str(_finished_study(t)), "--resume"]),

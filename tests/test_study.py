@@ -147,6 +147,9 @@ def test_diverged_seeds_are_marked_and_others_go_on(tmp_path):
     assert healthy.diverged_seeds == () and all(s.final_return is not None for s in healthy.seeds)
     assert exploded.diverged_seeds == (0, 1, 2) and exploded.successes == 0
     assert "diverged" in exploded.verdict_text
+    worst = min(healthy.finals)  # diverged seeds count at the study's worst final return, not dropped
+    assert exploded.diverged_as == worst and exploded.scored_finals == [worst] * 3
+    assert exploded.final_return["mean"].value == pytest.approx(worst) and f"({worst:.1f})" in exploded.verdict_text
 
 
 def test_failed_job_keeps_the_others(tmp_path, monkeypatch):

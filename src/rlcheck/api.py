@@ -14,6 +14,7 @@ import numpy as np
 
 from rlcheck import registry
 from rlcheck.analysis.stats import seeds_needed as needed_seeds
+from rlcheck.analysis.stats import spread_upper_limit
 from rlcheck.core.config import expand_sweep
 from rlcheck.core.contracts import ProgressFn
 from rlcheck.core.errors import RLCheckError
@@ -217,18 +218,32 @@ def report(out: Path | str) -> StudySummary:
 def seeds_needed(pilot: Path | str, effect: float, power: float = 0.8, alpha: float = 0.05) -> list[dict[str, Any]]:
     """Seeds per method needed to detect a difference `effect` in mean final return with the given
     power, from the per-seed spread in a pilot study. One row per pair of methods in the pilot, and
-    one per method against a hypothetical variant of itself (same spread)."""
+    one per method against a hypothetical variant of itself (same spread). A pilot's spread is itself
+    uncertain, so the seeds are sized for its one-sided 90% upper confidence limit (both are given): a
+    pilot of 10 seeds then gives enough seeds in about 90% of pilots, not half."""
+    for name, value, ok in (("--effect", effect, np.isfinite(effect) and effect != 0),
+                            ("--power", power, 0 < power < 1), ("--alpha", alpha, 0 < alpha < 1)):
+        if not ok:
+            raise RLCheckError(f"{name} {value:g} is not usable: the effect must be a finite, non-zero difference in "
+                               "mean final return, and power and alpha must lie strictly between 0 and 1.")
     summary = analyse(StudyStore(pilot))
-    spreads = {}
+    spreads, uppers = {}, {}
     for m in summary.methods:
-        if len(m.finals) < 2:
+        if len(m.scored_finals) < 2:
             raise RLCheckError(f"The pilot's {m.label_name} has fewer than 2 usable seeds, so its spread is unknown. "
                                "Run a pilot with more seeds.")
-        spreads[m.label_name] = float(np.std(m.finals, ddof=1))
+        spreads[m.label_name] = float(np.std(m.scored_finals, ddof=1))
+        if spreads[m.label_name] == 0:
+            raise RLCheckError(f"The pilot's {m.label_name} has no spread: its {len(m.scored_finals)} seeds all ended at "
+                               f"{m.scored_finals[0]:g}, so the seeds a difference needs cannot be estimated from it. Run a "
+                               "pilot with more seeds, or on a setting where the seeds differ.")
+        uppers[m.label_name] = spread_upper_limit(spreads[m.label_name], len(m.scored_finals))
     names = list(spreads)
     pairs = [(a, a) for a in names] + [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
-    return [{"a": a, "b": b, "sd_a": spreads[a], "sd_b": spreads[b], "effect": effect, "power": power,
-             "seeds_per_method": needed_seeds(spreads[a], spreads[b], effect, power, alpha)} for a, b in pairs]
+    return [{"a": a, "b": b, "sd_a": spreads[a], "sd_b": spreads[b], "sd_a_upper": uppers[a], "sd_b_upper": uppers[b],
+             "effect": effect, "power": power,
+             "seeds_per_method": needed_seeds(uppers[a], uppers[b], effect, power, alpha),
+             "seeds_at_observed_spread": needed_seeds(spreads[a], spreads[b], effect, power, alpha)} for a, b in pairs]
 
 
 def reproduce(name: str, out: Path | str, quick: bool = False, sources: Sequence[Path | str] = (),

@@ -470,11 +470,14 @@ def _report(args: argparse.Namespace) -> int:
 def _seeds(args: argparse.Namespace) -> int:
     rows = api.seeds_needed(args.pilot, args.effect, args.power, args.alpha)
     print(f"Seeds per method to detect a difference of {args.effect:g} in mean final return "
-          f"(power {args.power:g}, two-sided alpha {args.alpha:g}, Welch t-test, spread from {args.pilot}):")
+          f"(power {args.power:g}, two-sided alpha {args.alpha:g}, Welch t-test, spread from {args.pilot}, sized for "
+          "its 90% upper confidence limit):")
     for r in rows:
-        n = r["seeds_per_method"]
+        n, at = r["seeds_per_method"], r["seeds_at_observed_spread"]
         what = f"{r['a']} vs a variant with the same spread" if r["a"] == r["b"] else f"{r['a']} vs {r['b']}"
-        print(f"  {what}: {'over 100000' if n is None else n} seeds each (sd {r['sd_a']:.1f} / {r['sd_b']:.1f})")
+        print(f"  {what}: {'over 100000' if n is None else n} seeds each (sd {r['sd_a']:.1f} / {r['sd_b']:.1f}, "
+              f"up to {r['sd_a_upper']:.1f} / {r['sd_b_upper']:.1f}; {'over 100000' if at is None else at} at the "
+              "observed spread)")
     return 0
 
 

@@ -243,6 +243,11 @@ def power(n: int, sd_a: float, sd_b: float, effect: float, alpha: float = 0.05) 
     return float(stats.nct.sf(crit, df, nc) + stats.nct.cdf(-crit, df, nc))
 
 
+def spread_upper_limit(sd: float, n: int, level: float = 0.9) -> float:
+    """One-sided upper confidence limit on a standard deviation from n seeds (chi-square, normal seeds)."""
+    return float(sd * np.sqrt((n - 1) / stats.chi2.ppf(1 - level, n - 1)))
+
+
 def seeds_needed(sd_a: float, sd_b: float, effect: float, target_power: float = 0.8, alpha: float = 0.05,
                  max_seeds: int = 100_000) -> int | None:
     """Smallest number of seeds per method reaching `target_power`; None if above `max_seeds`."""

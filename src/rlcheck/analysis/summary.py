@@ -36,11 +36,15 @@ def _interval(e: stats.Estimate) -> Interval:
 NO_ESTIMATE = stats.Estimate(np.nan, np.nan, np.nan)
 
 
-def method_summary(o: Outcome, threshold: float, seed: int = 0, role: str = "rl") -> MethodSummary:
+def method_summary(o: Outcome, threshold: float, seed: int = 0, role: str = "rl",
+                   diverged_as: float | None = None) -> MethodSummary:
     """One method-and-config's seeds and the statistics across them (verdict text and run costs are
-    filled in by `summarize_study`)."""
+    filled in by `summarize_study`). A diverged seed counts at `diverged_as` (the study's worst final
+    return) in every return statistic, so "worst-seed risk" includes the worst seeds."""
     final = o.final
     finite = final[np.isfinite(final)]
+    if diverged_as is not None:
+        finite = np.where(np.isfinite(final), final, diverged_as)
     succeeded = o.succeeded(threshold)
     first = o.first_reached(threshold)
     survival = stats.kaplan_meier(first, o.steps[:, -1].astype(float))
@@ -61,7 +65,7 @@ def method_summary(o: Outcome, threshold: float, seed: int = 0, role: str = "rl"
         collapsed_seeds=tuple(int(s) for s in o.seeds[o.collapsed(threshold)]),
         learning_env_steps=int(np.median(o.steps[:, -1])), model_calls=int(np.median(o.model_calls)),
         eval_model_calls_per_episode=None if o.eval_model_calls is None else float(np.median(o.eval_model_calls)),
-        verdict_text="", noise_floor=stats.noise_floor(finite, seed),
+        verdict_text="", noise_floor=stats.noise_floor(finite, seed), diverged_as=diverged_as,
         survival={"steps": survival.steps.tolist(), "solved": survival.solved.tolist(), "low": survival.low.tolist(),
                   "high": survival.high.tolist()},
     )
@@ -75,10 +79,10 @@ def _final_descriptors(o: Outcome, i: int) -> dict[str, float | None] | None:
 
 def compare(a: MethodSummary, b: MethodSummary, seed: int, **extra: Any) -> dict[str, Any] | None:
     """`a` against `b` on final return, or None if either has fewer than two usable seeds."""
-    if len(a.finals) < 2 or len(b.finals) < 2:
+    if len(a.scored_finals) < 2 or len(b.scored_finals) < 2:
         return None
     return {"a": a.label_name, "b": b.label_name, "metric": "final_return", **extra,
-            **stats.compare(np.array(a.finals), np.array(b.finals), seed)}
+            **stats.compare(np.array(a.scored_finals), np.array(b.scored_finals), seed)}
 
 
 def implementation_pairs(methods: list[MethodSummary], done: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
@@ -104,8 +108,10 @@ def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int
     threshold, budget = float(spec["threshold"]) if judged else float("inf"), int(spec["budget"])
     jobs = manifest.get("jobs", {})
     methods = []
+    finite = [f for o in outcomes for f in o.final[np.isfinite(o.final)]]
+    diverged_as = float(min(finite)) if finite and any(o.diverged.any() for o in outcomes) else None
     for o in outcomes:
-        m = method_summary(o, threshold, seed, manifest["methods"][o.method]["role"])
+        m = method_summary(o, threshold, seed, manifest["methods"][o.method]["role"], diverged_as)
         configs = manifest.get("configs", {}).get(o.method, [])
         mine = [j for j in jobs.values() if j.get("method") == o.method and j.get("status") == "done"]
         m = dataclasses.replace(m, config=configs[o.config_id] if o.config_id < len(configs) else {},

@@ -65,7 +65,7 @@ def method_text(m: MethodSummary, env: str, threshold: float, budget: int) -> st
     if median is not None and learns and k * 2 >= n:
         text += f"; half the seeds reach it by {median:,.0f} env steps (at the first checkpoint at or above it)"
     if m.diverged_seeds:
-        text += f"; {_seeds(m.diverged_seeds)} diverged (NaN/inf)"
+        text += f"; {_diverged(m)}"
     if m.collapsed_seeds:
         text += f"; {_seeds(m.collapsed_seeds)} reached it and then fell below"
     return text + "."
@@ -79,7 +79,7 @@ def returns_text(m: MethodSummary, env: str, budget: int) -> str:
     text = (f"{m.label_name.upper()} on {env}: IQM final return {value}{ci} over {len(m.seeds)} seeds after "
             f"{budget:,} env steps; no success threshold was given, so success is not judged")
     if m.diverged_seeds:
-        text += f"; {_seeds(m.diverged_seeds)} diverged (NaN/inf)"
+        text += f"; {_diverged(m)}"
     return text + "."
 
 
@@ -88,6 +88,12 @@ def unjudged_verdict(methods: Sequence[MethodSummary]) -> Verdict:
         return Verdict("no results", "No method produced results; see the failed jobs.")
     lines = tuple(m.verdict_text for m in methods)
     return Verdict(NOT_JUDGED, " ".join(lines), None, lines)
+
+
+def _diverged(m: MethodSummary) -> str:
+    counted = "" if m.diverged_as is None else (f", counted at the study's worst final return ({m.diverged_as:.1f}) in "
+                                                "its return statistics")
+    return f"{_seeds(m.diverged_seeds)} diverged (NaN/inf){counted}"
 
 
 def _seeds(seeds: Sequence[int]) -> str:

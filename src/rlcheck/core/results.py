@@ -84,11 +84,21 @@ class MethodSummary:
     config: dict[str, Any] = field(default_factory=dict)
     wall_seconds: float = 0.0
     compile_seconds: float = 0.0
+    # The return a diverged seed counts as in every statistic: the worst final return seen in the study
+    # (None: no seed of the study has a finite one).
+    diverged_as: float | None = None
 
     @property
     def finals(self) -> list[float]:
         """Final returns of the seeds that have one (not diverged, finite)."""
         return [s.final_return for s in self.seeds if s.final_return is not None]
+
+    @property
+    def scored_finals(self) -> list[float]:
+        """Every seed's final return, a diverged one counted at `diverged_as` (the statistics use these)."""
+        if self.diverged_as is None:
+            return self.finals
+        return [self.diverged_as if s.final_return is None else s.final_return for s in self.seeds]
 
 
 @dataclass(frozen=True)
