@@ -3,7 +3,7 @@
 Coverage: for distributions of final returns that RL produces, draw n seeds, compute each interval rlcheck
 reports (the success rate's Wilson interval; IQM, mean, median and CVaR-25% by rlcheck's bootstrap), and
 count how often it holds the distribution's true value. Labels: the chance that today's rule
-(`analysis/verdict.py: method_label`) calls a method "reliable" when its true success rate is 0.7, and
+(before issue 19: `method_label` below) calls a method "reliable" when its true success rate is 0.7, and
 "not solved" when it is 0.3, for N = 3 to 50 seeds (exact binomial sums: no simulation needed).
 
     python benchmarks/coverage.py --reps 1000              # the table for RESULTS (takes a while on 2 cores)
@@ -21,8 +21,16 @@ from collections.abc import Callable
 import numpy as np
 from scipy import stats as sps
 
-from rlcheck.analysis import stats
-from rlcheck.analysis.verdict import method_label
+from rlcheck.analysis import labels, stats
+
+RELIABLE_FRACTION = 0.9  # the rule before issue 19, kept here to measure it
+
+
+def method_label(successes: int, n: int) -> str:
+    """The label rule rlcheck used before issue 19 (k >= 90% of N, every seed when N < 10)."""
+    if successes == 0:
+        return "not solved within the budget"
+    return "reliable" if successes >= (RELIABLE_FRACTION * n if n >= 10 else n) else "unstable"
 
 THRESHOLD = 475.0  # success in the point-mass distribution (CartPole-like)
 
@@ -82,13 +90,16 @@ def coverage(reps: int, sizes: list[int], seed: int, resamples: int) -> dict[str
 
 
 def label_errors(sizes: range) -> dict[int, dict[str, float]]:
-    """P(today's rule says "reliable" | p = 0.7) and P("not solved" | p = 0.3), exactly."""
+    """P(says "reliable" | p = 0.7) and P("not solved" | p = 0.3), exactly, for the rule before issue 19
+    and for the interval-based one (analysis/labels.py)."""
     out = {}
     for n in sizes:
         ks = np.arange(n + 1)
-        reliable = sum(sps.binom.pmf(k, n, 0.7) for k in ks if method_label(int(k), n) == "reliable")
-        not_solved = sum(sps.binom.pmf(k, n, 0.3) for k in ks if method_label(int(k), n).startswith("not solved"))
-        out[n] = {"reliable_at_0.7": float(reliable), "not_solved_at_0.3": float(not_solved)}
+        out[n] = {}
+        for rule, label in (("old", method_label), ("new", labels.method_label)):
+            reliable = sum(sps.binom.pmf(k, n, 0.7) for k in ks if label(int(k), n) == "reliable")
+            not_solved = sum(sps.binom.pmf(k, n, 0.3) for k in ks if label(int(k), n).startswith("not solved"))
+            out[n][f"{rule}_reliable_at_0.7"], out[n][f"{rule}_not_solved_at_0.3"] = float(reliable), float(not_solved)
     return out
 
 
@@ -110,10 +121,13 @@ def main() -> None:
             if all(np.isnan(v) for v in by_n.values()):
                 continue
             print(f"| {name} | {s} | " + " | ".join(f"{100 * by_n[n]:.0f}%" for n in a.n) + " |")
-    print("\nToday's labels: P(reliable | true rate 0.7) and P(not solved | true rate 0.3)\n")
-    print("| N | reliable at 0.7 | not solved at 0.3 |\n|---|---|---|")
+    print("\nLabels: P(reliable | true rate 0.7) and P(not solved | true rate 0.3), before issue 19 and now\n")
+    print("| N | before: reliable at 0.7 | before: not solved at 0.3 | now: reliable at 0.7 | now: not solved at 0.3 |")
+    print("|---|---|---|---|---|")
     for n in (3, 4, 5, 6, 8, 10, 15, 20, 30, 40, 50):
-        print(f"| {n} | {100 * errors[n]['reliable_at_0.7']:.1f}% | {100 * errors[n]['not_solved_at_0.3']:.1f}% |")
+        e = errors[n]
+        print(f"| {n} | " + " | ".join(f"{100 * e[k]:.1f}%" for k in ("old_reliable_at_0.7", "old_not_solved_at_0.3",
+                                                                       "new_reliable_at_0.7", "new_not_solved_at_0.3")) + " |")
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"coverage": table, "labels": errors}, f, indent=1)
