@@ -74,6 +74,12 @@ CASES = [
     Case("reproduce-without-out", 2, "needs --out DIR", lambda t: ["reproduce", "pendulum-seeds"]),
     Case("unknown-executor", 2, "invalid choice: 'slurm'", lambda t: ["check", "CartPole-v1", "--executor", "slurm", "--out", out(t)]),
     Case("address-without-ray", 2, "--address applies to --executor ray", lambda t: ["run", _yaml(t, SMALL), "--address", "127.0.0.1:6379", "--out", out(t)]),
+    Case("threshold-nan", 2, "expected a finite number", lambda t: ["check", "CartPole-v1", "--threshold", "nan", "--out", out(t)]),
+    Case("threshold-inf", 2, "expected a finite number", lambda t: ["check", "CartPole-v1", "--threshold=-inf", "--out", out(t)]),
+    Case("max-seeds-below-seeds", 2, "below the 10 seeds", lambda t: ["check", "CartPole-v1", "--until-decided", "--seeds", "10", "--max-seeds", "5", "--out", out(t)]),
+    Case("max-seeds-without-until-decided", 2, "Add --until-decided", lambda t: ["check", "CartPole-v1", "--max-seeds", "40", "--out", out(t)]),
+    Case("until-decided-with-sweep", 2, "one setting per method", lambda t: ["run", _yaml(t, {**SMALL, "methods": {"cem": {"sweep": {"population": [16, 32]}}}, "until_decided": {"max_seeds": 8}}), "--out", out(t)]),
+    Case("until-decided-not-a-mapping", 2, "{max_seeds: 40}", lambda t: ["run", _yaml(t, {**SMALL, "until_decided": 40}), "--out", out(t)]),
     Case("env-kwargs-on-gymnax-env", 2, "--env-kwargs applies to Gymnasium envs", lambda t: ["check", "gymnax:CartPole-v1", "--env-kwargs", "g=9.8", "--out", out(t)]),
     # -- YAML specs: usage (2) -----------------------------------------------------------------
     Case("spec-file-missing", 2, "No such file", lambda t: ["run", str(t / "nope.yaml"), "--out", out(t)]),

@@ -6,8 +6,21 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from rlcheck.analysis.labels import (NOT_SOLVED, RELIABLE, UNDECIDED, UNSTABLE, method_label, rate_bounds,
-                                     seeds_to_decide)
+from rlcheck.analysis.labels import (
+    NOT_SOLVED,
+    RELIABLE,
+    UNDECIDED,
+    UNSTABLE,
+    design_error,
+    label_probabilities,
+    looks,
+    method_label,
+    rate_bounds,
+    seeds_to_decide,
+    sequential_level,
+)
+from rlcheck.analysis.outcomes import Outcome
+from rlcheck.analysis.sequential import to_extend
 from rlcheck.analysis.verdict import baselines_vs_rl, rank_key, study_verdict
 from rlcheck.core.results import Interval, MethodSummary, SeedResult, StepsToThreshold
 
@@ -71,3 +84,58 @@ def test_a_simpler_method_is_claimed_only_when_it_is_itself_reliable():
     planner = _summary("lqr", "baseline", 10, 10, 0, learning=0)
     text = baselines_vs_rl([rl, planner], 1.0)["text"]
     assert "no learning (0 env steps)" in text and "by 0" not in text
+
+
+# --- the sequential design of --until-decided ----------------------------------------------------
+
+SCHEDULES = [(10, 20, 30, 40), (3, 6, 9, 12, 15, 18, 21, 24, 27, 30), (5, 10, 15, 20, 25, 30, 35, 40), (20, 40, 60)]
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES, ids=str)
+def test_looking_several_times_keeps_the_error_rates(schedule):
+    """Exactly (by the design's dynamic programme): at every true rate up to 0.7 the chance of ending
+    "reliable" stays at or below 5%, and at every rate from 0.3 up that of "not solved"; looking as often
+    at the fixed-N level would break it (so the test can fail)."""
+    level = sequential_level(schedule)
+    for p in np.linspace(0.0, 0.7, 15):
+        assert label_probabilities(float(p), schedule, level)[RELIABLE] <= 0.05 + 1e-12
+        assert label_probabilities(float(1 - p), schedule, level)[NOT_SOLVED] <= 0.05 + 1e-12
+    assert design_error(schedule, 0.05) > 0.05  # the naive design errs more often than it says
+    assert level < 0.05
+
+
+def test_the_design_probabilities_match_a_simulation():
+    """label_probabilities against a direct simulation of the stopping rule (20,000 studies)."""
+    schedule, p = (10, 20, 30, 40), 0.8
+    level = sequential_level(schedule)
+    exact = label_probabilities(p, schedule, level)
+    rng = np.random.default_rng(5)
+    seeds = rng.random((20_000, schedule[-1])) < p
+    counts = {label: 0 for label in exact}
+    for row in seeds:
+        for n in schedule:
+            label = method_label(int(row[:n].sum()), n, level)
+            if label != UNDECIDED or n == schedule[-1]:
+                counts[label] += 1
+                break
+    for label, prob in exact.items():
+        assert counts[label] / len(seeds) == pytest.approx(prob, abs=0.012)
+    assert sum(exact.values()) == pytest.approx(1.0)
+
+
+def test_a_single_look_is_the_fixed_design():
+    assert sequential_level((10,)) == 0.05
+    assert looks(10, 10, 40) == (10, 20, 30, 40) and looks(10, 10, 35) == (10, 20, 30, 35) and looks(10, 10, 10) == (10,)
+
+
+def _outcome(name: str, finals: list[float]) -> Outcome:
+    n = len(finals)
+    return Outcome(name, 0, np.arange(n), np.full((n, 1), 100), np.array(finals, float)[:, None], np.zeros(n, int),
+                   np.zeros(n, bool))
+
+
+def test_only_undecided_methods_get_more_seeds():
+    plan = (10, 20)
+    methods = [_outcome("all", [1.0] * 10), _outcome("none", [0.0] * 10), _outcome("half", [1.0] * 5 + [0.0] * 5),
+               _outcome("short", [1.0] * 6)]  # a method whose seed block failed has stopped
+    assert to_extend(methods, 0.5, plan, 1) == ["half"]

@@ -1,6 +1,7 @@
 """The study engine: spec validation, plan, store and report, resume after SIGKILL, divergence and
 failed jobs isolated."""
 
+import io
 import json
 import os
 import re
@@ -189,3 +190,25 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
     np.testing.assert_array_equal(resumed_table["value"].to_numpy(), clean_table["value"].to_numpy())
     assert not any((killed / "checkpoints").iterdir())
     assert os.path.exists(killed / "report.html")
+
+
+def test_until_decided_adds_seed_blocks_and_resumes(tmp_path, capsys):
+    """LQR solves CartPole on every seed, but 3/3 and 6/6 cannot show a rate above 70%: --until-decided
+    adds blocks of 3 seeds until 9/9 decides it, says why it stopped, and a resume adds nothing."""
+    argv = ["check", "CartPole-v1", "--methods", "lqr", "--seeds", "3", "--until-decided", "--max-seeds", "9",
+            "--budget", "2000", "--num-evals", "2", "--eval-episodes", "2", "--no-audit", "--quiet", "--out",
+            str(tmp_path / "s")]
+    assert main(argv) == 0
+    summary = json.loads((tmp_path / "s" / "summary.json").read_text())
+    manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
+    assert {k: v["seeds"] for k, v in manifest["jobs"].items()} == {"lqr-0": [0, 1, 2], "lqr-more1": [3, 4, 5],
+                                                                    "lqr-more2": [6, 7, 8]}
+    lqr = summary["methods"][0]
+    assert [s["seed"] for s in lqr["seeds"]] == list(range(9)) and lqr["label"] == "reliable"
+    assert summary["sequential"]["looks"] == [3, 6, 9]
+    assert summary["sequential"]["methods"][0]["stopped"] == "decided after 9 seeds"
+    assert "decided after 9 seeds" in summary["verdict"]["text"] and "looked at after 3, 6, 9 seeds" in summary["verdict"]["text"]
+    before = (tmp_path / "s" / "traces.parquet").read_bytes()
+    assert main([*argv, "--resume"]) == 0
+    assert json.loads((tmp_path / "s" / "manifest.json").read_text())["jobs"].keys() == manifest["jobs"].keys()
+    assert pq.read_table(tmp_path / "s" / "traces.parquet").num_rows == pq.read_table(io.BytesIO(before)).num_rows

@@ -101,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--true-objective", help="the task's real goal if not the reward: an info key or module:function")
     check.add_argument("--descriptors", help="module:function(obs, action, reward, next_obs) -> extra behaviour descriptors")
     check.add_argument("--no-audit", action="store_true", help="skip the reward lint and behaviour audit")
+    check.add_argument("--until-decided", action="store_true",
+                       help="then add blocks of --seeds seeds to each undecided method until its label is decided "
+                            "(a sequential design that keeps the error rates at 5%%; docs/verdicts.md)")
+    check.add_argument("--max-seeds", type=_positive_int("--max-seeds"),
+                       help="with --until-decided: the most seeds a method may get (default 4x --seeds)")
     _study_options(check)
 
     sweep = sub.add_parser("sweep", help="how fragile is a result? vary hyper-parameters, many seeds per cell, effect sizes")
@@ -151,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--budget", type=_positive_int("--budget"))
     plan.add_argument("--threshold", type=_number("--threshold"))
     plan.add_argument("--methods")
+    plan.add_argument("--until-decided", action="store_true", help="plan the seeds --until-decided could add")
+    plan.add_argument("--max-seeds", type=_positive_int("--max-seeds"))
 
     report = sub.add_parser("report", help="rebuild summary.json, report.html and report.md from a study directory")
     report.add_argument("dir", type=Path)
@@ -321,7 +328,8 @@ def _check_spec(args: argparse.Namespace) -> StudySpec:
                           true_objective=getattr(args, "true_objective", None),
                           descriptors=getattr(args, "descriptors", None), audit=not getattr(args, "no_audit", False),
                           wrappers=getattr(args, "wrappers", ()), imports=getattr(args, "imports", ()),
-                          sets=getattr(args, "sets", ()) if args.command == "check" else ())
+                          sets=getattr(args, "sets", ()) if args.command == "check" else (),
+                          until_decided=getattr(args, "until_decided", False), max_seeds=getattr(args, "max_seeds", None))
 
 
 def _yaml_values(pairs: list[tuple[str, str]]) -> dict[str, object]:

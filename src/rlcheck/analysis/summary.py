@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from rlcheck.analysis import stats
+from rlcheck.analysis import sequential, stats
 from rlcheck.analysis.audit import audit
 from rlcheck.analysis.outcomes import Outcome
 from rlcheck.analysis.sweep import analyse_sweep
@@ -44,7 +44,7 @@ NO_ESTIMATE = stats.Estimate(np.nan, np.nan, np.nan)
 
 
 def method_summary(o: Outcome, threshold: float, seed: int = 0, role: str = "rl",
-                   diverged_as: float | None = None) -> MethodSummary:
+                   diverged_as: float | None = None, label_level: float = 0.05) -> MethodSummary:
     """One method-and-config's seeds and the statistics across them (verdict text and run costs are
     filled in by `summarize_study`). A diverged seed counts at `diverged_as` (the study's worst final
     return) in every return statistic, so "worst-seed risk" includes the worst seeds."""
@@ -64,7 +64,7 @@ def method_summary(o: Outcome, threshold: float, seed: int = 0, role: str = "rl"
         for i, (s, f, n, c, ok, r, d) in enumerate(zip(o.seeds, final, o.steps[:, -1], o.model_calls, succeeded,
                                                        first, o.diverged, strict=True)))
     return MethodSummary(
-        name=o.method, config_id=o.config_id, label_name=o.label, kind=role, label=method_label(k, len(o.seeds)),
+        name=o.method, config_id=o.config_id, label_name=o.label, kind=role, label=method_label(k, len(o.seeds), label_level),
         seeds=seeds, successes=k, success_rate=_interval(stats.success_rate(k, len(o.seeds))),
         steps_to_threshold=StepsToThreshold(_num(survival.median.value), _num(survival.median.low),
                                             _num(survival.median.high)),
@@ -74,7 +74,7 @@ def method_summary(o: Outcome, threshold: float, seed: int = 0, role: str = "rl"
         collapsed_seeds=tuple(int(s) for s in o.seeds[o.collapsed(threshold)]),
         learning_env_steps=int(np.median(o.steps[:, -1])), model_calls=int(np.median(o.model_calls)),
         eval_model_calls_per_episode=None if o.eval_model_calls is None else float(np.median(o.eval_model_calls)),
-        verdict_text="", noise_floor=stats.noise_floor(finite, seed), diverged_as=diverged_as,
+        verdict_text="", noise_floor=stats.noise_floor(finite, seed), diverged_as=diverged_as, label_level=label_level,
         survival={"steps": survival.steps.tolist(), "solved": survival.solved.tolist(), "low": survival.low.tolist(),
                   "high": survival.high.tolist()},
     )
@@ -119,8 +119,10 @@ def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int
     methods = []
     finite = [f for o in outcomes for f in o.final[np.isfinite(o.final)]]
     diverged_as = float(min(finite)) if finite and any(o.diverged.any() for o in outcomes) else None
+    plan = sequential.schedule(spec) if judged else None
+    level = sequential.label_level(spec) if judged else 0.05
     for o in outcomes:
-        m = method_summary(o, threshold, seed, manifest["methods"][o.method]["role"], diverged_as)
+        m = method_summary(o, threshold, seed, manifest["methods"][o.method]["role"], diverged_as, level)
         configs = manifest.get("configs", {}).get(o.method, [])
         mine = [j for j in jobs.values() if j.get("method") == o.method and j.get("status") == "done"]
         m = dataclasses.replace(m, config=configs[o.config_id] if o.config_id < len(configs) else {},
@@ -144,6 +146,14 @@ def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int
     audit_section = audit(outcomes, manifest.get("audit_lint"), int(spec["evaluation"]["episodes"]),
                           bool(env_info.get("discrete", True)), env_info.get("action_range"),
                           manifest.get("audit_errors", []), threshold)
+    design = None
+    if plan is not None:
+        design = sequential.section(methods, plan)
+        stops = {row["method"]: row["stopped"] for row in design["methods"]}
+        lines = tuple(_with_stop(line, m.label_name, stops) for line, m in zip(verdict.lines, sorted(methods, key=rank_key),
+                                                                                strict=True))
+        lines += (sequential.design_text(plan) + ".",)
+        verdict = dataclasses.replace(verdict, lines=lines, text=" ".join(lines))
     versus = baselines_vs_rl(methods, threshold)
     if versus["text"]:
         verdict = dataclasses.replace(verdict, text=f"{verdict.text} {versus['text']}",
@@ -168,4 +178,9 @@ def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int
         wall_seconds=manifest.get("wall_seconds"),
         rlcheck_version=manifest.get("rlcheck_version"),
         fingerprint=manifest.get("fingerprint"),
+        sequential=design,
     )
+
+
+def _with_stop(line: str, name: str, stops: dict[str, str]) -> str:
+    return f"{line.removesuffix('.')} ({stops[name]})." if name in stops else line

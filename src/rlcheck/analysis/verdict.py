@@ -38,29 +38,34 @@ def _pct(x: float | None) -> str:
     return "?" if x is None else f"{100 * x:.0f}%"
 
 
+def _confidence(level: float) -> str:
+    """The confidence of a one-sided bound at `level`: "95%", or e.g. "97.2%" in a sequential study."""
+    return f"{100 * (1 - level):.0f}%" if abs(level - 0.05) < 1e-12 else f"{100 * (1 - level):.1f}%"
+
+
 def method_text(m: MethodSummary, env: str, threshold: float, budget: int) -> str:
     k, n, name = m.successes, len(m.seeds), m.label_name.upper()
-    bounds = rate_bounds(k, n)
+    bounds, level = rate_bounds(k, n, m.label_level), _confidence(m.label_level)
     learns = m.learning_env_steps > 0
     within = f"within {budget:,} env steps" if learns else "with no learning at all (0 env steps)"
     reach = f"{k}/{n} seeds end at or above {threshold:g} {within}"
     if m.label == RELIABLE:
-        text = f"{name} reliably solves {env}: {reach}; the success rate is at least {_pct(bounds.low)} (95%)"
+        text = f"{name} reliably solves {env}: {reach}; the success rate is at least {_pct(bounds.low)} ({level})"
     elif m.label == UNSTABLE:
         text = (f"{name} is unstable on {env}: {reach}; the success rate is between {_pct(bounds.low)} and "
-                f"{_pct(bounds.high)} (95% each way)")
+                f"{_pct(bounds.high)} ({level} each way)")
     elif m.label == UNDECIDED:
-        more = seeds_to_decide(k, n)
+        more = seeds_to_decide(k, n, level=m.label_level)
         settle = (f"about {more} more seed{'s' if more != 1 else ''} would most likely settle it" if more is not None
                   else "the rate is too near a boundary for a few more seeds to settle it")
         text = (f"{name} is undecided on {env}: {reach}; the success rate could be anywhere from {_pct(bounds.low)} "
-                f"to {_pct(bounds.high)} (95% each way), so it is neither reliable (above {_pct(RELIABLE_ABOVE)}) nor "
+                f"to {_pct(bounds.high)} ({level} each way), so it is neither reliable (above {_pct(RELIABLE_ABOVE)}) nor "
                 f"not solved (below {_pct(NOT_SOLVED_BELOW)}); {settle}")
     else:
         iqm = m.final_return["iqm"].value
         best = "n/a" if iqm is None else f"{iqm:.1f}"
         text = (f"{name} does not solve {env} {within}: {k}/{n} seeds reach {threshold:g}, so the success rate is at "
-                f"most {_pct(bounds.high)} (95%) (IQM final return {best})")
+                f"most {_pct(bounds.high)} ({level}) (IQM final return {best})")
     median = m.steps_to_threshold.median
     if median is not None and learns and k * 2 >= n:
         text += f"; half the seeds reach it by {median:,.0f} env steps (at the first checkpoint at or above it)"

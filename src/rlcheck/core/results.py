@@ -90,6 +90,9 @@ class MethodSummary:
     # The return a diverged seed counts as in every statistic: the worst final return seen in the study
     # (None: no seed of the study has a finite one).
     diverged_as: float | None = None
+    # The one-sided level of the success rate's bounds behind `label`: 0.05, or stricter in a sequential
+    # study (--until-decided), where the labels are looked at several times (analysis/labels.py).
+    label_level: float = 0.05
 
     @property
     def finals(self) -> list[float]:
@@ -131,6 +134,8 @@ class StudySummary:
     wall_seconds: float | None = None
     rlcheck_version: str | None = None
     fingerprint: str | None = None
+    # --until-decided: the design (looks, level) and, per method, the seeds it took and why it stopped.
+    sequential: dict[str, Any] | None = None
 
     def method(self, name: str, config_id: int = 0) -> MethodSummary | None:
         return next((m for m in self.methods if m.name == name and m.config_id == config_id), None)

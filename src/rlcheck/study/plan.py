@@ -45,6 +45,16 @@ def jobs(spec: StudySpec) -> list[Job]:
     return out
 
 
+def more_seeds(spec: StudySpec, method: str, look: int) -> list[Job]:
+    """`--until-decided`: the jobs that take `method` from `spec.looks[look - 1]` to `spec.looks[look]` seeds.
+    The new seeds follow the study's highest seed (0..9, then 10..19, ...)."""
+    first, extra = len(spec.seeds), max(spec.seeds) + 1
+    seeds = tuple(range(extra + spec.looks[look - 1] - first, extra + spec.looks[look] - first))
+    m = next(m for m in spec.methods if m.name == method)
+    configs = method_configs(spec, m)
+    return [Job(f"{method}-more{look}", method, tuple(configs), seeds, tuple(range(len(configs))))]
+
+
 def method_configs(spec: StudySpec, m: Any, env: Any = None) -> list[Any]:
     """Every concrete config of one method of the study, in config-id order."""
     env = env or spec.make_env()
@@ -99,6 +109,9 @@ def describe_plan(spec: StudySpec) -> str:
     rows.append("")
     rows.append("Times are rough: from this project's 2-core CPU benchmarks at 10 seeds with default settings"
                 + (", and the env's measured speed." if env_rate else "."))
+    if spec.max_seeds and len(spec.looks) > 1:
+        rows.append(f"--until-decided: each undecided method may get more seeds, looked at after {', '.join(map(str, spec.looks))} "
+                    f"seeds: at most {spec.max_seeds / len(spec.seeds):.1f}x the steps and time above.")
     rows += [f"Skipped {name}: {reason}" for name, reason in spec.skipped]
     for job in plan:
         swept = {k: [describe(c)[k] for c in job.configs] for k in describe(job.configs[0])

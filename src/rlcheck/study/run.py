@@ -24,6 +24,7 @@ import numpy as np
 
 from rlcheck import __version__, registry
 from rlcheck.analysis.outcomes import read as read_outcomes
+from rlcheck.analysis.sequential import to_extend
 from rlcheck.analysis.summary import summarize_study
 from rlcheck.core.budget import Budget
 from rlcheck.core.config import describe
@@ -36,6 +37,7 @@ from rlcheck.engine.executors import JobTask, LocalExecutor
 from rlcheck.report import write_report
 from rlcheck.store import StudyStore
 from rlcheck.study import plan as planning
+from rlcheck.study.plan import Job
 from rlcheck.study.spec import StudySpec, diff
 
 LIBRARIES = ("jax", "jaxlib", "flax", "optax", "gymnax", "numpy", "scipy", "pyarrow")
@@ -113,40 +115,22 @@ def _run_locked(spec: StudySpec, store: StudyStore, resume: bool, progress: Prog
     jobs = planning.jobs(spec)
     for m in spec.methods:
         manifest["configs"][m.name] = [describe(c) for c in planning.method_configs(spec, m, env)]
-    for job in jobs:
-        manifest["jobs"].setdefault(job.job_id, {"method": job.method, "seeds": list(job.seeds), "status": "pending"})
     manifest["executor"] = executor.name
-    store.write_manifest(manifest)
 
     results: dict[str, RunResult] = {}
-    todo = []
-    for job in jobs:
-        if store.has_job(job.job_id):  # finished, even if a kill came before the manifest said so
-            store.drop_checkpoint(job.job_id)
-            by_id = dict(zip(job.global_ids(), job.configs, strict=True))
-            results[job.job_id] = store.load_job(job.job_id, job.method, by_id.__getitem__)
-            _mark_done(manifest["jobs"][job.job_id], results[job.job_id])
-        else:
-            todo.append(JobTask(spec, job, budget, store.checkpoint_path(job.job_id), tuple(sys.path)))
-    store.write_manifest(manifest)
-
-    def on_result(task: JobTask, result: RunResult | None, error: BaseException | None) -> None:
-        record = manifest["jobs"][task.job.job_id]
-        if result is None:
-            record.update(status="failed", error=f"{type(error).__name__}: {error}")
-        else:
-            store.save_job(task.job.job_id, result)
-            _mark_done(record, result)
-            results[task.job.job_id] = result
-        store.write_manifest(manifest)
-
-    total_steps = sum(j.runs for j in jobs) * spec.budget
-    done_steps = total_steps - sum(t.env_steps for t in todo)
-    if progress and done_steps:
-        progress(done_steps, total_steps)
-    executor.run(todo, env, on_result, progress, done_steps, total_steps)
+    run_jobs = _JobRunner(spec, store, manifest, budget, env, executor, progress, results)
+    run_jobs(jobs)
+    plan = spec.looks
+    for look in range(1, len(plan) if spec.max_seeds else 0):  # --until-decided: more seeds where undecided
+        store.write_traces([results[j.job_id] for j in jobs if j.job_id in results])
+        more = [j for name in to_extend(read_outcomes(store), spec.threshold, plan, look)
+                for j in planning.more_seeds(spec, name, look)]
+        if not more:
+            break
+        jobs += more
+        run_jobs(more)
     if progress:
-        progress(total_steps, total_steps, "report")
+        progress(run_jobs.total_steps, run_jobs.total_steps, "report")
 
     manifest["wall_seconds"] = wall_before + time.perf_counter() - start
     store.write_manifest(manifest)
@@ -158,6 +142,48 @@ def _run_locked(spec: StudySpec, store: StudyStore, resume: bool, progress: Prog
     if report:
         write_report(store, summary)
     return summary
+
+
+class _JobRunner:
+    """Runs a list of jobs into the store: a finished one (its file saved, even if the manifest missed it)
+    is adopted, the rest go to the executor; each result or failure is recorded as it arrives."""
+
+    def __init__(self, spec: StudySpec, store: StudyStore, manifest: dict[str, Any], budget: Budget, env: Any,
+                 executor: Any, progress: ProgressFn | None, results: dict[str, RunResult]) -> None:
+        self.spec, self.store, self.manifest, self.budget, self.env = spec, store, manifest, budget, env
+        self.executor, self.progress, self.results = executor, progress, results
+        self.total_steps = 0
+
+    def __call__(self, jobs: list[Job]) -> None:
+        manifest, store = self.manifest, self.store
+        for job in jobs:
+            manifest["jobs"].setdefault(job.job_id, {"method": job.method, "seeds": list(job.seeds), "status": "pending"})
+        todo = []
+        for job in jobs:
+            if store.has_job(job.job_id):  # finished, even if a kill came before the manifest said so
+                store.drop_checkpoint(job.job_id)
+                by_id = dict(zip(job.global_ids(), job.configs, strict=True))
+                self.results[job.job_id] = store.load_job(job.job_id, job.method, by_id.__getitem__)
+                _mark_done(manifest["jobs"][job.job_id], self.results[job.job_id])
+            else:
+                todo.append(JobTask(self.spec, job, self.budget, store.checkpoint_path(job.job_id), tuple(sys.path)))
+        store.write_manifest(manifest)
+
+        def on_result(task: JobTask, result: RunResult | None, error: BaseException | None) -> None:
+            record = manifest["jobs"][task.job.job_id]
+            if result is None:
+                record.update(status="failed", error=f"{type(error).__name__}: {error}")
+            else:
+                store.save_job(task.job.job_id, result)
+                _mark_done(record, result)
+                self.results[task.job.job_id] = result
+            store.write_manifest(manifest)
+
+        done_steps = self.total_steps + sum(j.runs for j in jobs) * self.spec.budget - sum(t.env_steps for t in todo)
+        self.total_steps += sum(j.runs for j in jobs) * self.spec.budget
+        if self.progress and done_steps:
+            self.progress(done_steps, self.total_steps)
+        self.executor.run(todo, self.env, on_result, self.progress, done_steps, self.total_steps)
 
 
 def _mark_done(record: dict[str, Any], result: RunResult) -> None:

@@ -18,6 +18,7 @@ YAML form (every field but `env` optional for envs rlcheck knows):
     true_objective: null     # the real goal, if not the reward: an info key, or module:function (see docs/audit.md)
     descriptors: null        # module:function -> extra behaviour descriptors per step
     audit: true              # lint the reward before training and audit behaviour after it
+    until_decided: null      # {max_seeds: 40}: add seed blocks to undecided methods, up to 40 seeds (docs/verdicts.md)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import dataclasses
 import difflib
 import hashlib
 import json
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,7 @@ from typing import Any
 import yaml
 
 from rlcheck import registry
+from rlcheck.analysis.labels import looks
 from rlcheck.core.config import describe, expand_sweep
 from rlcheck.core.errors import RLCheckError
 from rlcheck.envs import make_env
@@ -51,7 +54,7 @@ DEFAULT_BUDGETS: dict[str, int] = {
 }
 DEFAULT_SEEDS = 10
 FIELDS = ("env", "env_kwargs", "imports", "wrappers", "methods", "seeds", "budget", "threshold", "evaluation", "seed_block", "true_objective",
-          "descriptors", "audit")
+          "descriptors", "audit", "until_decided")
 EVALUATION_FIELDS = ("checkpoints", "episodes")
 
 
@@ -79,6 +82,12 @@ class StudySpec:
     audit: bool = True
     wrappers: tuple[str, ...] = ()
     imports: tuple[str, ...] = ()
+    max_seeds: int | None = None  # --until-decided: the most seeds a method may get (None: a fixed design)
+
+    @property
+    def looks(self) -> tuple[int, ...]:
+        """The seed counts at which labels are looked at: the first seeds, then each further seed block."""
+        return looks(len(self.seeds), self.seed_block or len(self.seeds), self.max_seeds or len(self.seeds))
 
     def make_env(self):
         env = make_env(self.env, dict(self.env_kwargs), self.wrappers, self.imports)
@@ -103,6 +112,7 @@ class StudySpec:
             **({"true_objective": self.true_objective} if self.true_objective else {}),
             **({"descriptors": self.descriptors} if self.descriptors else {}),
             **({} if self.audit else {"audit": False}),
+            **({"until_decided": {"max_seeds": self.max_seeds}} if self.max_seeds else {}),
         }
 
     def fingerprint(self) -> str:
@@ -225,6 +235,9 @@ def build(raw: Mapping[str, Any]) -> StudySpec:
                     "--threshold -150 (or threshold: null in a study file to report returns without judging success).")
     if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int | float)):
         raise _fail("threshold", f"expected a number, got {threshold!r}", "Write e.g. threshold: 475.")
+    if threshold is not None and not math.isfinite(threshold):
+        raise _fail("threshold", f"expected a finite number, got {threshold!r}: every return is above -inf and none "
+                    "above inf or nan, so success would mean nothing", "Write e.g. threshold: 475.")
 
     evaluation = raw.get("evaluation") or {}
     if not isinstance(evaluation, Mapping):
@@ -254,8 +267,33 @@ def build(raw: Mapping[str, Any]) -> StudySpec:
     audit = raw.get("audit", True)
     if not isinstance(audit, bool):
         raise _fail("audit", f"expected true or false, got {audit!r}", "Write audit: false to skip the reward audit.")
+    max_seeds = _until_decided(raw.get("until_decided"), seeds, threshold, methods)
     return StudySpec(env_name, methods, seeds, budget, None if threshold is None else float(threshold), num_evals, episodes, block, skipped,
-                     tuple(sorted(env_kwargs.items())), user["true_objective"], user["descriptors"], audit, wrappers, imports)
+                     tuple(sorted(env_kwargs.items())), user["true_objective"], user["descriptors"], audit, wrappers, imports,
+                     max_seeds)
+
+
+def _until_decided(raw: Any, seeds: tuple[int, ...], threshold: float | None,
+                   methods: Sequence[MethodSpec]) -> int | None:
+    """`until_decided`: null or false (a fixed number of seeds), true (up to 4x the seeds), or {max_seeds: N}."""
+    if raw is None or raw is False:
+        return None
+    if raw is True:
+        raw = {"max_seeds": 4 * len(seeds)}
+    if not isinstance(raw, Mapping) or set(raw) != {"max_seeds"}:
+        raise _fail("until_decided", f"expected true or {{max_seeds: N}}, got {raw!r}", "Write e.g. until_decided: {max_seeds: 40}.")
+    most = _whole("until_decided.max_seeds", raw["max_seeds"], 1)
+    if most < len(seeds):
+        raise _fail("until_decided.max_seeds", f"{most} is below the {len(seeds)} seeds the study starts with",
+                    f"Give at least {len(seeds)} (--max-seeds {4 * len(seeds)}), or start with fewer --seeds.")
+    if threshold is None:
+        raise _fail("until_decided", "a study without a success threshold has no labels to decide",
+                    "Give a --threshold, or run without --until-decided.")
+    swept = [m.name for m in methods if m.sweep]
+    if swept:
+        raise _fail("until_decided", f"{', '.join(swept)} sweep{'s' if len(swept) == 1 else ''} hyper-parameters; adding "
+                    "seeds until decided is for one setting per method", "Run the sweep with a fixed number of seeds.")
+    return most
 
 
 def _strings(raw: Mapping[str, Any], field: str, example: str) -> tuple[str, ...]:
