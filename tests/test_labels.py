@@ -17,7 +17,7 @@ from rlcheck.analysis.labels import (
     method_label,
     rate_bounds,
     seeds_to_decide,
-    sequential_level,
+    sequential_levels,
 )
 from rlcheck.analysis.outcomes import Outcome
 from rlcheck.analysis.sequential import to_extend
@@ -59,10 +59,12 @@ def test_seeds_to_decide_is_what_would_most_likely_settle_it():
     assert seeds_to_decide(1, 1) is None  # (1.5 / 2 = 0.75, too near 0.7 within 200 seeds)
 
 
-def _summary(name: str, kind: str, successes: int, n: int, median: float | None, learning: int = 10_000) -> MethodSummary:
+def _summary(name: str, kind: str, successes: int, n: int, median: float | None, learning: int = 10_000,
+             band: tuple[float | None, ...] = (None, None, None, None)) -> MethodSummary:
+    """`band`: (low, high, after, low_after) of the median steps to the threshold."""
     seeds = tuple(SeedResult(s, 1.0 if s < successes else 0.0, learning, 0, s < successes, None, False) for s in range(n))
     return MethodSummary(name, 0, name, kind, method_label(successes, n), seeds, successes,
-                         Interval(successes / n, None, None), StepsToThreshold(median, None, None),
+                         Interval(successes / n, None, None), StepsToThreshold(median, *band),
                          {"iqm": Interval(1.0, None, None)}, Interval(None, None, None), (), (), learning, 0, None, "")
 
 
@@ -74,16 +76,36 @@ def test_ranking_uses_the_lower_bound_so_many_seeds_outrank_few():
     assert "undecided" in verdict.text and "more seeds would most likely settle it" in verdict.text
 
 
-def test_a_simpler_method_is_claimed_only_when_it_is_itself_reliable():
-    rl = _summary("ppo", "rl", 10, 10, 40_000)
-    lucky = _summary("cem", "baseline", 1, 3, 5_000)
+def test_a_simpler_method_is_claimed_only_when_it_is_itself_reliable_and_below():
+    """Only a reliable baseline whose steps-to-threshold interval (grid included) lies below the RL method's;
+    the ratio has one decimal and an interval: RL's span over the baseline's, both ways."""
+    rl = _summary("ppo", "rl", 10, 10, 40_000, band=(30_000, 50_000, 36_000, 28_000))
+    lucky = _summary("cem", "baseline", 1, 3, 5_000, band=(4_000, 6_000, 4_500, 3_500))
     assert baselines_vs_rl([rl, lucky], 1.0)["text"] == ""
-    sure = _summary("cem", "baseline", 10, 10, 10_000)
+    sure = _summary("cem", "baseline", 10, 10, 10_000, band=(8_000, 12_500, 9_000, 7_000))
     text = baselines_vs_rl([rl, sure], 1.0)["text"]
-    assert "A simpler method does it: CEM" in text and "4.0x fewer" in text and "upper bound" in text
-    planner = _summary("lqr", "baseline", 10, 10, 0, learning=0)
+    assert "A simpler method does it: CEM" in text and "4.0x fewer (between 2.2x and 7.1x" in text
+    assert "between 36,000 and 40,000 env steps" in text  # the checkpoint grid, stated
+    close = _summary("cem", "baseline", 10, 10, 25_000, band=(20_000, 31_000, 24_000, 19_000))
+    text = baselines_vs_rl([rl, close], 1.0)["text"]
+    assert "A simpler method" not in text and "neither is shown to need fewer" in text
+    planner = _summary("lqr", "baseline", 10, 10, 0, learning=0, band=(0, 0, 0, 0))
     text = baselines_vs_rl([rl, planner], 1.0)["text"]
-    assert "no learning (0 env steps)" in text and "by 0" not in text
+    assert "no learning (0 env steps)" in text and "by 0" not in text and "x fewer" not in text
+
+
+def test_the_headline_asks_two_questions():
+    """Deep RL's answer comes from the RL methods alone, the simpler way's from the baselines."""
+    rl = _summary("ppo", "rl", 0, 10, None)
+    planner = _summary("lqr", "baseline", 10, 10, 0, learning=0, band=(0, 0, 0, 0))
+    verdict = study_verdict([rl, planner], "Env", 1.0, 10_000)
+    assert verdict.label == NOT_SOLVED and verdict.best_method == "ppo"
+    deep, simpler = verdict.questions
+    assert deep["label"] == NOT_SOLVED and deep["answer"].startswith("no, not within the budget")
+    assert simpler["label"] == RELIABLE and simpler["method"] == "lqr"
+    assert verdict.lines[0].startswith("Can deep RL solve Env? No") and verdict.lines[1].startswith("Is there a simpler way? Yes")
+    tied = study_verdict([_summary("ppo", "rl", 10, 10, 5), _summary("dqn", "rl", 19, 20, 5)], "Env", 1.0, 10)
+    assert "PPO ties with it" in tied.questions[0]["answer"]
 
 
 # --- the sequential design of --until-decided ----------------------------------------------------
@@ -96,24 +118,24 @@ def test_looking_several_times_keeps_the_error_rates(schedule):
     """Exactly (by the design's dynamic programme): at every true rate up to 0.7 the chance of ending
     "reliable" stays at or below 5%, and at every rate from 0.3 up that of "not solved"; looking as often
     at the fixed-N level would break it (so the test can fail)."""
-    level = sequential_level(schedule)
+    levels = sequential_levels(schedule)
     for p in np.linspace(0.0, 0.7, 15):
-        assert label_probabilities(float(p), schedule, level)[RELIABLE] <= 0.05 + 1e-12
-        assert label_probabilities(float(1 - p), schedule, level)[NOT_SOLVED] <= 0.05 + 1e-12
-    assert design_error(schedule, 0.05) > 0.05  # the naive design errs more often than it says
-    assert level < 0.05
+        assert label_probabilities(float(p), schedule, levels)[RELIABLE] <= 0.05 + 1e-12
+        assert label_probabilities(float(1 - p), schedule, levels)[NOT_SOLVED] <= 0.05 + 1e-12
+    assert design_error(schedule, (0.05,) * len(schedule)) > 0.05  # the naive design errs more often than it says
+    assert levels[0] == 0.05 and max(levels[1:]) < 0.05  # the first look decides what a fixed study decides
 
 
 def test_the_design_probabilities_match_a_simulation():
     """label_probabilities against a direct simulation of the stopping rule (20,000 studies)."""
     schedule, p = (10, 20, 30, 40), 0.8
-    level = sequential_level(schedule)
-    exact = label_probabilities(p, schedule, level)
+    levels = sequential_levels(schedule)
+    exact = label_probabilities(p, schedule, levels)
     rng = np.random.default_rng(5)
     seeds = rng.random((20_000, schedule[-1])) < p
     counts = {label: 0 for label in exact}
     for row in seeds:
-        for n in schedule:
+        for n, level in zip(schedule, levels, strict=True):
             label = method_label(int(row[:n].sum()), n, level)
             if label != UNDECIDED or n == schedule[-1]:
                 counts[label] += 1
@@ -124,7 +146,7 @@ def test_the_design_probabilities_match_a_simulation():
 
 
 def test_a_single_look_is_the_fixed_design():
-    assert sequential_level((10,)) == 0.05
+    assert sequential_levels((10,)) == (0.05,)
     assert looks(10, 10, 40) == (10, 20, 30, 40) and looks(10, 10, 35) == (10, 20, 30, 35) and looks(10, 10, 10) == (10,)
 
 

@@ -109,8 +109,35 @@ def test_compare_detects_a_real_difference_and_the_noise_floor_does_not():
     assert c["probability_of_improvement"]["value"] == 1.0 and 0.85 < c["probability_of_improvement"]["low"] < 1.0
     same = rng.normal(0, 1, 2000)
     assert stats.hedges_g(same[:1000] + 1, same[1000:]) == pytest.approx(1.0, abs=0.1)
-    floor = stats.noise_floor(rng.normal(0, 1, 10))
-    assert floor["probability_of_improvement"]["low"] < 0.5 < floor["probability_of_improvement"]["high"]
+
+
+def test_noise_floor_is_the_permutation_distribution_of_half_vs_half():
+    """Halves of 20 normal seeds (sd 1, 10 each): |mean difference| is half-normal with sd sqrt(2/10) times
+    a finite-population factor; about 5% of splits reach Welch p < 0.05, whatever one split shows."""
+    x = np.random.default_rng(3).normal(0, 1, 20)
+    floor = stats.noise_floor(x, splits=4000)
+    sd = np.std(x, ddof=1) * np.sqrt(1 / 10 + 1 / 10) * np.sqrt(20 / 19)  # sampling without replacement
+    assert floor["abs_mean_difference"]["median"] == pytest.approx(0.674 * sd, rel=0.1)
+    assert floor["abs_mean_difference"]["p95"] == pytest.approx(1.96 * sd, rel=0.1)
+    assert 0.02 <= floor["share_welch_p_below_05"] <= 0.08
+    assert stats.noise_floor(np.ones(6))["share_welch_p_below_05"] == 0.0 and stats.noise_floor(x[:3]) is None
+
+
+def test_selection_adjusted_p_holds_its_level_when_the_best_is_picked_from_the_data():
+    """8 identical methods x 10 seeds, the best picked as the one with the highest mean: Welch's p says
+    "significant" for some comparison in about half of such studies; the max-T permutation p in about 5%."""
+    rng = np.random.default_rng(11)
+    welch_any, adjusted_any, studies = 0, 0, 200
+    for _ in range(studies):
+        groups = rng.normal(0, 1, (8, 10))
+        best = int(np.argmax(groups.mean(1)))
+        welch_any += any(stats.compare(groups[best], g)["welch_p"] < 0.05 for j, g in enumerate(groups) if j != best)
+        p = stats.selection_adjusted_p(list(groups), best, permutations=400)
+        adjusted_any += min(x for x in p if x is not None) < 0.05
+    assert welch_any / studies > 0.25
+    assert adjusted_any / studies <= 0.09  # 5% by design; binomial noise at 200 studies
+    shifted = [np.arange(10) + 100.0, *(np.arange(10.0) for _ in range(3))]
+    assert max(x for x in stats.selection_adjusted_p(shifted, 0, permutations=400) if x is not None) < 0.01
 
 
 def test_seeds_needed_matches_power_tables():

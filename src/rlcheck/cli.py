@@ -355,8 +355,11 @@ def study_exit_code(summary: StudySummary) -> int:
 
 
 def _print_verdict(summary: StudySummary, out: Path) -> None:
-    print(f"Verdict: {summary.verdict.label}")
-    print(summary.verdict.text)
+    """The verdict, one line each: the two headline questions answered, then every method and finding."""
+    verdict = summary.verdict
+    print(f"Verdict: {verdict.label}")
+    for line in verdict.lines or (verdict.text,):
+        print(f"  {line}")
     for line in audit_lines(summary.audit or {}):
         print(line)
     for f in summary.failed_jobs:

@@ -12,11 +12,12 @@ exactly, by summing the binomial, in tests/test_labels.py; benchmarks/coverage.p
 seeds is reliable (the rate is at least 74%); 3/3 is undecided (at least 37%); 0/9 is not solved.
 
 `--until-decided` looks at the labels after each block of seeds and adds seeds only to undecided methods
-(a group-sequential design: Jennison and Turnbull's "repeated significance tests", as AdaStop,
-arXiv 2306.10882, does for comparisons). Looking several times would raise the error rates above 5%,
-so every look uses one stricter level, `sequential_level(looks)`, found by computing the design's exact
-error (a dynamic programme over the binomial paths, stopping where a label is decided) and taking the
-largest level that keeps it at 5% (Pocock's constant boundary, exact instead of normal-approximate).
+(a group-sequential design: Jennison and Turnbull's repeated significance tests, as AdaStop,
+arXiv 2306.10882, does for comparisons). Looking several times would raise the error rates above 5%
+(to 7-9% with 4-10 looks), so the levels are spent in advance (alpha spending): the first look at 5%,
+as a fixed study; every later look at one stricter level, `sequential_levels(looks)`, found by computing
+the design's exact error (a dynamic programme over the binomial paths, stopping where a label is
+decided) and taking the largest level that keeps it at 5%.
 """
 
 from __future__ import annotations
@@ -94,14 +95,14 @@ def looks(first: int, step: int, most: int) -> tuple[int, ...]:
     return tuple(sorted({*range(first, most, max(step, 1)), most})) if most > first else (first,)
 
 
-def label_probabilities(p: float, schedule: Sequence[int], level: float) -> dict[str, float]:
+def label_probabilities(p: float, schedule: Sequence[int], levels: Sequence[float]) -> dict[str, float]:
     """Exactly, the chance that a method whose true success rate is `p` ends with each label under the
-    sequential design: look at n_1 < n_2 < ... seeds, stop where the label is decided, carry on to the next
-    look where it is not (undecided at the last look stays undecided)."""
+    sequential design: look at n_1 < n_2 < ... seeds (bounds at `levels[i]` at look i), stop where the label
+    is decided, carry on to the next look where it is not (undecided at the last look stays undecided)."""
     alive = np.array([1.0])  # alive[k]: probability of k successes so far with no decision yet
     done = dict.fromkeys((RELIABLE, UNSTABLE, NOT_SOLVED), 0.0)
     previous = 0
-    for n in schedule:
+    for n, level in zip(schedule, levels, strict=True):
         alive = np.convolve(alive, stats.binom.pmf(np.arange(n - previous + 1), n - previous, p))
         previous = n
         labels = _labels(*bounds(np.arange(n + 1), n, level))
@@ -111,20 +112,30 @@ def label_probabilities(p: float, schedule: Sequence[int], level: float) -> dict
     return {**done, UNDECIDED: float(alive.sum())}
 
 
-def design_error(schedule: Sequence[int], level: float) -> float:
+def design_error(schedule: Sequence[int], levels: Sequence[float]) -> float:
     """The larger of the design's two error rates: "reliable" at a true rate of 0.7, "not solved" at 0.3."""
-    return max(label_probabilities(RELIABLE_ABOVE, schedule, level)[RELIABLE],
-               label_probabilities(NOT_SOLVED_BELOW, schedule, level)[NOT_SOLVED])
+    return max(label_probabilities(RELIABLE_ABOVE, schedule, levels)[RELIABLE],
+               label_probabilities(NOT_SOLVED_BELOW, schedule, levels)[NOT_SOLVED])
 
 
 @lru_cache(maxsize=64)
-def sequential_level(schedule: tuple[int, ...], error: float = ONE_SIDED) -> float:
-    """The one-sided level to use at every look of `schedule` so that the design's error rates stay at or
-    below `error`: the largest such level on a fine grid (the error is a step function of the level, so
-    the grid is searched from the top, not bisected). One look: `error` itself."""
+def sequential_levels(schedule: tuple[int, ...], error: float = ONE_SIDED) -> tuple[float, ...]:
+    """The one-sided level of each look of `schedule`, chosen so that the design's error rates stay at or
+    below `error`. The first look uses `error` itself, so it decides exactly what a fixed study of that
+    many seeds decides (its own error is at most `error`, and with few seeds much less: 10/10 has a 2.8%
+    chance at a true rate of 0.7); every later look shares what is left at one constant level, the largest
+    on a fine grid that keeps the whole design within `error` (the error is a step function of the level,
+    so the grid is searched from the top, not bisected)."""
     if len(schedule) <= 1:
-        return error
+        return (error,) * len(schedule)
     for level in np.geomspace(error, error / (4 * len(schedule)), 200):
-        if design_error(schedule, float(level)) <= error:
-            return float(level)
-    return error / (4 * len(schedule))  # Bonferroni over the looks, with room: always within `error`
+        levels = (error,) + (float(level),) * (len(schedule) - 1)
+        if design_error(schedule, levels) <= error:
+            return levels
+    return (error,) + (0.0,) * (len(schedule) - 1)  # nothing left to spend: later looks decide nothing
+
+
+def level_at(schedule: tuple[int, ...], seeds: int) -> float:
+    """The level behind the label of a method that stopped with `seeds` seeds: that of its last look."""
+    levels = sequential_levels(schedule)
+    return levels[max(i for i, n in enumerate(schedule) if n <= seeds)] if seeds >= schedule[0] else levels[0]

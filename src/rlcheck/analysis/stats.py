@@ -218,15 +218,77 @@ def compare(a: Sequence[float], b: Sequence[float], seed: int = 0) -> dict[str, 
     }
 
 
-def noise_floor(x: Sequence[float], seed: int = 0) -> dict[str, object] | None:
-    """The same comparison between two random halves of ONE method's seeds: what 'a difference'
-    looks like when there is none. None with fewer than 4 seeds."""
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values (step-down, monotone, capped at 1)."""
+    p = np.asarray(p_values, np.float64)
+    adjusted, running = np.empty_like(p), 0.0
+    for rank, i in enumerate(np.argsort(p)):
+        running = max(running, min(1.0, (len(p) - rank) * p[i]))
+        adjusted[i] = running
+    return adjusted.tolist()
+
+
+def _welch_t(means: np.ndarray, variances: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """|Welch t| between every pair of groups: [..., G] means and variances -> [..., G, G]."""
+    diff = means[..., :, None] - means[..., None, :]
+    se = np.sqrt((variances / sizes)[..., :, None] + (variances / sizes)[..., None, :])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.abs(np.where(se > 0, diff / np.where(se > 0, se, 1.0), np.where(diff == 0, 0.0, np.inf)))
+
+
+def selection_adjusted_p(groups: Sequence[Sequence[float]], best: int, seed: int = 0,
+                         permutations: int = RESAMPLES) -> list[float | None]:
+    """P-values for `best` against each other group that hold although `best` was picked from the same data:
+    Westfall and Young's single-step max-T permutation test. Under the null that every method's seeds come
+    from one distribution, the seeds are shuffled among the methods (sizes kept) and the largest |Welch t|
+    over every pair is recorded; a comparison's p-value is the share of shuffles whose largest |t| reaches
+    its own. Whichever method was called best, the chance that any comparison has p < 0.05 under the null
+    stays at 5% (simulation: benchmarks/coverage.py). None for `best` itself."""
+    values = [np.asarray(g, np.float64) for g in groups]
+    sizes = np.array([len(v) for v in values], np.float64)
+    pooled = np.concatenate(values)
+    edges = np.cumsum(sizes).astype(int)[:-1]
+
+    def moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        parts = np.split(x, edges, axis=-1)
+        return (np.stack([q.mean(-1) for q in parts], -1),
+                np.stack([q.var(-1, ddof=1) for q in parts], -1))
+
+    observed = _welch_t(*moments(pooled), sizes)[best]
+    rng = np.random.default_rng(seed)
+    shuffled = np.stack([rng.permutation(pooled) for _ in range(permutations)])
+    largest = _welch_t(*moments(shuffled), sizes).max(axis=(-2, -1))
+    return [None if j == best else float((1 + np.sum(largest >= observed[j] - 1e-12)) / (1 + permutations))
+            for j in range(len(values))]
+
+
+def noise_floor(x: Sequence[float], seed: int = 0, splits: int = 1000) -> dict[str, object] | None:
+    """What 'a difference' between two methods looks like when there is none: the comparison between two
+    random halves of ONE method's seeds, over `splits` random splits (its permutation distribution), not
+    one split, which can look like anything. The median and 95th percentile of |mean difference| and
+    |Hedges' g|, and the share of splits with Welch p < 0.05. None with fewer than 4 seeds."""
     x = np.asarray(x, np.float64)
     if len(x) < 4:
         return None
-    order = np.random.default_rng(seed).permutation(len(x))
-    half = len(x) // 2
-    return compare(x[order[:half]], x[order[half:]], seed)
+    rng, half = np.random.default_rng(seed), len(x) // 2
+    orders = np.stack([rng.permutation(len(x)) for _ in range(splits)])
+    a, b = x[orders[:, :half]], x[orders[:, half:2 * half]]
+    difference = np.abs(a.mean(-1) - b.mean(-1))
+    pooled = np.sqrt((a.var(-1, ddof=1) + b.var(-1, ddof=1)) / 2)
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        g = np.where(pooled > 0, difference / np.where(pooled > 0, pooled, 1.0), np.where(difference > 0, np.inf, 0.0))
+        g = g * (1 - 3 / (4 * 2 * half - 9)) if 2 * half > 2 else g
+        welch = stats.ttest_ind(a, b, axis=-1, equal_var=False).pvalue
+    welch = np.where(np.isnan(welch), 1.0, welch)  # identical halves: no difference at all
+
+    def spread(v: np.ndarray) -> dict[str, float | None]:
+        finite = v[np.isfinite(v)]
+        return {"median": float(np.median(v)) if np.isfinite(np.median(v)) else None,
+                "p95": float(np.quantile(v, 0.95)) if len(finite) == len(v) else None}
+
+    return {"splits": splits, "seeds_per_half": half, "abs_mean_difference": spread(difference),
+            "abs_hedges_g": spread(g), "share_welch_p_below_05": float(np.mean(welch < 0.05))}
 
 
 # --- how many seeds -------------------------------------------------------------------------

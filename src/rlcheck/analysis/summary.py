@@ -67,7 +67,8 @@ def method_summary(o: Outcome, threshold: float, seed: int = 0, role: str = "rl"
         name=o.method, config_id=o.config_id, label_name=o.label, kind=role, label=method_label(k, len(o.seeds), label_level),
         seeds=seeds, successes=k, success_rate=_interval(stats.success_rate(k, len(o.seeds))),
         steps_to_threshold=StepsToThreshold(_num(survival.median.value), _num(survival.median.low),
-                                            _num(survival.median.high)),
+                                            _num(survival.median.high), _checkpoint_before(o, first, survival.median.value),
+                                            _checkpoint_before(o, first, survival.median.low)),
         final_return=returns, cvar25=_interval(stats.bootstrap(finite, stats.cvar25, seed) if n else NO_ESTIMATE,
                                                n < APPROXIMATE_BELOW["cvar25"]),
         diverged_seeds=tuple(int(s) for s in o.seeds[o.diverged]),
@@ -78,6 +79,17 @@ def method_summary(o: Outcome, threshold: float, seed: int = 0, role: str = "rl"
         survival={"steps": survival.steps.tolist(), "solved": survival.solved.tolist(), "low": survival.low.tolist(),
                   "high": survival.high.tolist()},
     )
+
+
+def _checkpoint_before(o: Outcome, first: list[int | None], at: float) -> float | None:
+    """The checkpoint before a first-reached step `at`: the threshold was crossed after it. Of the seeds that
+    first reached it at `at`, the earliest such checkpoint (0 if `at` was their first checkpoint)."""
+    if not np.isfinite(at):
+        return None
+    before = [float(steps[steps < at].max(initial=0)) for steps, f in zip(o.steps, first, strict=True) if f == at]
+    if not before:  # not a seed's first-reached step: the earliest checkpoint below it in any seed
+        before = [float(steps[steps < at].max(initial=0)) for steps in o.steps]
+    return min(before)
 
 
 def _final_descriptors(o: Outcome, i: int) -> dict[str, float | None] | None:
@@ -92,6 +104,41 @@ def compare(a: MethodSummary, b: MethodSummary, seed: int, **extra: Any) -> dict
         return None
     return {"a": a.label_name, "b": b.label_name, "metric": "final_return", **extra,
             **stats.compare(np.array(a.scored_finals), np.array(b.scored_finals), seed)}
+
+
+def best_versus_others(ranked: list[MethodSummary], seed: int) -> list[dict[str, Any]]:
+    """The best method (first of `ranked`) against each other one. It was picked from the same seeds, so
+    the p-values are Holm-corrected over the comparisons and, what decides "differs", adjusted for the
+    selection by a max-T permutation test (stats.selection_adjusted_p)."""
+    out = [c for other in ranked[1:] if (c := compare(ranked[0], other, seed, best_selected=True))]
+    if not out:
+        return out
+    for c, welch, mwu in zip(out, stats.holm([c["welch_p"] for c in out]), stats.holm([c["mann_whitney_p"] for c in out]),
+                             strict=True):
+        c.update(welch_p_holm=welch, mann_whitney_p_holm=mwu)
+    usable = [m for m in ranked if len(m.scored_finals) >= 2]
+    if usable and usable[0] is ranked[0]:
+        adjusted = stats.selection_adjusted_p([m.scored_finals for m in usable], 0, seed)
+        by_name = {m.label_name: q for m, q in zip(usable, adjusted, strict=True)}
+        for c in out:
+            c["p_selection_adjusted"] = by_name.get(c["b"])
+            c["differs"] = c["p_selection_adjusted"] is not None and c["p_selection_adjusted"] < 0.05
+    return out
+
+
+def comparisons_text(comparisons: list[dict[str, Any]]) -> str:
+    """One sentence on the best-vs-others comparisons, in words that the selection-adjusted p allows."""
+    chosen = [c for c in comparisons if c.get("best_selected") and "differs" in c]
+    if not chosen:
+        return ""
+    best, differ = chosen[0]["a"].upper(), [c["b"].upper() for c in chosen if c["differs"]]
+    same = [c["b"].upper() for c in chosen if not c["differs"]]
+    text = (f"Final returns, {best} (ranked first) against the {len(chosen)} other method{'s' if len(chosen) > 1 else ''}, "
+            "with p-values adjusted for picking the best from these same seeds (max-T permutation test): ")
+    text += (f"{', '.join(differ)} differ{'s' if len(differ) == 1 else ''} (p < 0.05)" if differ else "")
+    text += ("; " if differ and same else "") + (f"{', '.join(same)} cannot be told apart from {best} at these seeds"
+                                               if same else "")
+    return text + "."
 
 
 def implementation_pairs(methods: list[MethodSummary], done: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
@@ -120,8 +167,8 @@ def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int
     finite = [f for o in outcomes for f in o.final[np.isfinite(o.final)]]
     diverged_as = float(min(finite)) if finite and any(o.diverged.any() for o in outcomes) else None
     plan = sequential.schedule(spec) if judged else None
-    level = sequential.label_level(spec) if judged else 0.05
     for o in outcomes:
+        level = sequential.label_level(spec, len(o.seeds)) if judged else 0.05
         m = method_summary(o, threshold, seed, manifest["methods"][o.method]["role"], diverged_as, level)
         configs = manifest.get("configs", {}).get(o.method, [])
         mine = [j for j in jobs.values() if j.get("method") == o.method and j.get("status") == "done"]
@@ -131,8 +178,13 @@ def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int
                                 label=m.label if judged else NOT_JUDGED)
         text = method_text(m, spec["env"], threshold, budget) if judged else returns_text(m, spec["env"], budget)
         methods.append(dataclasses.replace(m, verdict_text=text))
+    design = None
+    if plan is not None:  # --until-decided: each method's line says how many seeds it took and why it stopped
+        design = sequential.section(methods, plan)
+        stops = {row["method"]: row["stopped"] for row in design["methods"]}
+        methods = [dataclasses.replace(m, verdict_text=_with_stop(m.verdict_text, m.label_name, stops)) for m in methods]
     ranked = sorted(methods, key=rank_key)
-    comparisons = [c for other in ranked[1:] if (c := compare(ranked[0], other, seed))]
+    comparisons = best_versus_others(ranked, seed)
     comparisons += implementation_pairs(methods, comparisons, seed)
     verdict = study_verdict(methods, spec["env"], threshold, budget) if judged else unjudged_verdict(methods)
     sweeps = []
@@ -146,14 +198,12 @@ def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int
     audit_section = audit(outcomes, manifest.get("audit_lint"), int(spec["evaluation"]["episodes"]),
                           bool(env_info.get("discrete", True)), env_info.get("action_range"),
                           manifest.get("audit_errors", []), threshold)
-    design = None
-    if plan is not None:
-        design = sequential.section(methods, plan)
-        stops = {row["method"]: row["stopped"] for row in design["methods"]}
-        lines = tuple(_with_stop(line, m.label_name, stops) for line, m in zip(verdict.lines, sorted(methods, key=rank_key),
-                                                                                strict=True))
-        lines += (sequential.design_text(plan) + ".",)
-        verdict = dataclasses.replace(verdict, lines=lines, text=" ".join(lines))
+    if design is not None:
+        verdict = dataclasses.replace(verdict, lines=(*verdict.lines, sequential.design_text(plan) + "."))
+        verdict = dataclasses.replace(verdict, text=" ".join(verdict.lines))
+    said = comparisons_text(comparisons)
+    if said and judged:
+        verdict = dataclasses.replace(verdict, text=f"{verdict.text} {said}", lines=(*verdict.lines, said))
     versus = baselines_vs_rl(methods, threshold)
     if versus["text"]:
         verdict = dataclasses.replace(verdict, text=f"{verdict.text} {versus['text']}",

@@ -23,18 +23,6 @@ from rlcheck.analysis.outcomes import Outcome
 ALPHA = 0.05
 
 
-def holm(p_values: Sequence[float]) -> list[float]:
-    """Holm-Bonferroni adjusted p-values (step-down, monotone, capped at 1)."""
-    p = np.asarray(p_values, np.float64)
-    order = np.argsort(p)
-    adjusted = np.empty_like(p)
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (len(p) - rank) * p[i]))
-        adjusted[i] = running
-    return adjusted.tolist()
-
-
 def _difference_interval(a: np.ndarray, b: np.ndarray, seed: int) -> tuple[float, float]:
     if len(a) < 2 or len(b) < 2 or np.ptp(np.concatenate([a, b])) == 0:
         return float(a.mean() - b.mean()), float(a.mean() - b.mean())
@@ -72,7 +60,7 @@ def analyse_sweep(outcomes: Sequence[Outcome], configs: Sequence[Mapping[str, An
             effects.append({"factor": factor, "level": level, "reference": reference, "n": int(len(other)),
                             "n_reference": int(len(ref)), "effect": float(other.mean() - ref.mean()),
                             "low": low, "high": high, "hedges_g": compared["hedges_g"], "welch_p": compared["welch_p"]})
-    for e, adjusted in zip(effects, holm([e["welch_p"] for e in effects]), strict=True):
+    for e, adjusted in zip(effects, stats.holm([e["welch_p"] for e in effects]), strict=True):
         e["holm_p"] = adjusted
         e["matters"] = bool(adjusted < ALPHA)
     reference_cell = next((c for c in cells if all(c["levels"][f] == v[0] for f, v in factors.items())), None)
@@ -81,7 +69,9 @@ def analyse_sweep(outcomes: Sequence[Outcome], configs: Sequence[Mapping[str, An
     text = (f"Factors that change the final return (Holm-corrected Welch p < {ALPHA}): {', '.join(matters)}."
             if matters else f"No factor changes the final return detectably (Holm-corrected Welch p >= {ALPHA}).")
     if floor:
-        text += (f" Noise floor: two halves of the reference cell's own seeds differ by {floor['mean_difference']:+.4g} "
-                 f"(Welch p {floor['welch_p']:.2f}).")
+        typical, high = floor["abs_mean_difference"]["median"], floor["abs_mean_difference"]["p95"]
+        text += (f" Noise floor: two random halves of the reference cell's own seeds differ by {typical:.4g} in mean "
+                 f"final return (median over {floor['splits']} splits; 95th percentile "
+                 f"{'n/a' if high is None else f'{high:.4g}'}).")
     return {"factors": {k: list(v) for k, v in factors.items()}, "cells": cells, "effects": effects,
             "noise_floor": floor, "matters": matters, "text": text}

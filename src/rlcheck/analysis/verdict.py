@@ -68,7 +68,7 @@ def method_text(m: MethodSummary, env: str, threshold: float, budget: int) -> st
                 f"most {_pct(bounds.high)} ({level}) (IQM final return {best})")
     median = m.steps_to_threshold.median
     if median is not None and learns and k * 2 >= n:
-        text += f"; half the seeds reach it by {median:,.0f} env steps (at the first checkpoint at or above it)"
+        text += f"; {_reached(m)}"
     if m.diverged_seeds:
         text += f"; {_diverged(m)}"
     if m.collapsed_seeds:
@@ -114,54 +114,141 @@ def rank_key(m: MethodSummary) -> tuple[float, float, float, float]:
             np.inf if median is None else median, -np.inf if iqm is None else -iqm)
 
 
+def _ties(best: MethodSummary, others: Sequence[MethodSummary]) -> list[MethodSummary]:
+    """Methods whose success-rate interval overlaps the best one's: at these seeds they may be as good."""
+    low = rate_bounds(best.successes, len(best.seeds), best.label_level).low
+    return [m for m in others if m is not best and m.label == best.label
+            and rate_bounds(m.successes, len(m.seeds), m.label_level).high >= low]
+
+
+def _answer(group: Sequence[MethodSummary], rl: bool) -> tuple[str, str, str | None]:
+    """(label, answer in words, method) for one headline question over `group`, ranked by `rank_key`."""
+    if not group:
+        return ("not asked", "not asked: no RL method was run", None) if rl else (
+            "not asked", "not asked: no non-RL baseline was run", None)
+    ranked = sorted(group, key=rank_key)
+    best = ranked[0]
+    k, n = best.successes, len(best.seeds)
+    low, high = rate_bounds(k, n, best.label_level).low, rate_bounds(k, n, best.label_level).high
+    rate = (f"{k}/{n} seeds; the success rate is at least {_pct(low)}" if best.label == RELIABLE else
+            f"{k}/{n} seeds; the success rate is at most {_pct(high)}" if best.label not in (UNSTABLE, UNDECIDED) else
+            f"{k}/{n} seeds; the success rate is between {_pct(low)} and {_pct(high)}")
+    name = best.label_name.upper()
+    if best.label == RELIABLE:
+        answer = (f"yes: {name} reliably solves it ({rate})" if rl else
+                  f"yes: {name} reliably solves it ({rate}{', with no learning' if best.learning_env_steps == 0 else ''})")
+    elif best.label == UNSTABLE:
+        answer = f"sometimes: the best, {name}, is unstable ({rate})"
+    elif best.label == UNDECIDED:
+        more = seeds_to_decide(k, n, level=best.label_level)
+        answer = (f"not yet known: the best, {name}, is undecided ({rate})"
+                  + (f"; about {more} more seeds would most likely settle it" if more else ""))
+    else:
+        answer = (f"no, not within the budget: the best RL method, {name}, does not solve it ({rate})" if rl else
+                  f"not among the baselines tried: the best, {name}, does not solve it ({rate})")
+    ties = _ties(best, ranked[1:])
+    if ties:
+        answer += (f"; {', '.join(m.label_name.upper() for m in ties)} tie{'s' if len(ties) == 1 else ''} with it "
+                   "(the success-rate intervals overlap)")
+    return best.label, answer, best.label_name
+
+
 def study_verdict(methods: Sequence[MethodSummary], env: str, threshold: float, budget: int) -> Verdict:
+    """Two questions answered apart: can deep RL solve it (the RL methods' best, by `rank_key`), and is there a
+    simpler way (the baselines' best); then every method's line, best first."""
     if not methods:
         return Verdict("no results", "No method produced results; see the failed jobs.")
     ranked = sorted(methods, key=rank_key)
-    best = ranked[0]
-    lines = tuple(method_text(m, env, threshold, budget) for m in ranked)
+    lines = tuple(m.verdict_text or method_text(m, env, threshold, budget) for m in ranked)
+    rl = [m for m in methods if m.kind == "rl"]
+    baselines = [m for m in methods if m.kind != "rl"]
+    rl_label, rl_answer, rl_best = _answer(rl, True)
+    simple_label, simple_answer, simple_best = _answer(baselines, False)
+    questions = ({"question": f"Can deep RL solve {env}?", "label": rl_label, "method": rl_best, "answer": rl_answer},
+                 {"question": "Is there a simpler way?", "label": simple_label, "method": simple_best,
+                  "answer": simple_answer})
+    lead = rl_best is not None
+    best = next(m for m in ranked if m.label_name == (rl_best if lead else simple_best))
     label = best.label
     if label in (UNSTABLE, UNDECIDED):
         label = f"{label}: {best.successes}/{len(best.seeds)} seeds reach the threshold within the budget"
-    return Verdict(label, " ".join(lines), best.label_name, lines)
+    head = tuple(f"{q['question']} {q['answer'][0].upper()}{q['answer'][1:]}." for q in questions)
+    return Verdict(label, " ".join(head + lines), best.label_name, head + lines, questions)
+
+
+def steps_span(m: MethodSummary) -> tuple[float, float] | None:
+    """Where the median steps to the threshold can lie: from the checkpoint before the Kaplan-Meier band's low
+    end (the grid: the crossing came after it) to the band's high end (inf where the band never reaches one
+    half). None if fewer than half the seeds reached it; (0, 0) for a planner, which learns nothing."""
+    t = m.steps_to_threshold
+    if t.median is None:
+        return None
+    if m.learning_env_steps == 0:
+        return (0.0, 0.0)
+    low = t.low_after if t.low_after is not None else (t.after if t.after is not None else 0.0)
+    return (low, np.inf if t.high is None else t.high)
+
+
+def _reached(m: MethodSummary) -> str:
+    """"first reached it between 24,576 and 49,152 env steps": the median's checkpoint and the one before."""
+    t = m.steps_to_threshold
+    return (f"half the seeds first reached it between {t.after or 0:,.0f} and {t.median:,.0f} env steps (the checkpoints "
+            "either side)")
+
+
+def _ratio(fast: MethodSummary, slow: MethodSummary) -> str:
+    """How many times fewer steps `fast` needed than `slow`, one decimal, with the interval from both spans."""
+    point = slow.steps_to_threshold.median / fast.steps_to_threshold.median
+    (f_low, f_high), (s_low, s_high) = steps_span(fast), steps_span(slow)
+    low = s_low / f_high if np.isfinite(f_high) and f_high > 0 else 0.0
+    high = s_high / f_low if f_low > 0 else np.inf
+    upper = "unbounded" if not np.isfinite(high) else f"{high:.1f}x"
+    return (f"{point:.1f}x fewer (between {low:.1f}x and {upper}, from both methods' Kaplan-Meier 95% bands and the "
+            "checkpoint grid)")
 
 
 def baselines_vs_rl(methods: Sequence[MethodSummary], threshold: float) -> dict[str, Any]:
     """Samples to threshold, baselines against RL: median learning env steps for half the seeds to
     reach the threshold, and how many times fewer the best baseline needed than the best RL method.
-    Rows for every method; text only when a baseline is itself reliable (analysis/labels.py)."""
+    Rows for every method; "a simpler method does it" only when a baseline is itself reliable
+    (analysis/labels.py) and its steps-to-threshold interval lies below every RL method's."""
     def steps(m: MethodSummary) -> float | None:
         return m.steps_to_threshold.median
 
-    rows = [{"method": m.label_name, "kind": m.kind, "median_steps_to_threshold": steps(m), "model_calls": m.model_calls,
-             "eval_model_calls_per_episode": m.eval_model_calls_per_episode, "success_rate": m.success_rate.value}
-            for m in methods]
+    rows = [{"method": m.label_name, "kind": m.kind, "median_steps_to_threshold": steps(m),
+             "steps_to_threshold_span": (None if (span := steps_span(m)) is None else
+                                         [span[0], None if not np.isfinite(span[1]) else span[1]]),
+             "model_calls": m.model_calls, "eval_model_calls_per_episode": m.eval_model_calls_per_episode,
+             "success_rate": m.success_rate.value} for m in methods]
     baselines = [m for m in methods if m.kind == "baseline" and steps(m) is not None and m.label == RELIABLE]
     rl = [m for m in methods if m.kind == "rl"]
     if not baselines:
         return {"rows": rows, "text": ""}
-    best = min(baselines, key=lambda m: (steps(m), -(m.success_rate.value or 0.0)))
-    planning = best.eval_model_calls_per_episode
-    cost = ("no learning (0 env steps)" if steps(best) == 0 else f"{steps(best):,.0f} learning env steps") + (
-        f" (and {planning:,.0f} model calls per episode of planning)" if planning else "")
-    text = (f"A simpler method does it: {best.label_name.upper()} reaches {threshold:g} with {cost} "
-            f"({best.successes}/{len(best.seeds)} seeds)")
+    best = min(baselines, key=lambda m: (steps_span(m)[1], steps(m), -(m.success_rate.value or 0.0)))
     solved_rl = [m for m in rl if steps(m) is not None]
-    if solved_rl:
-        fastest = min(solved_rl, key=steps)
-        ratio = steps(fastest) / steps(best) if steps(best) else np.inf
-        fewer = "" if steps(best) == 0 else f": {ratio:.1f}x fewer" if ratio > 1 else " (no more than the baseline)"
-        text += f"; {fastest.label_name.upper()} needed {steps(fastest):,.0f}{fewer}"
+    fastest = min(solved_rl, key=lambda m: (steps_span(m)[0], steps(m))) if solved_rl else None
+    name = best.label_name.upper()
+    planning = best.eval_model_calls_per_episode
+    cost = ("no learning (0 env steps)" if steps(best) == 0 else
+            f"a median of {steps(best):,.0f} learning env steps ({_reached(best)})") + (
+        f" and {planning:,.0f} model calls per episode of planning" if planning else "")
+    rate = f"{best.successes}/{len(best.seeds)} seeds"
+    # A crossing lies in (span low, span high]: the baseline needs fewer when its high end is at or below RL's low.
+    if fastest is not None and steps_span(best)[1] > steps_span(fastest)[0]:
+        return {"rows": rows, "text": (
+            f"{name} reliably reaches {threshold:g} too ({rate}), with {cost}, but its steps to the threshold overlap "
+            f"{fastest.label_name.upper()}'s ({_reached(fastest)}), so neither is shown to need fewer.")}
+    text = f"A simpler method does it: {name} reaches {threshold:g} with {cost} ({rate})"
+    if fastest is not None:
+        text += f"; {fastest.label_name.upper()} needed a median of {steps(fastest):,.0f} ({_reached(fastest)})"
+        text += f": {_ratio(best, fastest)}" if steps(best) else ""
     elif rl:
-        text += "; no RL method reached it within the budget"
+        text += "; no RL method reached it with half its seeds within the budget"
     learners = [m for m in baselines if steps(m) > 0]
-    if steps(best) == 0 and learners and solved_rl:  # also compare like with like: learning from samples
-        quick = min(learners, key=steps)
-        ratio = steps(fastest) / steps(quick)
-        text += (f". Among methods that learn from samples, {quick.label_name.upper()} reached it with "
-                 f"{steps(quick):,.0f} env steps, " + (f"{ratio:.1f}x fewer than {fastest.label_name.upper()}" if ratio > 1
-                                                      else f"no fewer than {fastest.label_name.upper()}"))
-    if solved_rl or learners:
-        text += (". Steps to the threshold are medians over seeds, each the first checkpoint at or above it (an upper "
-                 "bound, to one checkpoint interval)")
+    if steps(best) == 0 and learners and fastest is not None:  # also compare like with like: learning from samples
+        quick = min(learners, key=lambda m: (steps_span(m)[1], steps(m)))
+        below = steps_span(quick)[1] <= steps_span(fastest)[0]
+        text += (f". Among methods that learn from samples, {quick.label_name.upper()} reached it with a median of "
+                 f"{steps(quick):,.0f} env steps, " + (f"{_ratio(quick, fastest)} than {fastest.label_name.upper()}" if below
+                                                       else f"not shown to need fewer than {fastest.label_name.upper()}"))
     return {"rows": rows, "text": text + "."}

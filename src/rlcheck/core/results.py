@@ -42,11 +42,15 @@ class Interval:
 
 @dataclass(frozen=True)
 class StepsToThreshold:
-    """Median env steps for half the seeds to reach the threshold (Kaplan-Meier), with its 95% band."""
+    """Median env steps for half the seeds to reach the threshold (Kaplan-Meier), with its 95% band. Each is
+    a checkpoint: the first one at or above the threshold, so the crossing itself came after the checkpoint
+    before it, `after` for the median and `low_after` for the band's low end (the checkpoint grid)."""
 
     median: float | None
     low: float | None
     high: float | None
+    after: float | None = None
+    low_after: float | None = None
 
 
 @dataclass(frozen=True)
@@ -109,10 +113,15 @@ class MethodSummary:
 
 @dataclass(frozen=True)
 class Verdict:
+    """`label` answers "can deep RL solve it?" (the best RL method's label; the best method's where no RL
+    method ran); `questions` holds both headline answers, "can deep RL solve it?" and "is there a simpler
+    way?", each {question, label, method, answer}."""
+
     label: str
     text: str
     best_method: str | None = None
     lines: tuple[str, ...] = ()
+    questions: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -154,7 +163,8 @@ class StudySummary:
         if unknown:
             raise ValueError(f"summary.json has fields this rlcheck does not know: {', '.join(unknown)}")
         out = {k: v for k, v in data.items() if k in fields}
-        out["verdict"] = Verdict(**{**data["verdict"], "lines": tuple(data["verdict"].get("lines", ()))})
+        out["verdict"] = Verdict(**{**data["verdict"], "lines": tuple(data["verdict"].get("lines", ())),
+                                    "questions": tuple(data["verdict"].get("questions", ()))})
         out["methods"] = tuple(_method(m) for m in data["methods"])
         for name in ("env_warnings", "baselines_vs_rl", "skipped", "comparisons", "sweeps", "failed_jobs"):
             out[name] = tuple(data.get(name) or ())

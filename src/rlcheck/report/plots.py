@@ -66,19 +66,36 @@ def learning_curves(outcomes: list[Outcome], threshold: float | None, seed: int 
                          "curves")
 
 
-def survival(methods: Sequence[MethodSummary], budget: int) -> str:
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    for i, m in enumerate(methods):
+def survival(methods: Sequence[MethodSummary], budget: int) -> str | None:
+    """One small panel per method that had a seed reach the threshold (up to 8 stay readable: bands never
+    overlap), on shared axes; None when no seed of any method reached it (the report says so in words)."""
+    reached = [(i, m) for i, m in enumerate(methods) if max(m.survival.get("solved") or [0.0]) > 0]
+    if not reached:
+        return None
+    cols = 1 if len(reached) == 1 else 2
+    rows = -(-len(reached) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(7, 0.7 + 1.7 * rows), sharex=True, sharey=True, squeeze=False)
+    for ax, (i, m) in zip(axes.flat, reached, strict=False):
         color = COLORS[i % len(COLORS)]
         s = m.survival
         steps = np.append(s["steps"], budget)
         solved, low, high = (np.append(s[k], s[k][-1]) for k in ("solved", "low", "high"))
-        ax.step(steps, solved, where="post", color=color, lw=2, label=m.label_name)
-        ax.fill_between(steps, np.nan_to_num(low), np.nan_to_num(high, nan=1.0), step="post", color=color, alpha=0.07, lw=0)
-    ax.set_ylim(-0.02, 1.02)
-    return _steps_figure(fig, ax, "fraction of seeds solved",
-                         "Fraction of seeds that have reached the threshold by each env step (Kaplan-Meier, 95% band)",
-                         "survival")
+        ax.fill_between(steps, np.nan_to_num(low), np.nan_to_num(high, nan=1.0), step="post", color=color, alpha=0.25, lw=0)
+        ax.step(steps, solved, where="post", color=color, lw=2)
+        ax.set_title(f"{m.label_name}: {m.successes}/{len(m.seeds)} seeds end above it", fontsize=9)
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3)
+        ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 3))
+    for ax in list(axes.flat)[len(reached):]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("env steps")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("share solved")
+    fig.suptitle("Share of seeds that have reached the threshold by each env step (Kaplan-Meier, 95% band)",
+                 fontsize=10)
+    fig.tight_layout()
+    return _svg(fig, "survival")
 
 
 def final_returns(methods: Sequence[MethodSummary], threshold: float | None) -> str:

@@ -3,6 +3,7 @@ report.md (with its figures as SVG files beside it) from summary.json and the st
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,8 @@ from rlcheck.store import StudyStore
 
 
 def _fmt(value: Any, digits: int = 1) -> str:
-    if value is None:
+    """A number for a table: "–" where there is none (None, NaN or infinite: never "nan" in a report)."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     if isinstance(value, float) and abs(value) >= 1000:
         return f"{value:,.0f}"
@@ -23,7 +25,7 @@ def _fmt(value: Any, digits: int = 1) -> str:
 
 
 def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.0f}%"
+    return "–" if value is None or not math.isfinite(value) else f"{100 * value:.0f}%"
 
 
 def _environment() -> jinja2.Environment:
@@ -40,11 +42,10 @@ def figures(store: StudyStore, summary: StudySummary) -> dict[str, str]:
     if not methods:
         return {}
     outcomes = read(store)
-    out = {
-        "curves": plots.learning_curves(outcomes, summary.threshold),
-        "survival": plots.survival(methods, summary.budget["env_steps"]),
-        "finals": plots.final_returns(methods, summary.threshold),
-    }
+    out = {"curves": plots.learning_curves(outcomes, summary.threshold)}
+    if summary.threshold is not None and (survival := plots.survival(methods, summary.budget["env_steps"])):
+        out["survival"] = survival
+    out["finals"] = plots.final_returns(methods, summary.threshold)
     proxy_true = plots.proxy_vs_true(outcomes, (summary.audit or {}).get("divergence", []))
     if proxy_true:
         out["proxy_true"] = proxy_true

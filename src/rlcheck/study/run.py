@@ -132,6 +132,8 @@ def _run_locked(spec: StudySpec, store: StudyStore, resume: bool, progress: Prog
     if progress:
         progress(run_jobs.total_steps, run_jobs.total_steps, "report")
 
+    planned = {j.job_id for j in jobs}  # a pending record this run did not plan (another design's) is dropped
+    manifest["jobs"] = {k: v for k, v in manifest["jobs"].items() if k in planned or v.get("status") != "pending"}
     manifest["wall_seconds"] = wall_before + time.perf_counter() - start
     store.write_manifest(manifest)
     ordered = [results[j.job_id] for j in jobs if j.job_id in results]  # job order, whatever order they finished in
