@@ -8,6 +8,7 @@ default, and repeatable: every bootstrap takes an explicit seed.
 from __future__ import annotations
 
 import warnings
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
@@ -255,7 +256,9 @@ def selection_adjusted_p(groups: Sequence[Sequence[float]], best: int, seed: int
                 np.stack([q.var(-1, ddof=1) for q in parts], -1))
 
     observed = _welch_t(*moments(pooled), sizes)[best]
-    rng = np.random.default_rng(seed)
+    # The shuffles are drawn afresh for each data set (seeded by the data, so a study repeats exactly): one
+    # fixed set of shuffles reused for every study would err a little the same way in all of them.
+    rng = np.random.default_rng([seed, zlib.crc32(pooled.tobytes())])
     shuffled = np.stack([rng.permutation(pooled) for _ in range(permutations)])
     largest = _welch_t(*moments(shuffled), sizes).max(axis=(-2, -1))
     return [None if j == best else float((1 + np.sum(largest >= observed[j] - 1e-12)) / (1 + permutations))
