@@ -103,7 +103,7 @@ def test_study_store_summary_and_report(small_study):
     stored = json.loads((out / "summary.json").read_text())["methods"][0]
     assert set(stored["success_rate"]) == {"value", "low", "high", "approximate"}
     assert set(stored["final_return"]) == {"iqm", "median", "mean"}
-    assert set(stored["steps_to_threshold"]) == {"median", "low", "high"}
+    assert set(stored["steps_to_threshold"]) == {"median", "low", "high", "after", "low_after"}
     assert "cvar25" in stored
     m = summary.methods[0]
     assert len(m.seeds) == 3 and summary.threshold == 20.0 and m.diverged_seeds == ()
@@ -114,7 +114,10 @@ def test_study_store_summary_and_report(small_study):
     k = sum(s.solved for s in m.seeds)
     assert m.success_rate.value == pytest.approx(k / 3)
     html = (out / "report.html").read_text()
-    assert "Verdict" in html and html.count("<svg") == 3
+    reached = any(s.first_reached is not None for s in m.seeds)  # else words replace the steps-to-threshold plot
+    assert "Verdict" in html and html.count("<svg") == (3 if reached else 2) and ('id="no-survival"' in html) != reached
+    for text in (html, (out / "report.md").read_text()):
+        assert not re.search(r"\bnan\b|\binf\b", text, re.IGNORECASE)  # a missing number is a dash
     assert not re.search(r"""(src|href)=["']?(https?:)?//|url\(https?:|<script""", html)  # self-contained, no network
     assert json.loads((out / "summary.json").read_text())["verdict"] == summary.to_json()["verdict"]
 

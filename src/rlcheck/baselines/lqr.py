@@ -111,12 +111,12 @@ class LQR(Planner):
 
     def run_host(self, env: EnvSpec, configs, seeds, budget: Budget, progress=None) -> RunResult:
         """Python envs: linearised through a state copy, then played on the host (see the module doc)."""
+        eq = EQUILIBRIA[env.task]
         copier = state_copy(env, "LQR")
         try:
-            gain, x_eq, u_eq, calls = linearise_host(copier, EQUILIBRIA[env.task], env)
+            gain, x_eq, u_eq, calls = linearise_host(copier, eq, env)
         finally:
             copier.close()
-        eq = EQUILIBRIA[env.task]
 
         def play(config, seed, recorder):
             reader = state_copy(env, "LQR")
