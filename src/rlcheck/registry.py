@@ -25,7 +25,9 @@ from rlcheck.baselines.uct import UCT
 from rlcheck.core import contracts
 from rlcheck.core.config import apply_overrides
 from rlcheck.core.errors import NotApplicable, RLCheckError
+from rlcheck.diagnostics.facts import env_facts
 from rlcheck.envs.atari import is_atari
+from rlcheck.methods import derived
 from rlcheck.methods.ddpg import DDPG
 from rlcheck.methods.dqn import DQN
 from rlcheck.methods.naf import NAF
@@ -143,6 +145,22 @@ def get_method(name: str) -> Any:
     return get(name).implementation
 
 
+def reference_defaults(method: Any, env: Any) -> dict[str, Any] | None:
+    """The method's tuned settings for this env (its per-env table, or Atari's), or None if it has none."""
+    table = method.defaults
+    if env.task in table:
+        return table[env.task]
+    return table["atari"] if is_atari(env.task) and "atari" in table else None
+
+
+def derived_defaults(method: Any, env: Any) -> dict[str, tuple[Any, str]]:
+    """Settings derived from the env (methods/derived.py), field -> (value, why), where the method has no
+    reference entry for it; empty otherwise."""
+    if reference_defaults(method, env) is not None or method.name not in derived.RULES:
+        return {}
+    return derived.derived_settings(method.name, env_facts(env))
+
+
 def default_config(method: Any, env: Any, overrides: Mapping[str, Any] | None = None) -> Any:
     """The method's defaults for this env (source named in the method module), then user overrides.
     Raises NotApplicable if the method cannot run on `env`."""
@@ -151,8 +169,9 @@ def default_config(method: Any, env: Any, overrides: Mapping[str, Any] | None = 
         record.check(env)  # its action spaces, then its own check
     else:
         method.check(env)
-    table = method.defaults
-    defaults = table.get(env.task, table.get("atari", {}) if is_atari(env.task) else {})
+    defaults = reference_defaults(method, env)
+    if defaults is None:  # no tuned entry for this env: settings derived from what it measures
+        defaults = {k: v for k, (v, _) in derived_defaults(method, env).items()}
     config = apply_overrides(method.Config(), defaults)
     config = apply_overrides(config, overrides or {})
     method.validate(config)

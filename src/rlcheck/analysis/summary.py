@@ -173,6 +173,7 @@ def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int
         configs = manifest.get("configs", {}).get(o.method, [])
         mine = [j for j in jobs.values() if j.get("method") == o.method and j.get("status") == "done"]
         m = dataclasses.replace(m, config=configs[o.config_id] if o.config_id < len(configs) else {},
+                                derived_settings=manifest.get("derived", {}).get(o.method, {}),
                                 wall_seconds=sum(j.get("wall_seconds", 0.0) for j in mine),
                                 compile_seconds=sum(j.get("compile_seconds", 0.0) for j in mine),
                                 label=m.label if judged else NOT_JUDGED)

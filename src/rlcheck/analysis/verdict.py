@@ -50,6 +50,8 @@ def _confidence(level: float) -> str:
 
 def method_text(m: MethodSummary, env: str, threshold: float, budget: int) -> str:
     k, n, name = m.successes, len(m.seeds), m.label_name.upper()
+    if m.derived_settings:  # what RL was given: a setting derived for this env, not one tuned on it
+        name += " (with settings derived for this env, not tuned on it)"
     bounds, level = rate_bounds(k, n, m.label_level), _confidence(m.label_level)
     learns = m.learning_env_steps > 0
     within = f"within {budget:,} env steps" if learns else "with no learning at all (0 env steps)"

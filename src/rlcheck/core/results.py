@@ -97,6 +97,8 @@ class MethodSummary:
     # The one-sided level of the success rate's bounds behind `label`: 0.05, or stricter in a sequential
     # study (--until-decided), where the labels are looked at several times (analysis/labels.py).
     label_level: float = 0.05
+    # Settings derived for this env (no tuned entry for it; methods/derived.py): field -> {value, reason}.
+    derived_settings: dict[str, Any] = field(default_factory=dict)
 
     @property
     def finals(self) -> list[float]:

@@ -62,6 +62,20 @@ def method_configs(spec: StudySpec, m: Any, env: Any = None) -> list[Any]:
     return expand_sweep(base, {k: [str(x) for x in v] for k, v in m.sweep.items()}, structural=True)
 
 
+def derived_settings(spec: StudySpec, env: Any = None) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per method, the settings derived for this env (methods/derived.py) that the user did not set:
+    field -> {value, reason}. Methods with a reference entry for the env have none."""
+    env = env or spec.make_env()
+    out = {}
+    for m in spec.methods:
+        derived = registry.derived_defaults(registry.get_method(m.name), env)
+        mine = {k: {"value": list(v) if isinstance(v, tuple) else v, "reason": why} for k, (v, why) in derived.items()
+                if k not in m.overrides and k not in m.sweep}
+        if mine:
+            out[m.name] = mine
+    return out
+
+
 def _text(value: Any) -> str:
     return ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
 
@@ -112,6 +126,10 @@ def describe_plan(spec: StudySpec) -> str:
     if spec.max_seeds and len(spec.looks) > 1:
         rows.append(f"--until-decided: each undecided method may get more seeds, looked at after {', '.join(map(str, spec.looks))} "
                     f"seeds: at most {spec.max_seeds / len(spec.seeds):.1f}x the steps and time above.")
+    for name, fields in derived_settings(spec).items():
+        rows.append(f"{name}: no tuned settings for {spec.env}; derived: "
+                    + ", ".join(f"{k}={v['value']}" for k, v in fields.items())
+                    + f" ({next(iter(fields.values()))['reason']}). Change any with --set {name}.FIELD=VALUE.")
     rows += [f"Skipped {name}: {reason}" for name, reason in spec.skipped]
     for job in plan:
         swept = {k: [describe(c)[k] for c in job.configs] for k in describe(job.configs[0])

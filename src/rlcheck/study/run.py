@@ -115,6 +115,7 @@ def _run_locked(spec: StudySpec, store: StudyStore, resume: bool, progress: Prog
     jobs = planning.jobs(spec)
     for m in spec.methods:
         manifest["configs"][m.name] = [describe(c) for c in planning.method_configs(spec, m, env)]
+    manifest["derived"] = planning.derived_settings(spec, env)
     manifest["executor"] = executor.name
 
     results: dict[str, RunResult] = {}

@@ -1,0 +1,97 @@
+"""Defaults derived from the env, for envs without a reference entry in a method's per-env table.
+
+CartPole's settings are a poor guess for a 1000-step lander or a robot: on LunarLander-v3 they leave
+PPO worse than a random policy. So for an env rlcheck has no tuned entry for, the settings come from
+what was published for envs of the same kind, chosen by what `diagnostics.facts` measures (the time
+limit, the observations' scale under a random policy, the action space). Each derived value carries
+its reason, which the manifest and the report show; `--set` overrides any of them.
+
+Sources:
+- RL Baselines3 Zoo `hyperparams/ppo.yml`, LunarLander-v2 and LunarLanderContinuous-v2 (1000-step
+  episodes, unit-scale observations): 16 envs x 1024 steps, minibatches of 64, 4 epochs, gamma 0.999,
+  GAE lambda 0.98, entropy 0.01.
+- CleanRL `ppo_continuous_action.py` (MuJoCo: 1000-step episodes, unnormalised velocities): 1 env x
+  2048 steps, 32 minibatches, 10 epochs, lr 3e-4, no entropy bonus, observation normalisation;
+  RL Zoo normalises every MuJoCo, Acrobot and MountainCar PPO run ("37 implementation details of
+  PPO", details 3.x).
+- gymnax-blines' PPO settings for Breakout-MinAtar, for the other MinAtar games.
+- RL Zoo `hyperparams/dqn.yml`, the recipe it shares between Acrobot-v1 and LunarLander-v2: lr 6.3e-4,
+  batch 128, 50k replay, no warm-up, target every 250 steps, epsilon to 0.1 over 12% of the budget,
+  4 updates every 4 env steps, a 256x256 network.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rlcheck.diagnostics.facts import EnvFacts
+
+LONG_HORIZON = 1000  # steps: RL Zoo's Box2D and MuJoCo tasks
+LARGE_OBS = 10.0  # |mean| + std of some observation dimension under a random policy
+UNEVEN_OBS = 100.0  # ratio of the largest to the smallest per-dimension spread
+
+LUNAR_PPO = "RL Zoo ppo.yml, LunarLander-v2 (1000-step episodes, unit-scale observations)"
+MUJOCO_PPO = "CleanRL ppo_continuous_action.py (MuJoCo: 1000-step episodes, observations to normalise)"
+ZOO_DQN = "RL Zoo dqn.yml, the recipe shared by Acrobot-v1 and LunarLander-v2"
+MINATAR_PPO = "gymnax-blines ppo.yaml for Breakout-MinAtar (methods/ppo.py)"
+MINATAR_SETTINGS = dict(num_envs=64, num_steps=128, update_epochs=4, num_minibatches=8, gamma=0.999, learning_rate=1e-3,
+                        anneal_lr=False, hidden_sizes=(256, 256), activation="relu")
+
+
+def _needs_normalising(facts: EnvFacts) -> bool:
+    return (facts.obs_bounded is False
+            or (facts.obs_scale is not None and facts.obs_scale > LARGE_OBS)
+            or (facts.obs_std_ratio is not None and facts.obs_std_ratio > UNEVEN_OBS))
+
+
+def _scale_reason(facts: EnvFacts) -> str:
+    if facts.obs_bounded is False:
+        return "the observation space is unbounded (as MuJoCo's: velocities a random policy never reaches)"
+    return (f"observations under a random policy reach {facts.obs_scale:.3g} (|mean| + std), and their spreads differ "
+            f"{facts.obs_std_ratio:.3g}-fold" if facts.obs_scale is not None and facts.obs_std_ratio is not None
+            else "observation scale not measured")
+
+
+def ppo(facts: EnvFacts) -> dict[str, tuple[Any, str]]:
+    out: dict[str, tuple[Any, str]] = {}
+    if facts.family == "minatar":
+        reason = f"{MINATAR_PPO}: another MinAtar game"
+        return {k: (v, reason) for k, v in MINATAR_SETTINGS.items()}
+    if facts.image:
+        return out  # a CNN's defaults are Atari's (methods/ppo.py DEFAULTS["atari"]), not derived here
+    normalise = _needs_normalising(facts)
+    long = facts.horizon >= LONG_HORIZON
+    why_long = f"the time limit is {facts.horizon} steps (>= {LONG_HORIZON})"
+    if long and not facts.discrete and normalise:
+        reason = f"{MUJOCO_PPO}: {why_long} and {_scale_reason(facts)}"
+        out.update(num_envs=(1, reason), num_steps=(2048, reason), num_minibatches=(32, reason),
+                   update_epochs=(10, reason), learning_rate=(3e-4, reason), ent_coef=(0.0, reason),
+                   normalize_obs=(True, reason))
+        return out
+    if long:
+        reason = f"{LUNAR_PPO}: {why_long}"
+        out.update(num_envs=(16, reason), num_steps=(1024, reason), num_minibatches=(256, reason),
+                   update_epochs=(4, reason), gamma=(0.999, reason), gae_lambda=(0.98, reason), ent_coef=(0.01, reason))
+    if normalise:
+        out["normalize_obs"] = (True, f"RL Zoo normalises such observations (Acrobot, MountainCar, MuJoCo): "
+                                      f"{_scale_reason(facts)}")
+    return out
+
+
+def dqn(facts: EnvFacts) -> dict[str, tuple[Any, str]]:
+    if facts.image:
+        return {}
+    reason = ZOO_DQN
+    settings = dict(learning_rate=6.3e-4, batch_size=128, buffer_size=50_000, learning_starts=0,
+                    target_update_interval=250, exploration_fraction=0.12, end_epsilon=0.1, num_envs=4,
+                    gradient_steps=4, hidden_sizes=(256, 256))
+    return {k: (v, reason) for k, v in settings.items()}
+
+
+RULES = {"ppo": ppo, "dqn": dqn}
+
+
+def derived_settings(method: str, facts: EnvFacts) -> dict[str, tuple[Any, str]]:
+    """field -> (value, why) for `method` on an env with these facts; empty where nothing is derived."""
+    rule = RULES.get(method)
+    return rule(facts) if rule else {}

@@ -1,0 +1,75 @@
+"""Defaults derived from the env where a method has no tuned entry for it (methods/derived.py), measured
+by diagnostics/facts.py, recorded in the manifest and said in the plan, the verdict and the report."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from rlcheck import api, registry
+from rlcheck.diagnostics.facts import EnvFacts, env_facts
+from rlcheck.envs import make_env
+from rlcheck.methods.derived import derived_settings
+from rlcheck.study import plan as planning
+
+LANDER = EnvFacts(horizon=1000, discrete=True, image=False, obs_scale=1.35, obs_std_ratio=4.0, reward_std=11.0,
+                  episode_length=80.0, obs_bounded=True)
+
+
+def _values(settings):
+    return {k: v for k, (v, _) in settings.items()}
+
+
+def test_a_long_horizon_gets_the_lander_recipe_and_an_unbounded_robot_mujocos():
+    lander = _values(derived_settings("ppo", LANDER))
+    assert lander == {"num_envs": 16, "num_steps": 1024, "num_minibatches": 256, "update_epochs": 4, "gamma": 0.999,
+                      "gae_lambda": 0.98, "ent_coef": 0.01}
+    robot = dataclasses.replace(LANDER, discrete=False, obs_bounded=False)
+    assert _values(derived_settings("ppo", robot))["normalize_obs"] is True
+    assert _values(derived_settings("ppo", robot))["num_steps"] == 2048
+    short = dataclasses.replace(LANDER, horizon=200, obs_scale=50.0)
+    assert _values(derived_settings("ppo", short)) == {"normalize_obs": True}  # only what the facts call for
+    assert derived_settings("ppo", dataclasses.replace(LANDER, horizon=200)) == {}
+    assert "RL Zoo" in derived_settings("ppo", LANDER)["gamma"][1]
+    assert _values(derived_settings("dqn", LANDER))["exploration_fraction"] == 0.12
+    assert derived_settings("ppo", dataclasses.replace(LANDER, image=True)) == {}
+    assert _values(derived_settings("ppo", dataclasses.replace(LANDER, family="minatar")))["num_envs"] == 64
+
+
+def test_facts_measure_the_env():
+    facts = env_facts(make_env("user_envs:PointMass", wrappers=("TimeLimit:max_episode_steps=1000",)))
+    assert facts.horizon == 1000 and not facts.discrete and facts.obs_bounded is True
+    assert facts.episode_length == 500  # the probe's cap: a random push drifts far (x and v unbounded in effect)
+    assert facts.obs_scale > 10 and _values(derived_settings("ppo", facts))["normalize_obs"] is True
+    walk = env_facts(make_env("user_envs:GoRight", wrappers=("TimeLimit:max_episode_steps=1000",)))
+    assert walk.discrete and walk.obs_scale <= 2.0 and walk.obs_bounded is True
+
+
+def test_an_env_with_a_tuned_entry_gets_it_not_a_derived_one():
+    ppo = registry.get_method("ppo")
+    assert registry.derived_defaults(ppo, make_env("CartPole-v1")) == {}
+    assert registry.default_config(ppo, make_env("CartPole-v1")).num_envs == 4
+
+
+def test_derived_settings_reach_the_config_plan_manifest_and_verdict(tmp_path):
+    env = "user_envs:GoRight"
+    wrap = ("TimeLimit:max_episode_steps=1000",)
+    spec = api.study_spec(env, seeds=2, budget=40_960, threshold=5.0, methods="ppo", wrappers=wrap, audit=False,
+                          num_evals=1, eval_episodes=1, sets=[("ppo.learning_rate", "1e-3")])
+    derived = planning.derived_settings(spec)["ppo"]
+    assert derived["num_steps"]["value"] == 1024 and "learning_rate" not in derived  # the user's --set stays theirs
+    config = planning.method_configs(spec, spec.methods[0])[0]
+    assert config.num_steps == 1024 and config.learning_rate == pytest.approx(1e-3)
+    assert "no tuned settings for user_envs:GoRight; derived: num_envs=16" in api.plan(spec)
+
+
+def test_the_verdict_and_report_say_what_rl_was_given(tmp_path):
+    spec = api.study_spec("user_envs:GoRight", seeds=2, budget=16_384, threshold=5.0, methods="ppo", audit=False,
+                          wrappers=("TimeLimit:max_episode_steps=1000",), num_evals=1, eval_episodes=1)
+    summary = api.run(spec, tmp_path / "s")
+    ppo = summary.methods[0]
+    assert ppo.derived_settings["gamma"]["value"] == 0.999 and "RL Zoo" in ppo.derived_settings["gamma"]["reason"]
+    assert "PPO (with settings derived for this env, not tuned on it)" in ppo.verdict_text
+    html = (tmp_path / "s" / "report.html").read_text()
+    assert 'id="derived-settings"' in html and "gae_lambda = 0.98" in html
