@@ -80,6 +80,9 @@ CASES = [
     Case("max-seeds-without-until-decided", 2, "Add --until-decided", lambda t: ["check", "CartPole-v1", "--max-seeds", "40", "--out", out(t)]),
     Case("until-decided-with-sweep", 2, "one setting per method", lambda t: ["run", _yaml(t, {**SMALL, "methods": {"cem": {"sweep": {"population": [16, 32]}}}, "until_decided": {"max_seeds": 8}}), "--out", out(t)]),
     Case("until-decided-not-a-mapping", 2, "{max_seeds: 40}", lambda t: ["run", _yaml(t, {**SMALL, "until_decided": 40}), "--out", out(t)]),
+    Case("tune-one-config", 2, "'tune.configs'", lambda t: ["check", "CartPole-v1", "--tune", "1", "--out", out(t)]),
+    Case("tune-nothing-tunable", 2, "has numeric hyper-parameters to search", lambda t: ["check", "CartPole-v1", "--methods", "cem,lqr", "--tune", "4", "--out", out(t)]),
+    Case("tune-seeds-without-tune", 2, "Add --tune N", lambda t: ["check", "CartPole-v1", "--tune-seeds", "3", "--out", out(t)]),
     Case("env-kwargs-on-gymnax-env", 2, "--env-kwargs applies to Gymnasium envs", lambda t: ["check", "gymnax:CartPole-v1", "--env-kwargs", "g=9.8", "--out", out(t)]),
     # -- YAML specs: usage (2) -----------------------------------------------------------------
     Case("spec-file-missing", 2, "No such file", lambda t: ["run", str(t / "nope.yaml"), "--out", out(t)]),

@@ -24,7 +24,8 @@ def _values(settings):
 def test_a_long_horizon_gets_the_lander_recipe_and_an_unbounded_robot_mujocos():
     lander = _values(derived_settings("ppo", LANDER))
     assert lander == {"num_envs": 16, "num_steps": 1024, "num_minibatches": 256, "update_epochs": 4, "gamma": 0.999,
-                      "gae_lambda": 0.98, "ent_coef": 0.01}
+                      "gae_lambda": 0.98, "ent_coef": 0.01, "learning_rate": 3e-4, "anneal_lr": False,
+                      "clip_value_loss": False}
     robot = dataclasses.replace(LANDER, discrete=False, obs_bounded=False)
     assert _values(derived_settings("ppo", robot))["normalize_obs"] is True
     assert _values(derived_settings("ppo", robot))["num_steps"] == 2048

@@ -54,16 +54,22 @@ def study_spec(env: EnvLike, seeds: int | Sequence[int] | None = None, budget: i
                env_kwargs: Mapping[str, Any] | None = None, true_objective: str | None = None,
                descriptors: str | None = None, audit: bool = True, wrappers: Sequence[str] = (),
                imports: Sequence[str] = (), sets: Sequence[tuple[str, str]] = (), until_decided: bool = False,
-               max_seeds: int | None = None) -> StudySpec:
+               max_seeds: int | None = None, tune: int | None = None, tune_seeds: int | None = None) -> StudySpec:
     """A validated StudySpec from `rlcheck check`-style arguments (None = the default). `sets` are
     ("METHOD.key", "value") overrides of the methods' settings (`--set ppo.learning_rate=1e-3`).
-    `until_decided`: add seed blocks to undecided methods, up to `max_seeds` (default 4x the seeds)."""
+    `until_decided`: add seed blocks to undecided methods, up to `max_seeds` (default 4x the seeds).
+    `tune`: search that many configurations per learner on `tune_seeds` other seeds first (docs/tuning.md)."""
     if max_seeds is not None and not until_decided:
         raise RLCheckError(f"--max-seeds {max_seeds} caps the seeds of --until-decided, which was not given. Add "
                            "--until-decided, or drop --max-seeds and set the seeds with --seeds.")
     raw = _env_fields(env, env_kwargs, wrappers, imports)
     if until_decided:
         raw["until_decided"] = True if max_seeds is None else {"max_seeds": max_seeds}
+    if tune_seeds is not None and tune is None:
+        raise RLCheckError(f"--tune-seeds {tune_seeds} sets the search seeds of --tune, which was not given. Add "
+                           "--tune N (e.g. --tune 8), or drop --tune-seeds.")
+    if tune is not None:
+        raw["tune"] = {"configs": tune, **({"seeds": tune_seeds} if tune_seeds is not None else {})}
     if seeds is not None:
         raw["seeds"] = list(seeds) if not isinstance(seeds, int) else seeds
     for field, value in (("budget", budget), ("threshold", threshold), ("methods", methods),
@@ -115,13 +121,13 @@ def check(env: EnvLike, out: Path | str, seeds: int | Sequence[int] | None = Non
           eval_episodes: int | None = None, true_objective: str | None = None, descriptors: str | None = None,
           audit: bool = True, wrappers: Sequence[str] = (), imports: Sequence[str] = (),
           sets: Sequence[tuple[str, str]] = (), until_decided: bool = False,
-          max_seeds: int | None = None) -> StudySummary:
+          max_seeds: int | None = None, tune: int | None = None, tune_seeds: int | None = None) -> StudySummary:
     """Run every applicable method (or `methods`) on `env` over many seeds; write the store and the
     report to `out`; return the summary (with its verdict). `executor="ray"` runs the jobs as Ray
     tasks (on the cluster at `address`, or a private local Ray). `until_decided`: then give undecided
     methods further blocks of seeds, up to `max_seeds`, until their labels are decided (docs/verdicts.md)."""
     spec = study_spec(env, seeds, budget, threshold, methods, num_evals, eval_episodes, env_kwargs, true_objective,
-                      descriptors, audit, wrappers, imports, sets, until_decided, max_seeds)
+                      descriptors, audit, wrappers, imports, sets, until_decided, max_seeds, tune, tune_seeds)
     return run(spec, out, resume, progress, executor, address)
 
 

@@ -106,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
                             "(a sequential design that keeps the error rates at 5%%; docs/verdicts.md)")
     check.add_argument("--max-seeds", type=_positive_int("--max-seeds"),
                        help="with --until-decided: the most seeds a method may get (default 4x --seeds)")
+    check.add_argument("--tune", type=_positive_int("--tune"), metavar="N",
+                       help="first search N configurations of each learner's key hyper-parameters on other seeds; "
+                            "re-run the best on --seeds fresh seeds, which alone enter the verdict (docs/tuning.md)")
+    check.add_argument("--tune-seeds", type=_positive_int("--tune-seeds"), metavar="S",
+                       help="with --tune: search seeds per configuration (default 2)")
     _study_options(check)
 
     sweep = sub.add_parser("sweep", help="how fragile is a result? vary hyper-parameters, many seeds per cell, effect sizes")
@@ -158,6 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--methods")
     plan.add_argument("--until-decided", action="store_true", help="plan the seeds --until-decided could add")
     plan.add_argument("--max-seeds", type=_positive_int("--max-seeds"))
+    plan.add_argument("--tune", type=_positive_int("--tune"), metavar="N")
+    plan.add_argument("--tune-seeds", type=_positive_int("--tune-seeds"), metavar="S")
 
     report = sub.add_parser("report", help="rebuild summary.json, report.html and report.md from a study directory")
     report.add_argument("dir", type=Path)
@@ -329,7 +336,8 @@ def _check_spec(args: argparse.Namespace) -> StudySpec:
                           descriptors=getattr(args, "descriptors", None), audit=not getattr(args, "no_audit", False),
                           wrappers=getattr(args, "wrappers", ()), imports=getattr(args, "imports", ()),
                           sets=getattr(args, "sets", ()) if args.command == "check" else (),
-                          until_decided=getattr(args, "until_decided", False), max_seeds=getattr(args, "max_seeds", None))
+                          until_decided=getattr(args, "until_decided", False), max_seeds=getattr(args, "max_seeds", None),
+                          tune=getattr(args, "tune", None), tune_seeds=getattr(args, "tune_seeds", None))
 
 
 def _yaml_values(pairs: list[tuple[str, str]]) -> dict[str, object]:

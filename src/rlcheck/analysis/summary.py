@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from rlcheck.analysis import sequential, stats
+from rlcheck.analysis import sequential, stats, tuning
 from rlcheck.analysis.audit import audit
 from rlcheck.analysis.outcomes import Outcome
 from rlcheck.analysis.sweep import analyse_sweep
@@ -163,6 +163,9 @@ def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int
     judged = spec["threshold"] is not None  # `train` without a threshold: returns only, success not judged
     threshold, budget = float(spec["threshold"]) if judged else float("inf"), int(spec["budget"])
     jobs = manifest.get("jobs", {})
+    searched = [o for o in outcomes if o.method.endswith(tuning.TUNED)]  # --tune's runs: not in the verdict
+    outcomes = [o for o in outcomes if not o.method.endswith(tuning.TUNED)]
+    searches = manifest.get("tuning", {})
     methods = []
     finite = [f for o in outcomes for f in o.final[np.isfinite(o.final)]]
     diverged_as = float(min(finite)) if finite and any(o.diverged.any() for o in outcomes) else None
@@ -174,6 +177,7 @@ def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int
         mine = [j for j in jobs.values() if j.get("method") == o.method and j.get("status") == "done"]
         m = dataclasses.replace(m, config=configs[o.config_id] if o.config_id < len(configs) else {},
                                 derived_settings=manifest.get("derived", {}).get(o.method, {}),
+                                search=_search_of(searches.get(o.method), spec),
                                 wall_seconds=sum(j.get("wall_seconds", 0.0) for j in mine),
                                 compile_seconds=sum(j.get("compile_seconds", 0.0) for j in mine),
                                 label=m.label if judged else NOT_JUDGED)
@@ -202,6 +206,16 @@ def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int
     if design is not None:
         verdict = dataclasses.replace(verdict, lines=(*verdict.lines, sequential.design_text(plan) + "."))
         verdict = dataclasses.replace(verdict, text=" ".join(verdict.lines))
+    tuned = []
+    for name, record in searches.items():
+        mine = [o for o in searched if o.method == name + tuning.TUNED]
+        if mine:
+            fresh = next((m for m in methods if m.name == name), None)
+            tuned.append(tuning.section(name, mine, record["configs"], record["chosen"], fresh, spec["threshold"],
+                                        record["fields"]))
+    for entry in tuned:
+        said_search = tuning.text(entry, spec["threshold"])
+        verdict = dataclasses.replace(verdict, text=f"{verdict.text} {said_search}", lines=(*verdict.lines, said_search))
     said = comparisons_text(comparisons)
     if said and judged:
         verdict = dataclasses.replace(verdict, text=f"{verdict.text} {said}", lines=(*verdict.lines, said))
@@ -230,7 +244,15 @@ def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int
         rlcheck_version=manifest.get("rlcheck_version"),
         fingerprint=manifest.get("fingerprint"),
         sequential=design,
+        tuning=tuple(tuned),
     )
+
+
+def _search_of(record: dict[str, Any] | None, spec: dict[str, Any]) -> dict[str, Any]:
+    if not record:
+        return {}
+    return {"configs": len(record["configs"]), "search_seeds": int((spec.get("tune") or {}).get("seeds", 0)),
+            "chosen": record["chosen"]}
 
 
 def _with_stop(line: str, name: str, stops: dict[str, str]) -> str:

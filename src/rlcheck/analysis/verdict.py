@@ -50,7 +50,11 @@ def _confidence(level: float) -> str:
 
 def method_text(m: MethodSummary, env: str, threshold: float, budget: int) -> str:
     k, n, name = m.successes, len(m.seeds), m.label_name.upper()
-    if m.derived_settings:  # what RL was given: a setting derived for this env, not one tuned on it
+    if m.search:  # what RL was given: a search's best, re-run on seeds that took no part in choosing it
+        name += (f" (the best of {m.search['configs']} configurations searched on {m.search['search_seeds']} other seeds, "
+                 "re-run on these)" if m.search["chosen"] else
+                 f" (its defaults, which stayed best in a search of {m.search['configs']} configurations)")
+    elif m.derived_settings:  # what RL was given: a setting derived for this env, not one tuned on it
         name += " (with settings derived for this env, not tuned on it)"
     bounds, level = rate_bounds(k, n, m.label_level), _confidence(m.label_level)
     learns = m.learning_env_steps > 0

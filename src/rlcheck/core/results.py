@@ -99,6 +99,8 @@ class MethodSummary:
     label_level: float = 0.05
     # Settings derived for this env (no tuned entry for it; methods/derived.py): field -> {value, reason}.
     derived_settings: dict[str, Any] = field(default_factory=dict)
+    # --tune: {configs, search_seeds, chosen} of the search this method's configuration came from.
+    search: dict[str, Any] = field(default_factory=dict)
 
     @property
     def finals(self) -> list[float]:
@@ -147,6 +149,8 @@ class StudySummary:
     fingerprint: str | None = None
     # --until-decided: the design (looks, level) and, per method, the seeds it took and why it stopped.
     sequential: dict[str, Any] | None = None
+    # --tune: per searched method, the search, its choice, the selection bias and the sensitivity.
+    tuning: tuple[dict[str, Any], ...] = ()
 
     def method(self, name: str, config_id: int = 0) -> MethodSummary | None:
         return next((m for m in self.methods if m.name == name and m.config_id == config_id), None)
@@ -168,7 +172,7 @@ class StudySummary:
         out["verdict"] = Verdict(**{**data["verdict"], "lines": tuple(data["verdict"].get("lines", ())),
                                     "questions": tuple(data["verdict"].get("questions", ()))})
         out["methods"] = tuple(_method(m) for m in data["methods"])
-        for name in ("env_warnings", "baselines_vs_rl", "skipped", "comparisons", "sweeps", "failed_jobs"):
+        for name in ("env_warnings", "baselines_vs_rl", "skipped", "comparisons", "sweeps", "failed_jobs", "tuning"):
             out[name] = tuple(data.get(name) or ())
         return cls(**out)
 

@@ -9,7 +9,8 @@ its reason, which the manifest and the report show; `--set` overrides any of the
 Sources:
 - RL Baselines3 Zoo `hyperparams/ppo.yml`, LunarLander-v2 and LunarLanderContinuous-v2 (1000-step
   episodes, unit-scale observations): 16 envs x 1024 steps, minibatches of 64, 4 epochs, gamma 0.999,
-  GAE lambda 0.98, entropy 0.01.
+  GAE lambda 0.98, entropy 0.01; and for what the Zoo leaves unset, Stable-Baselines3's PPO defaults,
+  which it runs with: lr 3e-4, constant, no clipping of the value update.
 - CleanRL `ppo_continuous_action.py` (MuJoCo: 1000-step episodes, unnormalised velocities): 1 env x
   2048 steps, 32 minibatches, 10 epochs, lr 3e-4, no entropy bonus, observation normalisation;
   RL Zoo normalises every MuJoCo, Acrobot and MountainCar PPO run ("37 implementation details of
@@ -72,6 +73,8 @@ def ppo(facts: EnvFacts) -> dict[str, tuple[Any, str]]:
         reason = f"{LUNAR_PPO}: {why_long}"
         out.update(num_envs=(16, reason), num_steps=(1024, reason), num_minibatches=(256, reason),
                    update_epochs=(4, reason), gamma=(0.999, reason), gae_lambda=(0.98, reason), ent_coef=(0.01, reason))
+        sb3 = f"{reason}, with Stable-Baselines3's PPO defaults for what it leaves unset"
+        out.update(learning_rate=(3e-4, sb3), anneal_lr=(False, sb3), clip_value_loss=(False, sb3))
     if normalise:
         out["normalize_obs"] = (True, f"RL Zoo normalises such observations (Acrobot, MountainCar, MuJoCo): "
                                       f"{_scale_reason(facts)}")

@@ -8,6 +8,8 @@ from typing import Any
 from rlcheck import registry
 from rlcheck.core.config import describe, expand_sweep, structure_groups
 from rlcheck.diagnostics.probes import steps_per_second
+from rlcheck.analysis.tuning import TUNED
+from rlcheck.methods import search
 from rlcheck.envs.host import HostEnv
 from rlcheck.study.spec import StudySpec
 
@@ -21,6 +23,7 @@ class Job:
     configs: tuple[Any, ...]  # concrete configs (a sweep gives several); vmapped together
     seeds: tuple[int, ...]
     config_ids: tuple[int, ...] = ()  # the configs' ids within the method (several jobs split a structural sweep)
+    trace_name: str = ""  # the method's name in the traces, if not `method` (a search's runs: "ppo:tune")
 
     def global_ids(self) -> tuple[int, ...]:
         return self.config_ids or tuple(range(len(self.configs)))
@@ -30,12 +33,16 @@ class Job:
         return len(self.configs) * len(self.seeds)
 
 
-def jobs(spec: StudySpec) -> list[Job]:
+TUNE_SEEDS_FROM = 1_000_000  # search seeds start here: never one of the study's own seeds
+
+
+def jobs(spec: StudySpec, chosen: dict[str, Any] | None = None) -> list[Job]:
+    """The study's jobs; a method in `chosen` (its search's best configuration) runs that configuration."""
     env = spec.make_env()
     block = spec.seed_block or len(spec.seeds)
     out = []
     for m in spec.methods:
-        configs = method_configs(spec, m, env)
+        configs = [chosen[m.name]] if chosen and m.name in chosen else method_configs(spec, m, env)
         groups = structure_groups(configs)  # structural values: one compiled program (job) each
         for g, group in enumerate(groups):
             prefix = m.name if len(groups) == 1 else f"{m.name}-s{g}"
@@ -45,13 +52,30 @@ def jobs(spec: StudySpec) -> list[Job]:
     return out
 
 
-def more_seeds(spec: StudySpec, method: str, look: int) -> list[Job]:
+def tune_jobs(spec: StudySpec, env: Any = None) -> list[Job]:
+    """`--tune N`: per tunable method, N configurations (the default first, methods/search.py) on the search
+    seeds, in one vmapped job whose runs are stored as METHOD:tune."""
+    if not spec.tune_configs:
+        return []
+    env = env or spec.make_env()
+    seeds = tuple(range(TUNE_SEEDS_FROM, TUNE_SEEDS_FROM + spec.tune_seeds))
+    out = []
+    for m in spec.methods:
+        if not search.tunable(m.name):
+            continue
+        configs = search.sample_configs(method_configs(spec, m, env)[0], m.name, spec.tune_configs,
+                                        fixed=tuple(m.overrides))
+        out.append(Job(f"{m.name}-tune", m.name, tuple(configs), seeds, tuple(range(len(configs))), m.name + TUNED))
+    return out
+
+
+def more_seeds(spec: StudySpec, method: str, look: int, chosen: dict[str, Any] | None = None) -> list[Job]:
     """`--until-decided`: the jobs that take `method` from `spec.looks[look - 1]` to `spec.looks[look]` seeds.
     The new seeds follow the study's highest seed (0..9, then 10..19, ...)."""
     first, extra = len(spec.seeds), max(spec.seeds) + 1
     seeds = tuple(range(extra + spec.looks[look - 1] - first, extra + spec.looks[look] - first))
     m = next(m for m in spec.methods if m.name == method)
-    configs = method_configs(spec, m)
+    configs = [chosen[method]] if chosen and method in chosen else method_configs(spec, m)
     return [Job(f"{method}-more{look}", method, tuple(configs), seeds, tuple(range(len(configs))))]
 
 
@@ -113,6 +137,7 @@ def describe_plan(spec: StudySpec) -> str:
     if env_rate:
         rows.insert(1, f"The env steps {env_rate:,.0f} times a second on this machine (one Python copy, measured over 2 s): "
                        "no learner trains faster than that.")
+    plan = tune_jobs(spec) + plan
     for job in plan:
         steps = learning_steps(job, spec.budget)
         seconds = estimate_seconds(job, spec.budget, env_rate)

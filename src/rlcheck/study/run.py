@@ -25,6 +25,7 @@ import numpy as np
 from rlcheck import __version__, registry
 from rlcheck.analysis.outcomes import read as read_outcomes
 from rlcheck.analysis.sequential import to_extend
+from rlcheck.analysis.tuning import choose
 from rlcheck.analysis.summary import summarize_study
 from rlcheck.core.budget import Budget
 from rlcheck.core.config import describe
@@ -34,6 +35,7 @@ from rlcheck.core.results import RunResult, StudySummary
 from rlcheck.diagnostics.behaviour import behaviour_spec
 from rlcheck.diagnostics.lint import lint
 from rlcheck.engine.executors import JobTask, LocalExecutor
+from rlcheck.methods import search
 from rlcheck.report import write_report
 from rlcheck.store import StudyStore
 from rlcheck.study import plan as planning
@@ -112,20 +114,24 @@ def _run_locked(spec: StudySpec, store: StudyStore, resume: bool, progress: Prog
         manifest["audit_lint"], manifest["audit_errors"] = run_lint(env)
         store.write_manifest(manifest)
     budget = Budget(spec.budget, spec.num_evals, spec.eval_episodes)
-    jobs = planning.jobs(spec)
-    for m in spec.methods:
-        manifest["configs"][m.name] = [describe(c) for c in planning.method_configs(spec, m, env)]
     manifest["derived"] = planning.derived_settings(spec, env)
     manifest["executor"] = executor.name
 
     results: dict[str, RunResult] = {}
     run_jobs = _JobRunner(spec, store, manifest, budget, env, executor, progress, results)
+    searched = planning.tune_jobs(spec, env)  # --tune: the search first, on its own seeds
+    run_jobs(searched)
+    chosen = _choose(searched, results, store, manifest, spec.threshold)
+    jobs = planning.jobs(spec, chosen)
+    for m in spec.methods:
+        configs = [chosen[m.name]] if m.name in chosen else planning.method_configs(spec, m, env)
+        manifest["configs"][m.name] = [describe(c) for c in configs]
     run_jobs(jobs)
     plan = spec.looks
     for look in range(1, len(plan) if spec.max_seeds else 0):  # --until-decided: more seeds where undecided
         store.write_traces([results[j.job_id] for j in jobs if j.job_id in results])
         more = [j for name in to_extend(read_outcomes(store), spec.threshold, plan, look)
-                for j in planning.more_seeds(spec, name, look)]
+                for j in planning.more_seeds(spec, name, look, chosen)]
         if not more:
             break
         jobs += more
@@ -133,11 +139,11 @@ def _run_locked(spec: StudySpec, store: StudyStore, resume: bool, progress: Prog
     if progress:
         progress(run_jobs.total_steps, run_jobs.total_steps, "report")
 
-    planned = {j.job_id for j in jobs}  # a pending record this run did not plan (another design's) is dropped
+    planned = {j.job_id for j in searched + jobs}  # a pending record this run did not plan (another design's) is dropped
     manifest["jobs"] = {k: v for k, v in manifest["jobs"].items() if k in planned or v.get("status") != "pending"}
     manifest["wall_seconds"] = wall_before + time.perf_counter() - start
     store.write_manifest(manifest)
-    ordered = [results[j.job_id] for j in jobs if j.job_id in results]  # job order, whatever order they finished in
+    ordered = [results[j.job_id] for j in searched + jobs if j.job_id in results]  # job order, whatever order they ran in
     if ordered:
         store.write_traces(ordered)
     summary = analyse(store, manifest)
@@ -145,6 +151,26 @@ def _run_locked(spec: StudySpec, store: StudyStore, resume: bool, progress: Prog
     if report:
         write_report(store, summary)
     return summary
+
+
+def _choose(searched: list[Job], results: dict[str, RunResult], store: StudyStore, manifest: dict[str, Any],
+            threshold: float | None) -> dict[str, Any]:
+    """Each searched method's best configuration (analysis/tuning.py), recorded in the manifest; a method
+    whose search failed runs its defaults."""
+    done = [results[j.job_id] for j in searched if j.job_id in results]
+    if not done:
+        return {}
+    store.write_traces(done)
+    outcomes = read_outcomes(store)
+    chosen, manifest["tuning"] = {}, {}
+    for job in searched:
+        mine = [o for o in outcomes if o.method == job.trace_name]
+        if mine:
+            best = choose(mine, threshold)
+            chosen[job.method] = job.configs[best]
+            manifest["tuning"][job.method] = {"chosen": best, "configs": [describe(c) for c in job.configs],
+                                              "fields": [k for k in search.SPACES[job.method]]}
+    return chosen
 
 
 class _JobRunner:
@@ -166,7 +192,7 @@ class _JobRunner:
             if store.has_job(job.job_id):  # finished, even if a kill came before the manifest said so
                 store.drop_checkpoint(job.job_id)
                 by_id = dict(zip(job.global_ids(), job.configs, strict=True))
-                self.results[job.job_id] = store.load_job(job.job_id, job.method, by_id.__getitem__)
+                self.results[job.job_id] = store.load_job(job.job_id, job.trace_name or job.method, by_id.__getitem__)
                 _mark_done(manifest["jobs"][job.job_id], self.results[job.job_id])
             else:
                 todo.append(JobTask(self.spec, job, self.budget, store.checkpoint_path(job.job_id), tuple(sys.path)))
@@ -177,6 +203,7 @@ class _JobRunner:
             if result is None:
                 record.update(status="failed", error=f"{type(error).__name__}: {error}")
             else:
+                result.method = task.job.trace_name or task.job.method
                 store.save_job(task.job.job_id, result)
                 _mark_done(record, result)
                 self.results[task.job.job_id] = result

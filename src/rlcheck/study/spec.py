@@ -19,6 +19,7 @@ YAML form (every field but `env` optional for envs rlcheck knows):
     descriptors: null        # module:function -> extra behaviour descriptors per step
     audit: true              # lint the reward before training and audit behaviour after it
     until_decided: null      # {max_seeds: 40}: add seed blocks to undecided methods, up to 40 seeds (docs/verdicts.md)
+    tune: null               # {configs: 8, seeds: 2}: a small search first, its best re-run on fresh seeds (docs/tuning.md)
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from rlcheck.envs import make_env
 from rlcheck.envs.host import HostEnv
 from rlcheck.envs.jax_env import REWARD_THRESHOLDS
 from rlcheck.envs.state_copy import copied_by_simulation
+from rlcheck.methods import search
 
 # Default budgets (env steps per seed) for `rlcheck check`, from the sources of each env's defaults.
 DEFAULT_BUDGETS: dict[str, int] = {
@@ -54,7 +56,7 @@ DEFAULT_BUDGETS: dict[str, int] = {
 }
 DEFAULT_SEEDS = 10
 FIELDS = ("env", "env_kwargs", "imports", "wrappers", "methods", "seeds", "budget", "threshold", "evaluation", "seed_block", "true_objective",
-          "descriptors", "audit", "until_decided")
+          "descriptors", "audit", "until_decided", "tune")
 EVALUATION_FIELDS = ("checkpoints", "episodes")
 
 
@@ -83,6 +85,8 @@ class StudySpec:
     wrappers: tuple[str, ...] = ()
     imports: tuple[str, ...] = ()
     max_seeds: int | None = None  # --until-decided: the most seeds a method may get (None: a fixed design)
+    tune_configs: int | None = None  # --tune N: configurations searched per tunable method (None: no search)
+    tune_seeds: int = 2  # search seeds per configuration (never the study's own seeds)
 
     @property
     def looks(self) -> tuple[int, ...]:
@@ -113,6 +117,7 @@ class StudySpec:
             **({"descriptors": self.descriptors} if self.descriptors else {}),
             **({} if self.audit else {"audit": False}),
             **({"until_decided": {"max_seeds": self.max_seeds}} if self.max_seeds else {}),
+            **({"tune": {"configs": self.tune_configs, "seeds": self.tune_seeds}} if self.tune_configs else {}),
         }
 
     def fingerprint(self) -> str:
@@ -268,9 +273,28 @@ def build(raw: Mapping[str, Any]) -> StudySpec:
     if not isinstance(audit, bool):
         raise _fail("audit", f"expected true or false, got {audit!r}", "Write audit: false to skip the reward audit.")
     max_seeds = _until_decided(raw.get("until_decided"), seeds, threshold, methods)
+    tune_configs, tune_seeds = _tune(raw.get("tune"), methods)
     return StudySpec(env_name, methods, seeds, budget, None if threshold is None else float(threshold), num_evals, episodes, block, skipped,
                      tuple(sorted(env_kwargs.items())), user["true_objective"], user["descriptors"], audit, wrappers, imports,
-                     max_seeds)
+                     max_seeds, tune_configs, tune_seeds)
+
+
+def _tune(raw: Any, methods: Sequence[MethodSpec]) -> tuple[int | None, int]:
+    """`tune`: null (no search), or {configs: N, seeds: S}: N >= 2 configurations per tunable method, S search seeds."""
+    if raw is None or raw is False:
+        return None, 2
+    if not isinstance(raw, Mapping) or not set(raw) <= {"configs", "seeds"} or "configs" not in raw:
+        raise _fail("tune", f"expected {{configs: N, seeds: S}}, got {raw!r}", "Write e.g. tune: {configs: 8, seeds: 2}.")
+    configs = _whole("tune.configs", raw["configs"], 2)
+    tune_seeds = _whole("tune.seeds", raw.get("seeds", 2), 1)
+    tunable = [m.name for m in methods if search.tunable(m.name)]
+    if not tunable:
+        raise _fail("tune", f"none of the methods ({', '.join(m.name for m in methods)}) has numeric hyper-parameters to "
+                    f"search", f"Add a learner ({', '.join(search.SPACES)}), or run without --tune.")
+    swept = [m.name for m in methods if m.sweep and m.name in tunable]
+    if swept:
+        raise _fail("tune", f"{', '.join(swept)} also sweeps hyper-parameters", "Search or sweep a method, not both.")
+    return configs, tune_seeds
 
 
 def _until_decided(raw: Any, seeds: tuple[int, ...], threshold: float | None,
