@@ -153,6 +153,8 @@ def _answer(group: Sequence[MethodSummary], rl: bool) -> tuple[str, str, str | N
             f"{k}/{n} seeds; the success rate is at most {_pct(high)}" if best.label not in (UNSTABLE, UNDECIDED) else
             f"{k}/{n} seeds; the success rate is between {_pct(low)} and {_pct(high)}")
     name = best.label_name.upper()
+    if best.derived_settings and not best.search:  # a verdict on a setting, not on the method
+        name += " (settings derived for this env, not tuned)"
     label = best.label
     # The best of m methods could be the lucky one: "yes, one of them reliably solves it" is a claim about
     # the family, tested by Simes' procedure over the methods' own tests (their seeds are independent), so

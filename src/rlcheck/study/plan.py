@@ -160,7 +160,10 @@ def describe_plan(spec: StudySpec) -> str:
         swept = {k: [describe(c)[k] for c in job.configs] for k in describe(job.configs[0])
                  if len({str(describe(c)[k]) for c in job.configs}) > 1}
         if swept:
-            rows.append(f"{job.job_id}: sweeps {swept}")
+            what = "searches" if job.trace_name else "sweeps"
+            rows.append(f"{job.job_id}: {what} " + "; ".join(
+                f"{k} " + ", ".join(f"{v:.3g}" if isinstance(v, float) else str(v) for v in values)
+                for k, values in swept.items()))
     return "\n".join(rows)
 
 
