@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-import coverage  # noqa: E402
+import coverage
 
 SEEDS = (0, 1, 2)
 

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from rlcheck import registry
+from rlcheck.analysis.tuning import TUNED
 from rlcheck.core.config import describe, expand_sweep, structure_groups
 from rlcheck.diagnostics.probes import steps_per_second
-from rlcheck.analysis.tuning import TUNED
-from rlcheck.methods import search
 from rlcheck.envs.host import HostEnv
+from rlcheck.methods import search
 from rlcheck.study.spec import StudySpec
 
 COMPILE_SECONDS = 12.0  # per job, typical; each method's speed is in its registry record

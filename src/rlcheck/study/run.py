@@ -25,8 +25,8 @@ import numpy as np
 from rlcheck import __version__, registry
 from rlcheck.analysis.outcomes import read as read_outcomes
 from rlcheck.analysis.sequential import to_extend
-from rlcheck.analysis.tuning import choose
 from rlcheck.analysis.summary import summarize_study
+from rlcheck.analysis.tuning import choose
 from rlcheck.core.budget import Budget
 from rlcheck.core.config import describe
 from rlcheck.core.contracts import ProgressFn
