@@ -58,7 +58,7 @@ def _bounded(env: EnvSpec) -> bool | None:
         else:
             space = env.env.observation_space(env.params)
         low, high = np.asarray(space.low, np.float64), np.asarray(space.high, np.float64)
-    except Exception:
+    except Exception:  # not a box, or an env that will not say: unknown
         return None
     return bool(np.isfinite(low).all() and np.isfinite(high).all())
 
@@ -70,7 +70,7 @@ def _measure(env: EnvSpec, seed: int) -> EnvFacts:
     try:
         random = rollouts(env, [Probe("random", "random", ())], EPISODES, jax.random.PRNGKey(seed),
                           horizon=min(env.max_episode_steps, MAX_STEPS), max_seconds=MAX_SECONDS)[0]
-    except Exception:
+    except Exception:  # a user's env failing under a random policy: defaults from its spaces alone
         return EnvFacts(env.max_episode_steps, env.discrete, image, None, None, None, None, bounded, family)
     valid = random.valid
     reward = random.reward[valid]
