@@ -74,3 +74,15 @@ def test_the_verdict_and_report_say_what_rl_was_given(tmp_path):
     assert "PPO (with settings derived for this env, not tuned on it)" in ppo.verdict_text
     html = (tmp_path / "s" / "report.html").read_text()
     assert 'id="derived-settings"' in html and "gae_lambda = 0.98" in html
+
+
+def test_an_assumed_time_limit_derives_nothing_and_a_partial_set_keeps_the_recipe_whole():
+    """An env without a time limit of its own gets rlcheck's cap of 1000 steps, which says nothing of its
+    horizon; and a user who sets num_envs and num_steps keeps minibatches of 64 samples, not 256 of one."""
+    assumed = dataclasses.replace(LANDER, limit_assumed=True)
+    assert derived_settings("ppo", assumed) == {}
+    assert env_facts(make_env("user_envs:GoRight")).limit_assumed
+    ppo = registry.get_method("ppo")
+    env = make_env("user_envs:GoRight", wrappers=("TimeLimit:max_episode_steps=1000",))
+    config = registry.default_config(ppo, env, {"num_envs": 4, "num_steps": 64})
+    assert config.num_minibatches == 4 and config.gamma == 0.999  # 256 samples in minibatches of 64

@@ -169,11 +169,14 @@ def default_config(method: Any, env: Any, overrides: Mapping[str, Any] | None = 
         record.check(env)  # its action spaces, then its own check
     else:
         method.check(env)
-    defaults = reference_defaults(method, env)
+    defaults, derived_now = reference_defaults(method, env), {}
     if defaults is None:  # no tuned entry for this env: settings derived from what it measures
-        defaults = {k: v for k, (v, _) in derived_defaults(method, env).items()}
+        derived_now = {k: v for k, (v, _) in derived_defaults(method, env).items()}
+        defaults = derived_now
     config = apply_overrides(method.Config(), defaults)
     config = apply_overrides(config, overrides or {})
+    if derived_now:
+        config = derived.adjust(method.name, config, derived_now, dict(overrides or {}))
     method.validate(config)
     return config
 

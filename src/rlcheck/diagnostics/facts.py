@@ -30,6 +30,7 @@ class EnvFacts:
     episode_length: float | None  # the random policy's median episode length
     obs_bounded: bool | None = None  # the observation space has finite bounds (None: not a box, or not known)
     family: str | None = None  # a kind of env with published settings: "minatar"
+    limit_assumed: bool = False  # the env has no time limit of its own: `horizon` is rlcheck's cap, not the env's
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -39,7 +40,7 @@ _CACHE: dict[tuple, EnvFacts] = {}
 
 
 def env_facts(env: EnvSpec, seed: int = 0) -> EnvFacts:
-    key = (env.name, env.env_kwargs, env.wrappers, env.obs_shape, env.max_episode_steps)
+    key = (env.name, repr(env.env_kwargs), env.wrappers, env.obs_shape, env.max_episode_steps)  # kwargs may hold lists
     if key not in _CACHE:
         _CACHE[key] = _measure(env, seed)
     return _CACHE[key]
@@ -67,11 +68,12 @@ def _measure(env: EnvSpec, seed: int) -> EnvFacts:
     image = bool(env.image_shape) or len(env.obs_shape) >= 3
     family = "minatar" if env.task.endswith("-MinAtar") else None
     bounded = _bounded(env)
+    assumed = any(w.startswith("[time limit]") for w in env.warnings)  # preflight: registered without one
     try:
         random = rollouts(env, [Probe("random", "random", ())], EPISODES, jax.random.PRNGKey(seed),
                           horizon=min(env.max_episode_steps, MAX_STEPS), max_seconds=MAX_SECONDS)[0]
     except Exception:  # a user's env failing under a random policy: defaults from its spaces alone
-        return EnvFacts(env.max_episode_steps, env.discrete, image, None, None, None, None, bounded, family)
+        return EnvFacts(env.max_episode_steps, env.discrete, image, None, None, None, None, bounded, family, assumed)
     valid = random.valid
     reward = random.reward[valid]
     scale = ratio = None
@@ -82,4 +84,5 @@ def _measure(env: EnvSpec, seed: int) -> EnvFacts:
         moving = std[std > 1e-8]
         ratio = float(moving.max() / moving.min()) if len(moving) else None
     return EnvFacts(env.max_episode_steps, env.discrete, image, scale, ratio,
-                    float(reward.std()) if reward.size else None, float(np.median(random.lengths)), bounded, family)
+                    float(reward.std()) if reward.size else None, float(np.median(random.lengths)), bounded, family,
+                    assumed)

@@ -23,6 +23,7 @@ Sources:
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from rlcheck.diagnostics.facts import EnvFacts
@@ -61,7 +62,7 @@ def ppo(facts: EnvFacts) -> dict[str, tuple[Any, str]]:
     if facts.image:
         return out  # a CNN's defaults are Atari's (methods/ppo.py DEFAULTS["atari"]), not derived here
     normalise = _needs_normalising(facts)
-    long = facts.horizon >= LONG_HORIZON
+    long = facts.horizon >= LONG_HORIZON and not facts.limit_assumed  # a cap rlcheck chose says nothing of the task
     why_long = f"the time limit is {facts.horizon} steps (>= {LONG_HORIZON})"
     if long and not facts.discrete and normalise:
         reason = f"{MUJOCO_PPO}: {why_long} and {_scale_reason(facts)}"
@@ -98,3 +99,19 @@ def derived_settings(method: str, facts: EnvFacts) -> dict[str, tuple[Any, str]]
     """field -> (value, why) for `method` on an env with these facts; empty where nothing is derived."""
     rule = RULES.get(method)
     return rule(facts) if rule else {}
+
+
+MINIBATCH = 64  # the Zoo's batch_size: samples per PPO minibatch in the derived recipes
+
+
+def adjust(method: str, config: Any, derived: dict[str, Any], overrides: dict[str, Any]) -> Any:
+    """Keep a derived recipe whole when the user changes part of it: PPO's minibatches stay of 64 samples
+    when the user sets num_envs or num_steps (256 minibatches of a 256-step rollout would be of one)."""
+    if (method != "ppo" or "num_minibatches" not in derived or "num_minibatches" in overrides
+            or not {"num_envs", "num_steps"} & set(overrides)):
+        return config
+    batch = config.num_envs * config.num_steps
+    count = max(1, batch // MINIBATCH)
+    while batch % count:
+        count -= 1
+    return dataclasses.replace(config, num_minibatches=count)

@@ -93,8 +93,11 @@ def derived_settings(spec: StudySpec, env: Any = None) -> dict[str, dict[str, di
     out = {}
     for m in spec.methods:
         derived = registry.derived_defaults(registry.get_method(m.name), env)
-        mine = {k: {"value": list(v) if isinstance(v, tuple) else v, "reason": why} for k, (v, why) in derived.items()
-                if k not in m.overrides and k not in m.sweep}
+        if not derived:
+            continue
+        config = method_configs(spec, m, env)[0]  # the values in use (a recipe adjusted to the user's --set)
+        mine = {k: {"value": list(v) if isinstance(v := getattr(config, k), tuple) else v, "reason": why}
+                for k, (_, why) in derived.items() if k not in m.overrides and k not in m.sweep}
         if mine:
             out[m.name] = mine
     return out
