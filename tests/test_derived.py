@@ -53,6 +53,13 @@ def test_an_env_with_a_tuned_entry_gets_it_not_a_derived_one():
     assert registry.default_config(ppo, make_env("CartPole-v1")).num_envs == 4
 
 
+def test_a_trap_keeps_the_defaults_it_was_calibrated_on():
+    dqn = registry.get_method("dqn")
+    trap = make_env("trap/sensor-tile")
+    assert registry.derived_defaults(dqn, trap) == {}
+    assert registry.default_config(dqn, trap) == dqn.Config()
+
+
 def test_derived_settings_reach_the_config_plan_manifest_and_verdict(tmp_path):
     env = "user_envs:GoRight"
     wrap = ("TimeLimit:max_episode_steps=1000",)

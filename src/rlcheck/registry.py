@@ -146,8 +146,12 @@ def get_method(name: str) -> Any:
 
 
 def reference_defaults(method: Any, env: Any) -> dict[str, Any] | None:
-    """The method's tuned settings for this env (its per-env table, or Atari's), or None if it has none."""
+    """The method's tuned settings for this env (its per-env table, or Atari's), or None if it has none.
+    A built-in trap's reference is the method's own defaults: each trap is calibrated on them (its docstring
+    says "DQN (defaults) ..."), so nothing is derived for it."""
     table = method.defaults
+    if env.task.startswith("trap/"):
+        return table.get(env.task, {})
     if env.task in table:
         return table[env.task]
     return table["atari"] if is_atari(env.task) and "atari" in table else None
