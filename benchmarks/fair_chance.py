@@ -4,7 +4,8 @@ Per row (an env without a per-env entry, a learner, a published reference score)
   - fallback: the settings an env without an entry got before issue 24 (each derived field set back to the
     learner's class default with --set),
   - derived: today's defaults, derived from the env (methods/derived.py),
-  - tuned: derived plus `--tune N` (the search on its own seeds, the best re-run on the study's seeds),
+  - tuned: derived plus the search (`--tune N`, default 8 x 2 seeds as rlcheck's own default: on its own
+    seeds, the best re-run on the study's seeds),
 and the median final return over the study's seeds, beside the reference. Python envs need their
 packages, so run it in the third-party venv:
 
@@ -72,8 +73,8 @@ def run(row: Row, variant: str, out: Path, tune: int, tune_seeds: int) -> dict:
             str(row.seeds), "--budget", str(row.budget), "--no-audit", "--quiet", "--out", str(study)]
     if variant == "fallback":
         args += fallback_sets(row)
-    if variant == "tuned":
-        args += ["--tune", str(tune), "--tune-seeds", str(tune_seeds)]
+    # The search is on by default for these envs (none has tuned settings): the first two variants turn it off.
+    args += ["--tune", str(tune), "--tune-seeds", str(tune_seeds)] if variant == "tuned" else ["--tune", "0"]
     if (study / "manifest.json").exists():
         args.append("--resume")
     start = time.perf_counter()

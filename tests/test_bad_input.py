@@ -82,7 +82,8 @@ CASES = [
     Case("until-decided-not-a-mapping", 2, "{max_seeds: 40}", lambda t: ["run", _yaml(t, {**SMALL, "until_decided": 40}), "--out", out(t)]),
     Case("tune-one-config", 2, "'tune.configs'", lambda t: ["check", "CartPole-v1", "--tune", "1", "--out", out(t)]),
     Case("tune-nothing-tunable", 2, "has numeric hyper-parameters to search", lambda t: ["check", "CartPole-v1", "--methods", "cem,lqr", "--tune", "4", "--out", out(t)]),
-    Case("tune-seeds-without-tune", 2, "Add --tune N", lambda t: ["check", "CartPole-v1", "--tune-seeds", "3", "--out", out(t)]),
+    Case("tune-seeds-without-search", 2, "--tune 0 turns the search off", lambda t: ["check", "CartPole-v1", "--tune", "0", "--tune-seeds", "3", "--out", out(t)]),
+    Case("tune-negative", 2, "--tune must be zero or more", lambda t: ["check", "CartPole-v1", "--tune", "-2", "--out", out(t)]),
     Case("env-kwargs-on-gymnax-env", 2, "--env-kwargs applies to Gymnasium envs", lambda t: ["check", "gymnax:CartPole-v1", "--env-kwargs", "g=9.8", "--out", out(t)]),
     # -- YAML specs: usage (2) -----------------------------------------------------------------
     Case("spec-file-missing", 2, "No such file", lambda t: ["run", str(t / "nope.yaml"), "--out", out(t)]),

@@ -162,3 +162,16 @@ def test_time_limit_wrapper_caps_an_adapted_env_and_refuses_what_it_cannot_chang
     register_spec(fixed)
     with pytest.raises(EnvError, match="no time-limit field"):
         make_env("fixed-limit", wrappers=["TimeLimit:max_episode_steps=20"])
+
+
+def test_a_users_jax_class_by_module_name_is_built_as_a_jax_env_with_kwargs_as_params():
+    from rlcheck.envs.host import HostEnv
+
+    spec = make_env("tiny_envs:DelayedPayoff", env_kwargs={"delay": 10})
+    assert not isinstance(spec.env, HostEnv) and spec.params.delay == 10 and spec.discrete
+    assert make_env("tiny_envs:DelayedPayoff").params.delay == 100  # kwargs do not leak between specs
+    capped = make_env("tiny_envs:DelayedPayoff", wrappers=("TimeLimit:max_episode_steps=50",))
+    assert capped.max_episode_steps == 50
+    with pytest.raises(RLCheckError, match="--env-kwargs lag: not fields of DelayedPayoff's params"):
+        make_env("tiny_envs:DelayedPayoff", env_kwargs={"lag": 3})
+    assert isinstance(make_env("user_envs:GoRight").env, HostEnv)  # a gymnasium.Env class stays on the host

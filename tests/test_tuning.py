@@ -52,6 +52,25 @@ def test_the_search_picks_the_known_best_and_reports_the_selection_bias():
     assert entry["sensitivity"]["learning_rate"]["spearman"] == pytest.approx(0.8)
 
 
+def test_by_default_only_learners_without_tuned_settings_are_searched():
+    from rlcheck import api
+    from rlcheck.study.plan import tuned_methods
+
+    delayed = dict(threshold=1.5, budget=20_000, seeds=2)
+    assert tuned_methods(api.study_spec("tiny_envs:DelayedPayoff", methods="ppo,cem", **delayed)) == {"ppo": 8}
+    assert tuned_methods(api.study_spec("tiny_envs:DelayedPayoff", methods="ppo", tune=0, **delayed)) == {}
+    three = api.study_spec("tiny_envs:DelayedPayoff", methods="ppo", tune_seeds=3, **delayed)
+    assert tuned_methods(three) == {"ppo": 8} and three.tune_seeds == 3
+    assert tuned_methods(api.study_spec("CartPole-v1", methods="ppo,dqn", seeds=2, budget=20_000)) == {}  # tuned entries
+    assert tuned_methods(api.study_spec("CartPole-v1", methods="ppo", seeds=2, budget=20_000, tune=4)) == {"ppo": 4}
+    from rlcheck.study.spec import build
+
+    swept = build({"env": "tiny_envs:DelayedPayoff", "methods": {"ppo": {"sweep": {"gamma": [0.99, 0.995]}}}, **delayed})
+    assert swept.tune_auto and tuned_methods(swept) == {}  # a sweep is the user's own search
+    assert api.study_spec("trap/sensor-tile", methods="dqn", seeds=2, budget=20_000).tune_auto
+    assert tuned_methods(api.study_spec("trap/sensor-tile", methods="dqn", seeds=2, budget=20_000)) == {}
+
+
 def test_only_the_fresh_rerun_enters_the_verdict(tmp_path):
     out = tmp_path / "s"
     assert main(["check", "CartPole-v1", "--methods", "ppo", "--seeds", "2", "--tune", "3", "--tune-seeds", "1",
@@ -71,3 +90,32 @@ def test_only_the_fresh_rerun_enters_the_verdict(tmp_path):
                  "--budget", "8192", "--num-evals", "2", "--eval-episodes", "2", "--no-audit", "--quiet", "--out",
                  str(out), "--resume"]) == 0
     assert json.loads((out / "summary.json").read_text())["tuning"] == summary["tuning"]  # resumed: the same choice
+
+
+def test_on_a_problem_with_a_known_best_discount_the_search_finds_it_and_the_fresh_seeds_judge(tmp_path):
+    """tiny_envs.DelayedPayoff: waiting pays 2 after 100 steps, taking pays 1 now, so exactly the discounts
+    above (1/2)^(1/100) = 0.99309 can learn the 2; the default 0.99 cannot. Learning rate and entropy are
+    fixed with --set, so the search varies the discount alone."""
+    out = tmp_path / "s"
+    assert main(["check", "tiny_envs:DelayedPayoff", "--methods", "ppo", "--seeds", "3", "--budget", "60000",
+                 "--threshold", "1.5", "--set", "ppo.learning_rate=1e-3", "--set", "ppo.ent_coef=0.01", "--tune", "6",
+                 "--tune-seeds", "2", "--num-evals", "3", "--eval-episodes", "2", "--no-audit", "--quiet", "--out",
+                 str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    record = json.loads((out / "manifest.json").read_text())["tuning"]["ppo"]
+    assert record["fields"] == ["gamma"]  # the fields the user fixed are not searched, nor reported as such
+    (entry,) = summary["tuning"]
+    gammas = [c["gamma"] for c in record["configs"]]
+    break_even = 0.5 ** (1 / 100)
+    assert gammas[0] == 0.99 and entry["search_means"][0] == 1.0  # the default takes the 1
+    assert any(g > break_even for g in gammas) and any(g < break_even for g in gammas)
+    for gamma, mean in zip(gammas, entry["search_means"], strict=True):
+        if gamma < break_even:
+            assert mean == 1.0, (gamma, mean)  # no discount below break-even can prefer the wait
+    assert gammas[entry["chosen"]] > break_even and entry["chosen_search_mean"] == 2.0
+    (ppo,) = summary["methods"]
+    assert [s["seed"] for s in ppo["seeds"]] == [0, 1, 2]  # the verdict's seeds took no part in the choice
+    fresh = np.mean([s["final_return"] for s in ppo["seeds"]])
+    assert entry["chosen_fresh_mean"] == pytest.approx(fresh)
+    assert entry["selection_bias"] == pytest.approx(entry["chosen_search_mean"] - fresh)
+    assert entry["sensitivity"]["gamma"]["spearman"] > 0.5  # the outcome rises with the discount

@@ -96,3 +96,55 @@ class DoubleIntegrator(environment.Environment):
 
     def observation_space(self, params):
         return spaces.Box(-100.0, 100.0, (2,), jnp.float32)
+
+
+@struct.dataclass
+class DelayState(environment.EnvState):
+    time: int
+    waited: int  # 1 if the first action chose the delayed payoff
+
+
+@struct.dataclass
+class DelayParams(environment.EnvParams):
+    delay: int = 100
+    payoff: float = 2.0
+    max_steps_in_episode: int = 200  # never reached: every episode ends at delay + 1
+
+
+class DelayedPayoff(environment.Environment):
+    """One choice, then a forced wait: at t = 0, action 0 pays 1 now, action 1 pays `payoff` after `delay`
+    more steps; actions after t = 0 do nothing, and every episode ends at t = delay + 1. So no exploration
+    is needed, and the discount alone decides what is learned: waiting is worth gamma^delay * payoff
+    against 1, so only gamma above (1 / payoff)^(1 / delay) (0.99309 by default) can learn the return of 2;
+    gamma 0.99 learns the 1. Observation: [t / delay, waited]."""
+
+    @property
+    def default_params(self) -> DelayParams:
+        return DelayParams()
+
+    def step_env(self, key, state, action, params):
+        first = state.time == 0
+        waited = jnp.where(first, jnp.asarray(action).reshape(()).astype(jnp.int32), state.waited)
+        time = state.time + 1
+        new = DelayState(time=time, waited=waited)
+        reward = jnp.where(first & (waited == 0), 1.0, 0.0) + jnp.where((time == params.delay + 1) & (waited == 1),
+                                                                         params.payoff, 0.0)
+        done = self.is_terminal(new, params)
+        return self.get_obs(new, params), new, reward.astype(jnp.float32), done, {}
+
+    def reset_env(self, key, params):
+        state = DelayState(time=0, waited=0)
+        return self.get_obs(state, params), state
+
+    def get_obs(self, state, params=None, key=None):
+        delay = (params or self.default_params).delay
+        return jnp.array([state.time / delay, state.waited], jnp.float32)
+
+    def is_terminal(self, state, params):
+        return state.time >= params.delay + 1
+
+    def action_space(self, params=None):
+        return spaces.Discrete(2)
+
+    def observation_space(self, params):
+        return spaces.Box(0.0, 2.0, (2,), jnp.float32)

@@ -58,18 +58,21 @@ def study_spec(env: EnvLike, seeds: int | Sequence[int] | None = None, budget: i
     """A validated StudySpec from `rlcheck check`-style arguments (None = the default). `sets` are
     ("METHOD.key", "value") overrides of the methods' settings (`--set ppo.learning_rate=1e-3`).
     `until_decided`: add seed blocks to undecided methods, up to `max_seeds` (default 4x the seeds).
-    `tune`: search that many configurations per learner on `tune_seeds` other seeds first (docs/tuning.md)."""
+    `tune`: search that many configurations per learner on `tune_seeds` other seeds first (docs/tuning.md); 0 for
+    no search; None: the default, a search of the learners that have no tuned settings for the env."""
     if max_seeds is not None and not until_decided:
         raise RLCheckError(f"--max-seeds {max_seeds} caps the seeds of --until-decided, which was not given. Add "
                            "--until-decided, or drop --max-seeds and set the seeds with --seeds.")
     raw = _env_fields(env, env_kwargs, wrappers, imports)
     if until_decided:
         raw["until_decided"] = True if max_seeds is None else {"max_seeds": max_seeds}
-    if tune_seeds is not None and tune is None:
-        raise RLCheckError(f"--tune-seeds {tune_seeds} sets the search seeds of --tune, which was not given. Add "
-                           "--tune N (e.g. --tune 8), or drop --tune-seeds.")
-    if tune is not None:
-        raw["tune"] = {"configs": tune, **({"seeds": tune_seeds} if tune_seeds is not None else {})}
+    if tune_seeds is not None and tune == 0:
+        raise RLCheckError(f"--tune-seeds {tune_seeds} sets the search seeds, and --tune 0 turns the search off. Drop "
+                           "one of them.")
+    if tune == 0:
+        raw["tune"] = False
+    elif tune is not None or tune_seeds is not None:
+        raw["tune"] = {"configs": "auto" if tune is None else tune, **({"seeds": tune_seeds} if tune_seeds is not None else {})}
     if seeds is not None:
         raw["seeds"] = list(seeds) if not isinstance(seeds, int) else seeds
     for field, value in (("budget", budget), ("threshold", threshold), ("methods", methods),

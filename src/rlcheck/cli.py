@@ -23,8 +23,8 @@ from rlcheck.store import write_json
 from rlcheck.study.spec import StudySpec
 
 
-def _positive_int(name: str):
-    """Parse a positive whole number; accepts 500000, 500_000 and 5e5."""
+def _positive_int(name: str, least: int = 1):
+    """Parse a positive (or, with least=0, non-negative) whole number; accepts 500000, 500_000 and 5e5."""
 
     def parse(raw: str) -> int:
         try:
@@ -33,11 +33,15 @@ def _positive_int(name: str):
             number = float("nan")
         if not number.is_integer():
             raise argparse.ArgumentTypeError(f"{name} must be a positive whole number, got {raw!r} (e.g. {name} 500000)")
-        if number <= 0:
-            raise argparse.ArgumentTypeError(f"{name} must be positive, got {int(number)}")
+        if number < least:
+            raise argparse.ArgumentTypeError(f"{name} must be {'positive' if least else 'zero or more'}, got {int(number)}")
         return int(number)
 
     return parse
+
+
+def _count(name: str):
+    return _positive_int(name, least=0)
 
 
 def _key_value(raw: str) -> tuple[str, str]:
@@ -106,11 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
                             "(a sequential design that keeps the error rates at 5%%; docs/verdicts.md)")
     check.add_argument("--max-seeds", type=_positive_int("--max-seeds"),
                        help="with --until-decided: the most seeds a method may get (default 4x --seeds)")
-    check.add_argument("--tune", type=_positive_int("--tune"), metavar="N",
+    check.add_argument("--tune", type=_count("--tune"), metavar="N",
                        help="first search N configurations of each learner's key hyper-parameters on other seeds; "
-                            "re-run the best on --seeds fresh seeds, which alone enter the verdict (docs/tuning.md)")
+                            "re-run the best on --seeds fresh seeds, which alone enter the verdict (docs/tuning.md). "
+                            "Default: 8, for the learners with no tuned settings for the env; 0: no search")
     check.add_argument("--tune-seeds", type=_positive_int("--tune-seeds"), metavar="S",
-                       help="with --tune: search seeds per configuration (default 2)")
+                       help="search seeds per configuration (default 2)")
     _study_options(check)
 
     sweep = sub.add_parser("sweep", help="how fragile is a result? vary hyper-parameters, many seeds per cell, effect sizes")
@@ -163,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--methods")
     plan.add_argument("--until-decided", action="store_true", help="plan the seeds --until-decided could add")
     plan.add_argument("--max-seeds", type=_positive_int("--max-seeds"))
-    plan.add_argument("--tune", type=_positive_int("--tune"), metavar="N")
+    plan.add_argument("--tune", type=_count("--tune"), metavar="N")
     plan.add_argument("--tune-seeds", type=_positive_int("--tune-seeds"), metavar="S")
 
     report = sub.add_parser("report", help="rebuild summary.json, report.html and report.md from a study directory")

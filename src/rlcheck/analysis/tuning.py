@@ -47,7 +47,7 @@ def section(method: str, searched: Sequence[Outcome], configs: Sequence[Mapping[
     for name in fields:
         values = np.array([float(c[name]) for c in configs])
         ok = np.isfinite(means)
-        rho = stats.spearmanr(values[ok], means[ok]).statistic if ok.sum() >= 3 and np.ptp(values[ok]) > 0 else np.nan
+        rho = stats.spearmanr(values[ok], means[ok]).statistic if ok.sum() >= 3 and np.ptp(values[ok]) > 0 and np.ptp(means[ok]) > 0 else np.nan
         by_third = []
         for third in np.array_split(np.argsort(values), 3):
             seen = means[third][np.isfinite(means[third])]

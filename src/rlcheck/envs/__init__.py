@@ -25,7 +25,7 @@ from rlcheck.envs.host import HostEnv
 from rlcheck.envs.jax_adapters import JAX_LIBRARIES, make_library_env, with_time_limit
 from rlcheck.envs.jax_env import EnvSpec, make_jax_env, registered_env_ids, spec_from_gymnax
 from rlcheck.envs.python_env import make_python_env
-from rlcheck.envs.resolve import WrapperSpec, import_packages, parse_wrapper
+from rlcheck.envs.resolve import WrapperSpec, import_packages, parse_wrapper, user_jax_class
 from rlcheck.envs.traps import make_trap
 
 _PYTHON_ENVS: dict[str, EnvSpec] = {}  # one preflight and one pool of copies per env and kwargs
@@ -91,6 +91,8 @@ def make_env(name: str, env_kwargs: dict[str, Any] | None = None, wrappers: Sequ
                                f"'gymnax:' prefix and write 'gymnasium:{name.removeprefix('gymnax:')}' to pass kwargs.")
         return make_jax_env(name)
     key = json.dumps([name, env_kwargs or {}, list(wrappers)], sort_keys=True, default=str)
+    if key not in _PYTHON_ENVS and (env_class := user_jax_class(name)) is not None:
+        _PYTHON_ENVS[key] = _user_jax_env(name, env_class, env_kwargs or {}, wrappers)
     if key not in _PYTHON_ENVS:
         _PYTHON_ENVS[key] = make_python_env(name, env_kwargs, wrappers=[parse_wrapper(w) for w in wrappers])
     return _PYTHON_ENVS[key]
@@ -108,6 +110,27 @@ def _jax_time_limited(spec: EnvSpec, wrappers: Sequence[WrapperSpec]) -> EnvSpec
     env, params = with_time_limit(spec.env, spec.params, limit, spec.name)
     return dataclasses.replace(spec, env=env, params=params, max_episode_steps=limit,
                                wrappers=tuple(w.text for w in wrappers))
+
+
+def _user_jax_env(name: str, env_class: type, env_kwargs: dict[str, Any], wrappers: Sequence[str]) -> EnvSpec:
+    """A user's gymnax-API class named as `module:ClassName`: built with no arguments, `env_kwargs` replacing
+    fields of its default params (that is where a gymnax env keeps its settings)."""
+    try:
+        env = env_class()
+    except Exception as exc:  # the user's constructor: any error is theirs to read
+        raise RLCheckError(f"Environment {name!r}: {env_class.__name__}() failed ({type(exc).__name__}: {exc}). "
+                           "A JAX env named as module:ClassName is built with no arguments; put its settings in "
+                           "its params and pass them with --env-kwargs.") from exc
+    params = env.default_params
+    if env_kwargs:
+        fields = {f.name for f in dataclasses.fields(params)} if dataclasses.is_dataclass(params) else set()
+        unknown = sorted(set(env_kwargs) - fields)
+        if unknown:
+            raise RLCheckError(f"--env-kwargs {', '.join(unknown)}: not fields of {env_class.__name__}'s params "
+                               f"({', '.join(sorted(fields)) or 'none'}). For a JAX env, --env-kwargs sets its params.")
+        params = params.replace(**env_kwargs)
+    spec = spec_from_gymnax(name, env, params)
+    return _jax_time_limited(spec, [parse_wrapper(w) for w in wrappers]) if wrappers else spec
 
 
 def _library_env(name: str) -> EnvSpec:

@@ -63,6 +63,19 @@ def _import_module(name: str, module_name: str) -> Any:
         ) from exc
 
 
+def user_jax_class(name: str) -> type | None:
+    """The class named by `package.module:ClassName` when it is a JAX env (the gymnax API: `step_env` and
+    `default_params`, not a gymnasium.Env), else None: those are built as JAX envs, not through gym.make."""
+    module_name, colon, attr = name.partition(":")
+    if not colon or not module_name or not attr.isidentifier():
+        return None
+    target = getattr(_import_module(name, module_name), attr, None)
+    if (isinstance(target, type) and not issubclass(target, gym.Env) and hasattr(target, "step_env")
+            and hasattr(target, "default_params")):
+        return target
+    return None
+
+
 def _is_wrapper(target: Any) -> bool:
     return isinstance(target, type) and issubclass(target, gym.Wrapper)
 

@@ -27,7 +27,8 @@ def run(name: str, out: Path, quick: bool = False, progress=None, resume: bool =
     start = time.perf_counter()
     summaries, notes = {}, []
     for plan in reproduction.studies:
-        spec = build(plan.quick if quick else plan.full)
+        # A reproduction is the essay's fixed design, its settings named in claims.py: no search unless it asks.
+        spec = build({"tune": False, **(plan.quick if quick else plan.full)})
         study_dir = out / plan.name
         summaries[plan.name] = run_study(spec, study_dir, resume=resume or (study_dir / "summary.json").exists(),
                                          progress=progress, executor=executor)

@@ -52,18 +52,30 @@ def jobs(spec: StudySpec, chosen: dict[str, Any] | None = None) -> list[Job]:
     return out
 
 
-def tune_jobs(spec: StudySpec, env: Any = None) -> list[Job]:
-    """`--tune N`: per tunable method, N configurations (the default first, methods/search.py) on the search
-    seeds, in one vmapped job whose runs are stored as METHOD:tune."""
-    if not spec.tune_configs:
-        return []
+def tuned_methods(spec: StudySpec, env: Any = None) -> dict[str, int]:
+    """Method -> configurations to search: every tunable learner under --tune N; with no --tune (auto), each
+    tunable learner that has no tuned settings for this env and sweeps nothing (methods/search.py)."""
+    if spec.tune_configs:
+        return {m.name: spec.tune_configs for m in spec.methods if search.tunable(m.name)}
+    if not spec.tune_auto:
+        return {}
     env = env or spec.make_env()
+    return {m.name: search.AUTO_CONFIGS for m in spec.methods
+            if search.tunable(m.name) and not m.sweep
+            and registry.reference_defaults(registry.get_method(m.name), env) is None}
+
+
+def tune_jobs(spec: StudySpec, env: Any = None) -> list[Job]:
+    """The search: per searched method, its configurations (the default first, methods/search.py) on the
+    search seeds, in one vmapped job whose runs are stored as METHOD:tune."""
+    env = env or spec.make_env()
+    counts = tuned_methods(spec, env)
     seeds = tuple(range(TUNE_SEEDS_FROM, TUNE_SEEDS_FROM + spec.tune_seeds))
     out = []
     for m in spec.methods:
-        if not search.tunable(m.name):
+        if m.name not in counts:
             continue
-        configs = search.sample_configs(method_configs(spec, m, env)[0], m.name, spec.tune_configs,
+        configs = search.sample_configs(method_configs(spec, m, env)[0], m.name, counts[m.name],
                                         fixed=tuple(m.overrides))
         out.append(Job(f"{m.name}-tune", m.name, tuple(configs), seeds, tuple(range(len(configs))), m.name + TUNED))
     return out
@@ -158,6 +170,11 @@ def describe_plan(spec: StudySpec) -> str:
         rows.append(f"{name}: no tuned settings for {spec.env}; derived: "
                     + ", ".join(f"{k}={v['value']}" for k, v in fields.items())
                     + f" ({next(iter(fields.values()))['reason']}). Change any with --set {name}.FIELD=VALUE.")
+    for name, count in tuned_methods(spec).items():
+        why = (f"--tune {count}" if spec.tune_configs else f"by default, as rlcheck has no tuned settings for {name} on "
+               f"{spec.env}; --tune 0 turns it off")
+        rows.append(f"{name}: first a search of {count} configurations x {spec.tune_seeds} seeds ({name}-tune, {why}); "
+                    f"its best is re-run on the study's seeds, which alone enter the verdict.")
     rows += [f"Skipped {name}: {reason}" for name, reason in spec.skipped]
     for job in plan:
         swept = {k: [describe(c)[k] for c in job.configs] for k in describe(job.configs[0])

@@ -168,8 +168,10 @@ def _choose(searched: list[Job], results: dict[str, RunResult], store: StudyStor
         if mine:
             best = choose(mine, threshold)
             chosen[job.method] = job.configs[best]
-            manifest["tuning"][job.method] = {"chosen": best, "configs": [describe(c) for c in job.configs],
-                                              "fields": [k for k in search.SPACES[job.method]]}
+            described = [describe(c) for c in job.configs]
+            searched_fields = [k for k in search.SPACES[job.method]  # not those the user fixed with --set
+                               if len({repr(d.get(k)) for d in described}) > 1]
+            manifest["tuning"][job.method] = {"chosen": best, "configs": described, "fields": searched_fields}
     return chosen
 
 

@@ -19,7 +19,8 @@ YAML form (every field but `env` optional for envs rlcheck knows):
     descriptors: null        # module:function -> extra behaviour descriptors per step
     audit: true              # lint the reward before training and audit behaviour after it
     until_decided: null      # {max_seeds: 40}: add seed blocks to undecided methods, up to 40 seeds (docs/verdicts.md)
-    tune: null               # {configs: 8, seeds: 2}: a small search first, its best re-run on fresh seeds (docs/tuning.md)
+    tune: auto               # a small search first, its best re-run on fresh seeds (docs/tuning.md): auto (8 configurations
+                             # x 2 seeds, for learners with no tuned settings for the env), {configs: N, seeds: S}, or false
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ class StudySpec:
     max_seeds: int | None = None  # --until-decided: the most seeds a method may get (None: a fixed design)
     tune_configs: int | None = None  # --tune N: configurations searched per tunable method (None: no search)
     tune_seeds: int = 2  # search seeds per configuration (never the study's own seeds)
+    tune_auto: bool = False  # no --tune given: search the learners that have no tuned settings for the env
 
     @property
     def looks(self) -> tuple[int, ...]:
@@ -117,7 +119,8 @@ class StudySpec:
             **({"descriptors": self.descriptors} if self.descriptors else {}),
             **({} if self.audit else {"audit": False}),
             **({"until_decided": {"max_seeds": self.max_seeds}} if self.max_seeds else {}),
-            **({"tune": {"configs": self.tune_configs, "seeds": self.tune_seeds}} if self.tune_configs else {}),
+            "tune": ({"configs": self.tune_configs, "seeds": self.tune_seeds} if self.tune_configs else
+                     {"configs": "auto", "seeds": self.tune_seeds} if self.tune_auto else False),
         }
 
     def fingerprint(self) -> str:
@@ -273,20 +276,27 @@ def build(raw: Mapping[str, Any]) -> StudySpec:
     if not isinstance(audit, bool):
         raise _fail("audit", f"expected true or false, got {audit!r}", "Write audit: false to skip the reward audit.")
     max_seeds = _until_decided(raw.get("until_decided"), seeds, threshold, methods)
-    tune_configs, tune_seeds = _tune(raw.get("tune"), methods)
+    tune_configs, tune_seeds, tune_auto = _tune(raw.get("tune", "auto"), methods)
     return StudySpec(env_name, methods, seeds, budget, None if threshold is None else float(threshold), num_evals, episodes, block, skipped,
                      tuple(sorted(env_kwargs.items())), user["true_objective"], user["descriptors"], audit, wrappers, imports,
-                     max_seeds, tune_configs, tune_seeds)
+                     max_seeds, tune_configs, tune_seeds, tune_auto)
 
 
-def _tune(raw: Any, methods: Sequence[MethodSpec]) -> tuple[int | None, int]:
-    """`tune`: null (no search), or {configs: N, seeds: S}: N >= 2 configurations per tunable method, S search seeds."""
-    if raw is None or raw is False:
-        return None, 2
+def _tune(raw: Any, methods: Sequence[MethodSpec]) -> tuple[int | None, int, bool]:
+    """`tune`: auto (the default: search.AUTO_CONFIGS configurations for each learner without tuned settings for the
+    env), false / null / 0 (no search), or {configs: N or auto, seeds: S}: N >= 2 configurations per tunable
+    method, S search seeds. Returns (N or None, S, auto)."""
+    if raw is None or raw is False or raw == 0:
+        return None, search.AUTO_SEEDS, False
+    if raw == "auto":
+        return None, search.AUTO_SEEDS, True
     if not isinstance(raw, Mapping) or not set(raw) <= {"configs", "seeds"} or "configs" not in raw:
-        raise _fail("tune", f"expected {{configs: N, seeds: S}}, got {raw!r}", "Write e.g. tune: {configs: 8, seeds: 2}.")
+        raise _fail("tune", f"expected auto, false, or {{configs: N, seeds: S}}, got {raw!r}",
+                    "Write e.g. tune: {configs: 8, seeds: 2}, or tune: false for no search.")
+    tune_seeds = _whole("tune.seeds", raw.get("seeds", search.AUTO_SEEDS), 1)
+    if raw["configs"] == "auto":
+        return None, tune_seeds, True
     configs = _whole("tune.configs", raw["configs"], 2)
-    tune_seeds = _whole("tune.seeds", raw.get("seeds", 2), 1)
     tunable = [m.name for m in methods if search.tunable(m.name)]
     if not tunable:
         raise _fail("tune", f"none of the methods ({', '.join(m.name for m in methods)}) has numeric hyper-parameters to "
@@ -294,7 +304,7 @@ def _tune(raw: Any, methods: Sequence[MethodSpec]) -> tuple[int | None, int]:
     swept = [m.name for m in methods if m.sweep and m.name in tunable]
     if swept:
         raise _fail("tune", f"{', '.join(swept)} also sweeps hyper-parameters", "Search or sweep a method, not both.")
-    return configs, tune_seeds
+    return configs, tune_seeds, False
 
 
 def _until_decided(raw: Any, seeds: tuple[int, ...], threshold: float | None,
