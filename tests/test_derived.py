@@ -74,7 +74,7 @@ def test_derived_settings_reach_the_config_plan_manifest_and_verdict(tmp_path):
 
 def test_the_verdict_and_report_say_what_rl_was_given(tmp_path):
     spec = api.study_spec("user_envs:GoRight", seeds=2, budget=16_384, threshold=5.0, methods="ppo", audit=False,
-                          wrappers=("TimeLimit:max_episode_steps=1000",), num_evals=1, eval_episodes=1)
+                          wrappers=("TimeLimit:max_episode_steps=1000",), num_evals=1, eval_episodes=1, tune=0)
     summary = api.run(spec, tmp_path / "s")
     ppo = summary.methods[0]
     assert ppo.derived_settings["gamma"]["value"] == 0.999 and "RL Zoo" in ppo.derived_settings["gamma"]["reason"]
