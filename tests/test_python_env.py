@@ -110,7 +110,7 @@ def test_an_env_that_fails_mid_training_loses_only_its_job(tmp_path, capsys):
     code = main(["check", "user_envs:FailsLate", "--methods", "ppo,dqn", "--seeds", "1", "--budget", "1024",
                  "--threshold", "1", "--num-evals", "1", "--eval-episodes", "2", "--out", str(out), "--quiet",
                  "--set", "dqn.learning_starts=100",  # below the budget (at its default DQN is refused up front)
-                 "--no-audit"])  # the lint's probes would use up the env's steps before training
+                 "--no-audit", "--tune", "0"])  # the lint's probes, or a search, would use up the env's steps
     assert code == 4  # some jobs failed; the others are written and reported
     summary = json.loads((out / "summary.json").read_text())
     # preflight (~250 steps) and PPO (1024 + short evaluations) stay under 1800 steps; DQN crosses it
