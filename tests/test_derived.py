@@ -47,6 +47,12 @@ def test_facts_measure_the_env():
     assert walk.discrete and walk.obs_scale <= 2.0 and walk.obs_bounded is True
 
 
+def test_a_fixed_episode_length_is_the_horizon_not_the_declared_limit():
+    catch = env_facts(make_env("Catch-bsuite"))  # declares 1000 steps; every episode ends at 9
+    assert catch.horizon == 9 and derived_settings("ppo", catch) == {}
+    assert env_facts(make_env("CartPole-v1")).horizon == 500  # random episodes vary: the limit stands
+
+
 def test_an_env_with_a_tuned_entry_gets_it_not_a_derived_one():
     ppo = registry.get_method("ppo")
     assert registry.derived_defaults(ppo, make_env("CartPole-v1")) == {}

@@ -23,7 +23,7 @@ MAX_SECONDS = 60.0
 
 @dataclass(frozen=True)
 class EnvFacts:
-    horizon: int  # the time limit, in steps
+    horizon: int  # the time limit, in steps (or the fixed episode length, where every episode has the same)
     discrete: bool
     image: bool  # the observation is (or holds) an image: a CNN, and its own defaults
     obs_scale: float | None  # the largest per-dimension |mean| + std of random-policy observations
@@ -85,6 +85,11 @@ def _measure(env: EnvSpec, seed: int) -> EnvFacts:
         scale = float(np.max(mean + std))
         moving = std[std > 1e-8]
         ratio = float(moving.max() / moving.min()) if len(moving) else None
-    return EnvFacts(env.max_episode_steps, env.discrete, image, scale, ratio,
+    lengths = np.asarray(random.lengths)
+    # Every probe episode ending on the same step, before the limit (bsuite's Catch at 9 of a declared 1000,
+    # popgym's games): the length is fixed by the task, whatever the policy, and that is its horizon.
+    fixed = len(lengths) > 1 and np.ptp(lengths) == 0 and 0 < lengths[0] < min(env.max_episode_steps, MAX_STEPS)
+    horizon = int(lengths[0]) if fixed else env.max_episode_steps
+    return EnvFacts(horizon, env.discrete, image, scale, ratio,
                     float(reward.std()) if reward.size else None, float(np.median(random.lengths)), bounded, family,
                     assumed)
