@@ -83,6 +83,12 @@ CASES = [
     Case("tune-one-config", 2, "'tune.configs'", lambda t: ["check", "CartPole-v1", "--tune", "1", "--out", out(t)]),
     Case("tune-nothing-tunable", 2, "has numeric hyper-parameters to search", lambda t: ["check", "CartPole-v1", "--methods", "cem,lqr", "--tune", "4", "--out", out(t)]),
     Case("tune-seeds-without-search", 2, "--tune 0 turns the search off", lambda t: ["check", "CartPole-v1", "--tune", "0", "--tune-seeds", "3", "--out", out(t)]),
+    Case("tune-range-empty", 2, "it is empty: the low end (0.01) must be below", lambda t: ["check", "CartPole-v1", "--tune-range", "ppo.learning_rate=1e-2:1e-4", "--out", out(t)]),
+    Case("tune-range-not-positive", 2, "a log-scale range must be positive", lambda t: ["check", "CartPole-v1", "--tune-range", "ppo.learning_rate=0:1e-2", "--out", out(t)]),
+    Case("tune-range-discount", 2, "must lie in [0, 1)", lambda t: ["check", "CartPole-v1", "--tune-range", "ppo.gamma=0.9:1.2", "--out", out(t)]),
+    Case("tune-range-structural", 2, "'num_envs' is not a numeric field of ppo", lambda t: ["check", "CartPole-v1", "--tune-range", "ppo.num_envs=2:8", "--out", out(t)]),
+    Case("tune-range-and-set", 2, "Set a field or search it, not both", lambda t: ["check", "CartPole-v1", "--set", "ppo.ent_coef=0.01", "--tune-range", "ppo.ent_coef=1e-3:1e-1", "--out", out(t)]),
+    Case("tune-range-without-search", 2, "--tune 0 turns the search off", lambda t: ["check", "CartPole-v1", "--tune", "0", "--tune-range", "ppo.ent_coef=1e-3:1e-1", "--out", out(t)]),
     Case("tune-negative", 2, "--tune must be zero or more", lambda t: ["check", "CartPole-v1", "--tune", "-2", "--out", out(t)]),
     Case("env-kwargs-on-gymnax-env", 2, "--env-kwargs applies to Gymnasium envs", lambda t: ["check", "gymnax:CartPole-v1", "--env-kwargs", "g=9.8", "--out", out(t)]),
     # -- YAML specs: usage (2) -----------------------------------------------------------------

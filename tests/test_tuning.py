@@ -71,6 +71,23 @@ def test_by_default_only_learners_without_tuned_settings_are_searched():
     assert tuned_methods(api.study_spec("trap/sensor-tile", methods="dqn", seeds=2, budget=20_000)) == {}
 
 
+def test_a_users_range_replaces_the_built_in_one_and_searches_a_method_with_tuned_settings():
+    from rlcheck import api
+    from rlcheck.study.plan import tune_jobs, tuned_methods
+
+    spec = api.study_spec("CartPole-v1", methods="ppo,dqn", seeds=2, budget=20_000,
+                          tune_ranges=[("ppo.learning_rate", "1e-3:2e-3"), ("ppo.clip_eps", "0.1:0.3:linear")])
+    assert tuned_methods(spec) == {"ppo": 8}  # CartPole has tuned settings: searched only because a range was given
+    (job,) = tune_jobs(spec)
+    rates = [c.learning_rate for c in job.configs[1:]]
+    clips = [c.clip_eps for c in job.configs[1:]]
+    assert 1e-3 <= min(rates) and max(rates) <= 2e-3 and 0.1 <= min(clips) and max(clips) <= 0.3
+    assert spec.as_dict()["tune"]["ranges"]["ppo.clip_eps"] == [0.1, 0.3, "linear"]
+    from rlcheck.study.spec import build
+
+    assert build(spec.as_dict()).tune_ranges == spec.tune_ranges  # the manifest's spec rebuilds the same search
+
+
 def test_only_the_fresh_rerun_enters_the_verdict(tmp_path):
     out = tmp_path / "s"
     assert main(["check", "CartPole-v1", "--methods", "ppo", "--seeds", "2", "--tune", "3", "--tune-seeds", "1",

@@ -54,12 +54,14 @@ def study_spec(env: EnvLike, seeds: int | Sequence[int] | None = None, budget: i
                env_kwargs: Mapping[str, Any] | None = None, true_objective: str | None = None,
                descriptors: str | None = None, audit: bool = True, wrappers: Sequence[str] = (),
                imports: Sequence[str] = (), sets: Sequence[tuple[str, str]] = (), until_decided: bool = False,
-               max_seeds: int | None = None, tune: int | None = None, tune_seeds: int | None = None) -> StudySpec:
+               max_seeds: int | None = None, tune: int | None = None, tune_seeds: int | None = None,
+               tune_ranges: Sequence[tuple[str, str]] = ()) -> StudySpec:
     """A validated StudySpec from `rlcheck check`-style arguments (None = the default). `sets` are
     ("METHOD.key", "value") overrides of the methods' settings (`--set ppo.learning_rate=1e-3`).
     `until_decided`: add seed blocks to undecided methods, up to `max_seeds` (default 4x the seeds).
     `tune`: search that many configurations per learner on `tune_seeds` other seeds first (docs/tuning.md); 0 for
-    no search; None: the default, a search of the learners that have no tuned settings for the env."""
+    no search; None: the default, a search of the learners that have no tuned settings for the env. `tune_ranges`:
+    ("METHOD.FIELD", "LOW:HIGH[:SCALE]") pairs, the search's range for that field (`--tune-range`)."""
     if max_seeds is not None and not until_decided:
         raise RLCheckError(f"--max-seeds {max_seeds} caps the seeds of --until-decided, which was not given. Add "
                            "--until-decided, or drop --max-seeds and set the seeds with --seeds.")
@@ -69,10 +71,13 @@ def study_spec(env: EnvLike, seeds: int | Sequence[int] | None = None, budget: i
     if tune_seeds is not None and tune == 0:
         raise RLCheckError(f"--tune-seeds {tune_seeds} sets the search seeds, and --tune 0 turns the search off. Drop "
                            "one of them.")
+    if tune == 0 and tune_ranges:
+        raise RLCheckError("--tune-range gives the search a range, and --tune 0 turns the search off. Drop one of them.")
     if tune == 0:
         raw["tune"] = False
-    elif tune is not None or tune_seeds is not None:
-        raw["tune"] = {"configs": "auto" if tune is None else tune, **({"seeds": tune_seeds} if tune_seeds is not None else {})}
+    elif tune is not None or tune_seeds is not None or tune_ranges:
+        raw["tune"] = {"configs": "auto" if tune is None else tune, **({"seeds": tune_seeds} if tune_seeds is not None else {}),
+                       **({"ranges": {key: value.split(":") for key, value in tune_ranges}} if tune_ranges else {})}
     if seeds is not None:
         raw["seeds"] = list(seeds) if not isinstance(seeds, int) else seeds
     for field, value in (("budget", budget), ("threshold", threshold), ("methods", methods),
@@ -124,13 +129,14 @@ def check(env: EnvLike, out: Path | str, seeds: int | Sequence[int] | None = Non
           eval_episodes: int | None = None, true_objective: str | None = None, descriptors: str | None = None,
           audit: bool = True, wrappers: Sequence[str] = (), imports: Sequence[str] = (),
           sets: Sequence[tuple[str, str]] = (), until_decided: bool = False,
-          max_seeds: int | None = None, tune: int | None = None, tune_seeds: int | None = None) -> StudySummary:
+          max_seeds: int | None = None, tune: int | None = None, tune_seeds: int | None = None,
+          tune_ranges: Sequence[tuple[str, str]] = ()) -> StudySummary:
     """Run every applicable method (or `methods`) on `env` over many seeds; write the store and the
     report to `out`; return the summary (with its verdict). `executor="ray"` runs the jobs as Ray
     tasks (on the cluster at `address`, or a private local Ray). `until_decided`: then give undecided
     methods further blocks of seeds, up to `max_seeds`, until their labels are decided (docs/verdicts.md)."""
     spec = study_spec(env, seeds, budget, threshold, methods, num_evals, eval_episodes, env_kwargs, true_objective,
-                      descriptors, audit, wrappers, imports, sets, until_decided, max_seeds, tune, tune_seeds)
+                      descriptors, audit, wrappers, imports, sets, until_decided, max_seeds, tune, tune_seeds, tune_ranges)
     return run(spec, out, resume, progress, executor, address)
 
 

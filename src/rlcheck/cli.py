@@ -116,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "Default: 8, for the learners with no tuned settings for the env; 0: no search")
     check.add_argument("--tune-seeds", type=_positive_int("--tune-seeds"), metavar="S",
                        help="search seeds per configuration (default 2)")
+    check.add_argument("--tune-range", dest="tune_ranges", action="append", type=_key_value, default=[],
+                       metavar="METHOD.FIELD=LOW:HIGH[:SCALE]",
+                       help="search this numeric field over this range (scale log, linear or horizon; repeatable)")
     _study_options(check)
 
     sweep = sub.add_parser("sweep", help="how fragile is a result? vary hyper-parameters, many seeds per cell, effect sizes")
@@ -170,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--max-seeds", type=_positive_int("--max-seeds"))
     plan.add_argument("--tune", type=_count("--tune"), metavar="N")
     plan.add_argument("--tune-seeds", type=_positive_int("--tune-seeds"), metavar="S")
+    plan.add_argument("--tune-range", dest="tune_ranges", action="append", type=_key_value, default=[],
+                      metavar="METHOD.FIELD=LOW:HIGH[:SCALE]")
 
     report = sub.add_parser("report", help="rebuild summary.json, report.html and report.md from a study directory")
     report.add_argument("dir", type=Path)
@@ -342,7 +347,8 @@ def _check_spec(args: argparse.Namespace) -> StudySpec:
                           wrappers=getattr(args, "wrappers", ()), imports=getattr(args, "imports", ()),
                           sets=getattr(args, "sets", ()) if args.command == "check" else (),
                           until_decided=getattr(args, "until_decided", False), max_seeds=getattr(args, "max_seeds", None),
-                          tune=getattr(args, "tune", None), tune_seeds=getattr(args, "tune_seeds", None))
+                          tune=getattr(args, "tune", None), tune_seeds=getattr(args, "tune_seeds", None),
+                          tune_ranges=getattr(args, "tune_ranges", ()))
 
 
 def _yaml_values(pairs: list[tuple[str, str]]) -> dict[str, object]:

@@ -12,6 +12,7 @@ spreads N points evenly over each range.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,15 +55,36 @@ SPACES: dict[str, dict[str, Range]] = {
 }
 
 
+SCALES = ("log", "linear", "horizon")
+
+
 def tunable(method: str) -> bool:
     return method in SPACES
 
 
-def sample_configs(base: Any, method: str, n: int, seed: int = 0,
-                   fixed: tuple[str, ...] = ()) -> list[Any]:
+def range_problem(low: float, high: float, scale: str) -> str | None:
+    """Why (low, high, scale) is not a range a search can sample, or None if it is."""
+    if scale not in SCALES:
+        return f"scale {scale!r} is not one of {', '.join(SCALES)}"
+    if not (np.isfinite(low) and np.isfinite(high)) or not low < high:
+        return f"it is empty: the low end ({low:g}) must be below the high end ({high:g}), both finite"
+    if scale == "log" and low <= 0:
+        return f"a log-scale range must be positive (low end {low:g}); write :linear after it for a linear one"
+    if scale == "horizon" and not 0 <= low < high < 1:
+        return "a horizon-scale range (a discount) must lie in [0, 1)"
+    return None
+
+
+def space_of(method: str, ranges: Mapping[str, Range] | None = None) -> dict[str, Range]:
+    """The fields searched for `method`: its built-in space, with the user's ranges replacing or adding fields."""
+    return {**SPACES.get(method, {}), **(ranges or {})}
+
+
+def sample_configs(base: Any, method: str, n: int, seed: int = 0, fixed: tuple[str, ...] = (),
+                   ranges: Mapping[str, Range] | None = None) -> list[Any]:
     """`base` first, then n - 1 configurations with the search space's fields drawn by Latin hypercube.
-    Fields in `fixed` (the user set them) are not searched."""
-    space = {k: r for k, r in SPACES[method].items() if k not in fixed}
+    Fields in `fixed` (the user set them) are not searched; `ranges` are the user's (--tune-range)."""
+    space = {k: r for k, r in space_of(method, ranges).items() if k not in fixed}
     if n <= 1 or not space:
         return [base]
     u = qmc.LatinHypercube(d=len(space), seed=seed).random(n - 1)

@@ -54,15 +54,21 @@ def jobs(spec: StudySpec, chosen: dict[str, Any] | None = None) -> list[Job]:
 
 def tuned_methods(spec: StudySpec, env: Any = None) -> dict[str, int]:
     """Method -> configurations to search: every tunable learner under --tune N; with no --tune (auto), each
-    tunable learner that has no tuned settings for this env and sweeps nothing (methods/search.py)."""
+    tunable learner that has no tuned settings for this env and sweeps nothing, and any the user gave a
+    --tune-range (methods/search.py)."""
+    ranged = {r[0] for r in spec.tune_ranges}
     if spec.tune_configs:
-        return {m.name: spec.tune_configs for m in spec.methods if search.tunable(m.name)}
+        return {m.name: spec.tune_configs for m in spec.methods if search.tunable(m.name) or m.name in ranged}
     if not spec.tune_auto:
         return {}
     env = env or spec.make_env()
     return {m.name: search.AUTO_CONFIGS for m in spec.methods
-            if search.tunable(m.name) and not m.sweep
-            and registry.reference_defaults(registry.get_method(m.name), env) is None}
+            if m.name in ranged or (search.tunable(m.name) and not m.sweep
+                                    and registry.reference_defaults(registry.get_method(m.name), env) is None)}
+
+
+def tune_ranges(spec: StudySpec, method: str) -> dict[str, search.Range]:
+    return {field: search.Range(low, high, scale) for m, field, low, high, scale in spec.tune_ranges if m == method}
 
 
 def tune_jobs(spec: StudySpec, env: Any = None) -> list[Job]:
@@ -76,7 +82,7 @@ def tune_jobs(spec: StudySpec, env: Any = None) -> list[Job]:
         if m.name not in counts:
             continue
         configs = search.sample_configs(method_configs(spec, m, env)[0], m.name, counts[m.name],
-                                        fixed=tuple(m.overrides))
+                                        fixed=tuple(m.overrides), ranges=tune_ranges(spec, m.name))
         out.append(Job(f"{m.name}-tune", m.name, tuple(configs), seeds, tuple(range(len(configs))), m.name + TUNED))
     return out
 
@@ -171,8 +177,9 @@ def describe_plan(spec: StudySpec) -> str:
                     + ", ".join(f"{k}={v['value']}" for k, v in fields.items())
                     + f" ({next(iter(fields.values()))['reason']}). Change any with --set {name}.FIELD=VALUE.")
     for name, count in tuned_methods(spec).items():
-        why = (f"--tune {count}" if spec.tune_configs else f"by default, as rlcheck has no tuned settings for {name} on "
-               f"{spec.env}; --tune 0 turns it off")
+        ranged = any(r[0] == name for r in spec.tune_ranges)
+        why = (f"--tune {count}" if spec.tune_configs else "--tune-range" if ranged else
+               f"by default, as rlcheck has no tuned settings for {name} on {spec.env}; --tune 0 turns it off")
         rows.append(f"{name}: first a search of {count} configurations x {spec.tune_seeds} seeds ({name}-tune, {why}); "
                     f"its best is re-run on the study's seeds, which alone enter the verdict.")
     rows += [f"Skipped {name}: {reason}" for name, reason in spec.skipped]

@@ -35,7 +35,6 @@ from rlcheck.core.results import RunResult, StudySummary
 from rlcheck.diagnostics.behaviour import behaviour_spec
 from rlcheck.diagnostics.lint import lint
 from rlcheck.engine.executors import JobTask, LocalExecutor
-from rlcheck.methods import search
 from rlcheck.report import write_report
 from rlcheck.store import StudyStore
 from rlcheck.study import plan as planning
@@ -169,7 +168,7 @@ def _choose(searched: list[Job], results: dict[str, RunResult], store: StudyStor
             best = choose(mine, threshold)
             chosen[job.method] = job.configs[best]
             described = [describe(c) for c in job.configs]
-            searched_fields = [k for k in search.SPACES[job.method]  # not those the user fixed with --set
+            searched_fields = [k for k in described[0]  # not those the user fixed with --set
                                if len({repr(d.get(k)) for d in described}) > 1]
             manifest["tuning"][job.method] = {"chosen": best, "configs": described, "fields": searched_fields}
     return chosen

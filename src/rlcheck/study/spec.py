@@ -38,7 +38,7 @@ import yaml
 
 from rlcheck import registry
 from rlcheck.analysis.labels import looks
-from rlcheck.core.config import describe, expand_sweep
+from rlcheck.core.config import describe, expand_sweep, sweepable_fields
 from rlcheck.core.errors import RLCheckError
 from rlcheck.envs import make_env
 from rlcheck.envs.host import HostEnv
@@ -89,6 +89,7 @@ class StudySpec:
     tune_configs: int | None = None  # --tune N: configurations searched per tunable method (None: no search)
     tune_seeds: int = 2  # search seeds per configuration (never the study's own seeds)
     tune_auto: bool = False  # no --tune given: search the learners that have no tuned settings for the env
+    tune_ranges: tuple[tuple[str, str, float, float, str], ...] = ()  # --tune-range: (method, field, low, high, scale)
 
     @property
     def looks(self) -> tuple[int, ...]:
@@ -119,8 +120,10 @@ class StudySpec:
             **({"descriptors": self.descriptors} if self.descriptors else {}),
             **({} if self.audit else {"audit": False}),
             **({"until_decided": {"max_seeds": self.max_seeds}} if self.max_seeds else {}),
-            "tune": ({"configs": self.tune_configs, "seeds": self.tune_seeds} if self.tune_configs else
-                     {"configs": "auto", "seeds": self.tune_seeds} if self.tune_auto else False),
+            "tune": ({"configs": self.tune_configs or "auto", "seeds": self.tune_seeds,
+                      **({"ranges": {f"{m}.{f}": [lo, hi, sc] for m, f, lo, hi, sc in self.tune_ranges}}
+                         if self.tune_ranges else {})}
+                     if self.tune_configs or self.tune_auto else False),
         }
 
     def fingerprint(self) -> str:
@@ -276,35 +279,72 @@ def build(raw: Mapping[str, Any]) -> StudySpec:
     if not isinstance(audit, bool):
         raise _fail("audit", f"expected true or false, got {audit!r}", "Write audit: false to skip the reward audit.")
     max_seeds = _until_decided(raw.get("until_decided"), seeds, threshold, methods)
-    tune_configs, tune_seeds, tune_auto = _tune(raw.get("tune", "auto"), methods)
+    tune = _tune(raw.get("tune", "auto"), methods)
     return StudySpec(env_name, methods, seeds, budget, None if threshold is None else float(threshold), num_evals, episodes, block, skipped,
                      tuple(sorted(env_kwargs.items())), user["true_objective"], user["descriptors"], audit, wrappers, imports,
-                     max_seeds, tune_configs, tune_seeds, tune_auto)
+                     max_seeds, **tune)
 
 
-def _tune(raw: Any, methods: Sequence[MethodSpec]) -> tuple[int | None, int, bool]:
-    """`tune`: auto (the default: search.AUTO_CONFIGS configurations for each learner without tuned settings for the
-    env), false / null / 0 (no search), or {configs: N or auto, seeds: S}: N >= 2 configurations per tunable
-    method, S search seeds. Returns (N or None, S, auto)."""
+def _tune(raw: Any, methods: Sequence[MethodSpec]) -> dict[str, Any]:
+    """`tune`: auto (the default: search.AUTO_CONFIGS configurations for each learner without tuned settings for
+    the env), false / null / 0 (no search), or {configs: N or auto, seeds: S, ranges: {METHOD.FIELD: [LOW, HIGH]
+    or [LOW, HIGH, SCALE]}}: N >= 2 configurations per tunable method, S search seeds. Returns StudySpec fields."""
     if raw is None or raw is False or raw == 0:
-        return None, search.AUTO_SEEDS, False
+        return {"tune_configs": None, "tune_auto": False}
     if raw == "auto":
-        return None, search.AUTO_SEEDS, True
-    if not isinstance(raw, Mapping) or not set(raw) <= {"configs", "seeds"} or "configs" not in raw:
-        raise _fail("tune", f"expected auto, false, or {{configs: N, seeds: S}}, got {raw!r}",
+        return {"tune_configs": None, "tune_auto": True}
+    if not isinstance(raw, Mapping) or not set(raw) <= {"configs", "seeds", "ranges"} or "configs" not in raw:
+        raise _fail("tune", f"expected auto, false, or {{configs: N, seeds: S, ranges: {{...}}}}, got {raw!r}",
                     "Write e.g. tune: {configs: 8, seeds: 2}, or tune: false for no search.")
-    tune_seeds = _whole("tune.seeds", raw.get("seeds", search.AUTO_SEEDS), 1)
+    out = {"tune_seeds": _whole("tune.seeds", raw.get("seeds", search.AUTO_SEEDS), 1),
+           "tune_ranges": _tune_ranges(raw.get("ranges") or {}, methods)}
     if raw["configs"] == "auto":
-        return None, tune_seeds, True
+        return {**out, "tune_configs": None, "tune_auto": True}
     configs = _whole("tune.configs", raw["configs"], 2)
-    tunable = [m.name for m in methods if search.tunable(m.name)]
+    tunable = [m.name for m in methods if search.tunable(m.name) or any(r[0] == m.name for r in out["tune_ranges"])]
     if not tunable:
         raise _fail("tune", f"none of the methods ({', '.join(m.name for m in methods)}) has numeric hyper-parameters to "
                     f"search", f"Add a learner ({', '.join(search.SPACES)}), or run without --tune.")
     swept = [m.name for m in methods if m.sweep and m.name in tunable]
     if swept:
         raise _fail("tune", f"{', '.join(swept)} also sweeps hyper-parameters", "Search or sweep a method, not both.")
-    return configs, tune_seeds, False
+    return {**out, "tune_configs": configs, "tune_auto": False}
+
+
+def _tune_ranges(raw: Any, methods: Sequence[MethodSpec]) -> tuple[tuple[str, str, float, float, str], ...]:
+    """`tune.ranges` (--tune-range METHOD.FIELD=LOW:HIGH[:SCALE]): each a numeric field of a method of the study."""
+    if not isinstance(raw, Mapping):
+        raise _fail("tune.ranges", f"expected {{METHOD.FIELD: [LOW, HIGH]}}, got {raw!r}",
+                    "Write e.g. ranges: {ppo.learning_rate: [1e-4, 1e-2]}.")
+    names = {m.name for m in methods}
+    out = []
+    for key, bounds in raw.items():
+        where = f"tune.ranges.{key}"
+        method, _, field = str(key).partition(".")
+        if method not in names or not field:
+            raise _fail(where, f"expected METHOD.FIELD with METHOD one of the study's methods ({', '.join(sorted(names))})",
+                        "Write e.g. --tune-range ppo.learning_rate=1e-4:1e-2.")
+        spec_of = next(m for m in methods if m.name == method)
+        if field in spec_of.overrides:
+            raise _fail(where, f"{method}.{field} is also set to {spec_of.overrides[field]!r}",
+                        "Set a field or search it, not both.")
+        numeric = sweepable_fields(registry.get_method(method).Config)
+        if field not in numeric:
+            raise _fail(where, f"{field!r} is not a numeric field of {method} (those share the compiled program: "
+                        f"{', '.join(numeric)})", "Search a numeric field, or sweep a structural one with sweep:.")
+        if not isinstance(bounds, Sequence) or isinstance(bounds, str) or len(bounds) not in (2, 3):
+            raise _fail(where, f"expected [LOW, HIGH] or [LOW, HIGH, SCALE], got {bounds!r}", "Write e.g. [1e-4, 1e-2].")
+        try:
+            low, high = float(bounds[0]), float(bounds[1])
+        except (TypeError, ValueError):
+            raise _fail(where, f"expected numbers, got {bounds!r}", "Write e.g. [1e-4, 1e-2].") from None
+        default = search.SPACES.get(method, {}).get(field)
+        scale = str(bounds[2]) if len(bounds) == 3 else default.scale if default else ("log" if low > 0 else "linear")
+        problem = search.range_problem(low, high, scale)
+        if problem:
+            raise _fail(where, f"the range {low:g} to {high:g} ({scale}): {problem}", "Give a range the search can sample.")
+        out.append((method, field, low, high, scale))
+    return tuple(out)
 
 
 def _until_decided(raw: Any, seeds: tuple[int, ...], threshold: float | None,
