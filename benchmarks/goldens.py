@@ -44,7 +44,8 @@ STUDIES: dict[str, dict[str, Any]] = {
 
 
 def spec_of(raw: dict[str, Any]) -> dict[str, Any]:
-    return {**raw, "seeds": 2, "evaluation": EVALUATION, "audit": False}
+    # Fixed designs: no search (TRPO has no tuned CartPole settings, so by default it would be searched).
+    return {**raw, "seeds": 2, "evaluation": EVALUATION, "audit": False, "tune": False}
 
 
 def run_study(name: str, out: Path) -> list[dict[str, Any]]:
