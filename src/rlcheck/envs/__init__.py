@@ -28,7 +28,8 @@ from rlcheck.envs.python_env import make_python_env
 from rlcheck.envs.resolve import WrapperSpec, import_packages, parse_wrapper, user_jax_class
 from rlcheck.envs.traps import make_trap
 
-_PYTHON_ENVS: dict[str, EnvSpec] = {}  # by name, kwargs and wrappers: one preflight and pool of copies per Python env, one spec per user JAX class
+# By name, kwargs and wrappers: one preflight and pool of copies per Python env; one spec per user JAX class.
+_PYTHON_ENVS: dict[str, EnvSpec] = {}
 _GIVEN: dict[str, EnvSpec] = {}  # env objects handed to the API, by name
 _OBJECTS: dict[int, tuple[str, Any]] = {}  # env objects handed to the API: id -> (name, object)
 
