@@ -48,13 +48,75 @@ def test_early_termination_fires_on_a_penalty_free_pit_and_reports_the_break_eve
     assert lint.early_termination(corridor(-50.0), H).status == "pass"
 
 
-def test_early_termination_ignores_positive_living_rewards_and_endings_only_random_play_reaches():
+def test_early_termination_passes_positive_living_rewards_and_is_undetermined_with_one_kind_of_ending():
     cartpole_like = [rollout("random", "random", [[1.0] * 20] * 8, terminated_at=True),
                      rollout("constant", "constant action 0", [[1.0] * 9] * 4, terminated_at=True)]
     assert lint.early_termination(cartpole_like, H).status == "pass"
-    acrobot_like = [rollout("random", "random", [[-1.0] * 60] * 8, terminated_at=True),
+    # Acrobot: -1 per step, 0 on the step that reaches the goal; only random play gets there. One kind of ending
+    # (a terminal bonus): nothing says whether it is the goal or a pit, so the check says so instead of failing.
+    acrobot_like = [rollout("random", "random", [[-1.0] * 59 + [0.0]] * 8, terminated_at=True),
                     rollout("constant", "constant action 0", [[-1.0] * H] * 4)]
-    assert lint.early_termination(acrobot_like, H).status == "pass"
+    finding = lint.early_termination(acrobot_like, H)
+    assert finding.status == "warn" and "undetermined" in finding.evidence
+    flagged = [rollout("random", "random", [[-1.0] * 59 + [0.0]] * 8, terminated_at=True, success=True),
+               rollout("constant", "constant action 0", [[-1.0] * H] * 4)]
+    assert lint.early_termination(flagged, H).status == "pass"  # every ending is a success
+
+
+def test_early_termination_judges_endings_against_each_other_not_against_survival():
+    # LunarLander-like: every ending is a crash (a terminal penalty); one probe flies off, surviving to the limit
+    # with a return far below any crash (potential-based shaping grows with the distance). The old rule called
+    # surviving the alternative (-4.7 per step x the horizon) and failed; survival is no ending to be judged by.
+    lander = [rollout("random", "random", [[-1.5] * 80 + [-100.0]] * 8, terminated_at=True),
+              rollout("constant", "constant action 2", [[-4.7] * H] * 4),
+              rollout("constant", "constant action 0", [[-0.5] * 60 + [-100.0]] * 4, terminated_at=True)]
+    assert lint.early_termination(lander, H).status == "warn"
+    # A goal task with a step cost: the exit pays a bonus; a penalty-free pit next to the start beats it ...
+    exit_and_pit = [rollout("random", "random", [[-1.0] * 40] * 8),
+                    rollout("constant", "constant action 1", [[-1.0] * 19 + [10.0]] * 4, terminated_at=True),
+                    rollout("constant", "constant action 0", [[-1.0] * 2] * 4, terminated_at=True)]
+    finding = lint.early_termination(exit_and_pit, H)
+    # undiscounted the pit (-2) beats the exit (-9) by 7; at gamma 0.99 by a little more, paid at step 2
+    exit_at_gamma = -(1 - 0.99**19) / 0.01 + 10 * 0.99**19
+    assert finding.status == "fail" and finding.value == pytest.approx((-1.99 - exit_at_gamma) / 0.99)
+    assert finding.value > 7.0
+    # ... and without the pit the exit is the only ending: undetermined, not a fail
+    assert lint.early_termination([exit_and_pit[0], exit_and_pit[1]], H).status == "warn"
+    # a pit with a penalty large enough: the goal is the better way to end
+    penalised = exit_and_pit[:2] + [rollout("constant", "constant action 0", [[-1.0, -30.0]] * 4, terminated_at=True)]
+    assert lint.early_termination(penalised, H).status == "pass"
+
+
+def test_early_termination_compares_at_the_learners_discount_too():
+    # The exit at step 90 pays +100: undiscounted it beats the pit (11 vs -2), but at gamma 0.99 it is worth
+    # -59.1 + 40.9 = -18.2 against the pit's -1.99, and a gamma-0.99 learner jumps in.
+    far_exit = [rollout("constant", "constant action 1", [[-1.0] * 89 + [100.0]] * 4, terminated_at=True),
+                rollout("constant", "constant action 0", [[-1.0] * 2] * 4, terminated_at=True)]
+    finding = lint.early_termination(far_exit, H)
+    discounted_gap = -1.99 - (-(1 - 0.99**89) / 0.01 + 100 * 0.99**89)
+    assert finding.status == "fail" and finding.value == pytest.approx(discounted_gap / 0.99, rel=1e-3)
+
+
+def test_early_termination_passes_fixed_length_episodes():
+    # popgym's CountRecall: every episode ends at step 51, whatever the policy does, paying for its answers
+    recall = [rollout("random", "random", [[-0.1] * 50 + [-1.0]] * 8, terminated_at=True),
+              rollout("constant", "constant action 0", [[-0.2] * 50 + [1.0]] * 4, terminated_at=True)]
+    finding = lint.early_termination(recall, H)
+    assert finding.status == "pass" and "not the policy's choice" in finding.evidence
+
+
+def test_time_limit_is_observed_when_the_env_truncates_itself():
+    class Declared:  # an env without a limit of its own: rlcheck's default, longer than the probes' H
+        max_episode_steps, limit_source = H, "rlcheck's default: the env declares none"
+
+    full = [rollout("random", "random", [[0.0] * H] * 6), rollout("constant", "constant action 0", [[0.0] * H] * 4)]
+    limit, finding = lint.time_limit_of(full, Declared())
+    assert limit == H and finding.status == "pass" and "rlcheck's default" in finding.evidence  # cut by the cap
+    cut = [rollout("random", "random", [[0.0] * 40] * 6), rollout("constant", "constant action 0", [[0.0] * 40] * 4)]
+    limit, finding = lint.time_limit_of(cut, Declared())  # truncated (not terminated) at step 40, every time
+    assert limit == 40 and finding.status == "warn" and "TimeLimit:max_episode_steps=40" in finding.fix
+    varied = [rollout("random", "random", [[0.0] * k for k in (20, 31, 40, 52, 60, 77)])]
+    assert lint.time_limit_of(varied, Declared())[0] == H  # no repeated length: the declared limit stands
 
 
 def test_alive_bonus_warns_when_stalling_beats_finishing():
@@ -306,3 +368,16 @@ def test_the_intended_training_check_flags_at_least_8_of_10_seeds(tmp_path, base
         (item,) = summary.audit[section]
         flagged[variant] = item["flagged"]
     assert flagged[base] >= 8 and flagged[f"{base}-fixed"] == 0
+
+
+def test_lint_on_users_goal_tasks_and_an_env_that_truncates_itself():
+    """The issue's own-made corpus envs (tests/user_envs.py), end to end through the probes."""
+    from rlcheck import api
+
+    def status(env, check):
+        return {f["check"]: f for f in api.lint(env, max_seconds=5)["findings"]}[check]
+
+    assert status("user_envs:PitCorridor", "early_termination")["status"] == "fail"  # -1 in the pit vs -3 at the exit
+    assert status("user_envs:StepCostCorridor", "early_termination")["status"] != "fail"
+    limit = status("user_envs:TruncatesItself", "time_limit")
+    assert limit["status"] == "warn" and limit["value"] == 100 and limit["threshold"] == 1000

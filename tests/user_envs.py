@@ -193,3 +193,59 @@ class PointMassWithState(PointMass):
 gym.register("PointMass-v0", entry_point=PointMass, max_episode_steps=60)
 gym.register("PointMassWithState-v0", entry_point=PointMassWithState, max_episode_steps=60)
 gym.register("GoRight-v0", entry_point=GoRight, max_episode_steps=30, kwargs={"length": 6})
+
+
+class StepCostCorridor(gym.Env):
+    """A goal task with a step cost, as users write them: -1 a step, +10 for reaching the exit at the right
+    end (no `is_success` flag). With `pit=True`, position 0, one step left of the start, ends the episode
+    with no penalty: jumping in returns -1, walking the 14 steps to the exit -13 + 10 = -3. The lint must
+    fail that one, and not fail the corridor without a pit."""
+
+    def __init__(self, length: int = 15, pit: bool = False):
+        self.length, self.pit = length, pit
+        self.observation_space = gym.spaces.Box(0.0, 1.0, (1,), np.float32)
+        self.action_space = gym.spaces.Discrete(2)
+        self.pos = 1
+
+    def _obs(self):
+        return np.array([self.pos / self.length], np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.pos = 1
+        return self._obs(), {}
+
+    def step(self, action):
+        self.pos = max(0, self.pos + (1 if action == 1 else -1))
+        at_exit, in_pit = self.pos >= self.length, self.pit and self.pos == 0
+        return self._obs(), 10.0 if at_exit else -1.0, bool(at_exit or in_pit), False, {}
+
+
+class PitCorridor(StepCostCorridor):
+    def __init__(self, length: int = 15):
+        super().__init__(length, pit=True)
+
+
+class TruncatesItself(gym.Env):
+    """An env that ends its own episodes after `limit` steps with truncated=True, without Gymnasium's
+    TimeLimit and without declaring the limit anywhere: rlcheck assumes its default limit, and the lint must
+    observe the real one."""
+
+    def __init__(self, limit: int = 100):
+        self.limit = limit
+        self.observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+        self.action_space = gym.spaces.Discrete(2)
+        self.t, self.x = 0, 0.0
+
+    def _obs(self):
+        return np.array([self.x, self.t / self.limit], np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t, self.x = 0, 0.0
+        return self._obs(), {}
+
+    def step(self, action):
+        self.t += 1
+        self.x = float(np.clip(self.x + (0.1 if action == 1 else -0.1), -1, 1))
+        return self._obs(), -abs(self.x), False, self.t >= self.limit, {}

@@ -104,8 +104,10 @@ def lint(env: EnvSpec, episodes: int = 24, seed: int = 0, measure_speed: bool = 
                      f"episodes each" + (f", cut at {reached} steps" if reached < horizon else ""))
             capped = (asked, (capped[1] + "; then " if capped else "") + timed)
             episodes = played
-    horizon = rollouts[0].reward.shape[1]
-    findings = run_checks(rollouts, horizon, env.max_episode_steps)
+    width = rollouts[0].reward.shape[1]
+    limit, said = time_limit_of(rollouts, env)
+    findings = run_checks(rollouts, min(width, limit), limit)
+    findings.insert(0, said)
     if capped:
         findings.append(Finding("probe_budget", "warn", float(episodes), float(capped[0]), capped[1],
                                 "raise the time the lint may take (rlcheck lint --max-seconds S) for more evidence"))
@@ -131,6 +133,32 @@ def probe_budget(rate: float, max_seconds: float, num_probes: int, episodes: int
            + (f", cut at {cut} steps" if cut < horizon else "")
            + (f" to stay within {max_seconds:g} s" if by_time <= most_steps else " to stay within memory"))
     return fitted, cut, (episodes, why)
+
+
+OBSERVED_LIMIT_SHARE = 0.9  # of the episodes the env truncates itself (before the probes' cap), at one length
+OBSERVED_LIMIT_EPISODES = 3  # at least this many
+
+
+def time_limit_of(rollouts: Sequence[Rollout], env: EnvSpec) -> tuple[int, Finding]:
+    """The time limit the checks use, and a finding that says where it came from: truncations observed at one
+    repeated length (an env that cuts its own episodes, with or without Gymnasium's TimeLimit), else what the env
+    declares (its registration's max_episode_steps, a TimeLimit wrapper, gymnax params; `EnvSpec.limit_source`)."""
+    declared, source = env.max_episode_steps, env.limit_source or "the env's declared limit"
+    width = rollouts[0].reward.shape[1]
+    cut = np.concatenate([r.lengths[(r.truncated & r.valid & ~r.terminated).any(1) & (r.lengths < width)]
+                          for r in rollouts])
+    name = "time_limit"
+    if cut.size >= OBSERVED_LIMIT_EPISODES:
+        values, counts = np.unique(cut, return_counts=True)
+        common, share = int(values[counts.argmax()]), counts.max() / cut.size
+        if share >= OBSERVED_LIMIT_SHARE and common < declared:
+            return common, Finding(name, "warn", float(common), float(declared),
+                                   f"the env truncates {counts.max()} of {cut.size} cut probe episodes at step {common}, "
+                                   f"before the {declared}-step limit it declares ({source}): the checks use {common}",
+                                   f"declare the limit (--wrap TimeLimit:max_episode_steps={common}) so rlcheck's "
+                                   "defaults use it too")
+    return declared, Finding(name, "pass", float(declared), float(declared),
+                             f"time limit {declared} steps, from {source}", "nothing to fix")
 
 
 def run_checks(rollouts: Sequence[Rollout], horizon: int, time_limit: int) -> list[Finding]:
@@ -174,44 +202,111 @@ def _success_return(rollouts: Sequence[Rollout]) -> float | None:
     return float(max(returns)) if returns else None
 
 
+# An ending's pay: its terminal step's reward against the non-terminal steps' range, or a success flag.
+PAY_RANK = {"penalty": 0, "ordinary": 1, "bonus": 2, "success": 3}
+PAY_WORDS = {"penalty": "a terminal penalty (below every non-final step's reward)",
+             "ordinary": "a terminal reward like any other step's", "bonus": "a terminal bonus (above every non-final step's "
+             "reward)", "success": "info['is_success']"}
+LEARNER_GAMMA = 0.99  # the discount the endings' returns are also compared at (the learners' default)
+
+
+@dataclass(frozen=True)
+class Ending:
+    """One kind of ending the probes reach, at the probe that reaches it with the best return."""
+    kind: str  # a PAY_RANK key
+    probe: str
+    episodes: int  # of that probe's episodes, ending this way
+    length: float  # their mean length
+    mean_return: float
+    discounted_return: float  # at LEARNER_GAMMA
+
+
+def endings(rollouts: Sequence[Rollout]) -> dict[str, Ending]:
+    """The kinds of termination the probes reach, each at its best-returning probe. Survival to the time limit
+    is no ending: what it is worth depends on the task (hovering, flying off), so endings are judged against
+    one another."""
+    ordinary = np.concatenate([r.reward[r.valid & ~r.terminated] for r in rollouts])
+    low, high = (float(ordinary.min()), float(ordinary.max())) if ordinary.size else (0.0, 0.0)
+    tolerance = 1e-6 * max(1.0, abs(low), abs(high))
+    best: dict[str, Ending] = {}
+    for r in rollouts:
+        ended, last = r.ended_by_termination(), np.maximum(r.lengths - 1, 0)
+        terminal = r.reward[np.arange(len(r.reward)), last]
+        kinds = np.where(r.success(), "success", np.where(terminal < low - tolerance, "penalty",
+                                                          np.where(terminal > high + tolerance, "bonus", "ordinary")))
+        discounts = LEARNER_GAMMA ** np.arange(r.reward.shape[1])
+        discounted = np.where(r.valid, r.reward, 0.0) @ discounts
+        for kind in np.unique(kinds[ended]):
+            mine = ended & (kinds == kind)
+            ending = Ending(str(kind), r.probe.name, int(mine.sum()), float(r.lengths[mine].mean()),
+                            float(r.returns[mine].mean()), float(discounted[mine].mean()))
+            if kind not in best or ending.mean_return > best[kind].mean_return:
+                best[str(kind)] = ending
+    return best
+
+
 def early_termination(rollouts: Sequence[Rollout], horizon: int) -> Finding:
-    """Negative living reward plus an ending a degenerate probe reaches quickly, which is not a success:
-    ending it there pays more than surviving (or than any success the probes saw)."""
-    name, fix = "early_termination", ("give the ending a terminal penalty at least as large as the value shown, or make "
-                                     "the per-step reward non-negative; if that ending is the goal, mark it with info['is_success']")
+    """Under a negative living reward, an ending that pays less than another ending the probes reach, yet
+    returns more (undiscounted, or at the learners' discount): the suicide incentive. Endings are told apart
+    by what their terminal step pays (a penalty, an ordinary step's reward, a bonus, a success flag); with one
+    kind only, nothing says which ending is the goal, and the check is undetermined (warn)."""
+    name, fix = "early_termination", ("give the failure ending a terminal penalty at least as large as the value "
+                                     "shown, or make the per-step reward non-negative")
     living = _living_reward(rollouts)
     if living >= 0:
         return Finding(name, "pass", living, 0.0, f"living reward {living:+.3g} per step is not negative", fix)
-    candidates = []
-    for r in _degenerate(rollouts):
-        ended = r.ended_by_termination() & ~r.success()
-        if ended.mean() >= 0.5 and np.median(r.lengths[ended]) <= EARLY_ENDING_SHARE * horizon:
-            candidates.append((float(r.returns[ended].mean()), float(np.median(r.lengths[ended])), r.probe.name))
-    if not candidates:
-        return Finding(name, "pass", None, 0.0, f"living reward {living:+.3g} per step, but no degenerate probe ends "
-                       f"episodes (other than by success) within {EARLY_ENDING_SHARE:.0%} of the horizon", fix)
-    ending_return, length, probe = max(candidates)
-    alternatives = {"surviving to the time limit": horizon * living}
-    success = _success_return(rollouts)
-    if success is not None:
-        alternatives["the best successful episode"] = success
-    best_name, best = max(alternatives.items(), key=lambda kv: kv[1])
-    penalty = ending_return - best  # the terminal penalty that would make ending no better than the alternative
-    evidence = (f"'{probe}' ends episodes after {length:.0f} steps with return {ending_return:.3g}; {best_name} "
-                f"returns {best:.3g} (living reward {living:+.3g} per step). Break-even terminal penalty: {penalty:.3g}.")
-    return Finding(name, "fail" if penalty > 0 else "pass", penalty, 0.0, evidence, fix)
+    lengths = np.concatenate([r.lengths for r in rollouts])
+    if lengths.size > 1 and np.ptp(lengths) == 0 and all(r.ended_by_termination().all() for r in rollouts):
+        return Finding(name, "pass", None, 0.0, f"every probe episode ends at step {int(lengths[0])}, whatever the "
+                       "probe does: when an episode ends is not the policy's choice", fix)
+    found = endings(rollouts)
+    if not found:
+        return Finding(name, "pass", None, 0.0, f"living reward {living:+.3g} per step, but no probe episode ends by "
+                       "termination", fix)
+    described = "; ".join(f"{PAY_WORDS[e.kind]}: '{e.probe}' reaches it after {e.length:.0f} steps, return "
+                          f"{e.mean_return:.3g} ({e.discounted_return:.3g} at gamma {LEARNER_GAMMA:g})"
+                          for e in sorted(found.values(), key=lambda e: -PAY_RANK[e.kind]))
+    goal = max(found.values(), key=lambda e: PAY_RANK[e.kind])
+    if len(found) == 1:
+        if goal.kind == "success":
+            return Finding(name, "pass", None, 0.0, f"every ending the probes reach is a success ({described})", fix)
+        return Finding(name, "warn", None, 0.0,
+                       f"undetermined: every ending the probes reach pays alike ({described}), under a living reward "
+                       f"of {living:+.3g} per step, so nothing tells a failure ending from the goal",
+                       "mark the goal with info['is_success'], or give failure endings a terminal penalty, so the "
+                       "lint can tell them apart")
+    worse = [e for e in found.values() if PAY_RANK[e.kind] < PAY_RANK[goal.kind]]
+    # the terminal penalty that would bring each worse ending down to the goal's return, undiscounted and at gamma
+    # (a penalty paid at step L counts gamma^(L-1) of itself)
+    gaps = [(max(e.mean_return - goal.mean_return,
+                 (e.discounted_return - goal.discounted_return) / LEARNER_GAMMA ** max(e.length - 1, 0)), e)
+            for e in worse]
+    penalty, beaten = max(gaps, key=lambda g: g[0])
+    evidence = f"endings the probes reach, best-paid first: {described}"
+    if penalty <= 0:
+        return Finding(name, "pass", penalty, 0.0, evidence + f". The best-paid ending ({PAY_WORDS[goal.kind]}) "
+                       "returns at least as much as every other", fix)
+    return Finding(name, "fail", penalty, 0.0,
+                   evidence + f". Ending with {PAY_WORDS[beaten.kind]} ('{beaten.probe}') returns more than the "
+                   f"best-paid ending ({PAY_WORDS[goal.kind]}). Break-even terminal penalty: {penalty:.3g}.", fix)
 
 
 def alive_bonus(rollouts: Sequence[Rollout], horizon: int) -> Finding:
-    """The mirror case: a positive living reward that pays more over the horizon than finishing the task."""
+    """The mirror case: a positive living reward that pays more, over episodes the probes play to the time limit,
+    than finishing the task."""
     name, fix = "alive_bonus", "cut the per-step bonus or raise the reward for finishing above what stalling earns"
     living = _living_reward(rollouts)
     success = _success_return(rollouts)
     if living <= 0 or success is None:
         why = "not positive" if living <= 0 else "positive, but no probe finished the task (no info['is_success'])"
         return Finding(name, "pass", living, 0.0, f"living reward {living:+.3g} per step is {why}", fix)
-    stall = horizon * living
-    evidence = f"stalling to the time limit earns {stall:.3g}; the best successful probe episode earns {success:.3g}"
+    stalled = [float(r.returns[r.lengths >= horizon].mean()) for r in rollouts if (r.lengths >= horizon).any()]
+    if not stalled:
+        return Finding(name, "pass", living, 0.0, f"living reward {living:+.3g} per step, but no probe plays an "
+                       f"episode to the {horizon}-step horizon, so what stalling earns is not observed", fix)
+    stall = max(stalled)
+    evidence = (f"stalling to the {horizon}-step horizon earns {stall:.3g} (observed); the best successful probe "
+                f"episode earns {success:.3g}")
     return Finding(name, "warn" if stall > success else "pass", stall - success, 0.0, evidence, fix)
 
 

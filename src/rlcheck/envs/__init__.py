@@ -110,7 +110,7 @@ def _jax_time_limited(spec: EnvSpec, wrappers: Sequence[WrapperSpec]) -> EnvSpec
     limit = int(dict(wrappers[-1].kwargs).get("max_episode_steps", 0))
     env, params = with_time_limit(spec.env, spec.params, limit, spec.name)
     return dataclasses.replace(spec, env=env, params=params, max_episode_steps=limit,
-                               wrappers=tuple(w.text for w in wrappers))
+                               wrappers=tuple(w.text for w in wrappers), limit_source="a TimeLimit wrapper")
 
 
 def _user_jax_env(name: str, env_class: type, env_kwargs: dict[str, Any], wrappers: Sequence[str]) -> EnvSpec:

@@ -44,6 +44,17 @@ def time_limit(env: Any, params: Any, given: int | None = None) -> int:
                    "the API (api.check(spec, ...)).")
 
 
+def limit_source(env: Any, params: Any) -> str:
+    """Where `time_limit` found the limit, in words."""
+    if isinstance(env, Navix | Jumanji):
+        return f"{type(env).__name__.lower()}'s own limit"
+    for holder, owner in ((params, "the env params'"), (env, "the env's")):
+        for name in TIME_LIMIT_NAMES:
+            if getattr(holder, name, None) is not None:
+                return f"{owner} {name}"
+    return "the env's adapter"
+
+
 def _counter(state: Any) -> Any:
     for name in STEP_COUNTER_NAMES:
         if hasattr(state, name):

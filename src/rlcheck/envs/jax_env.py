@@ -19,7 +19,7 @@ from gymnax.environments import spaces
 
 from rlcheck.core.errors import EnvError
 from rlcheck.envs.host import HostEnv
-from rlcheck.envs.jax_adapters import adapt
+from rlcheck.envs.jax_adapters import adapt, limit_source
 
 # Gymnasium's `reward_threshold` for the classic-control tasks; None where Gymnasium sets none.
 REWARD_THRESHOLDS: dict[str, float] = {
@@ -61,6 +61,9 @@ class EnvSpec:
     # A Dict or Tuple observation with one image part: the observation is flat, the image's entries first
     # (HxWxC, values 0-255) and the rest after; the CNN reads the image part (envs/spaces.py: ImageFirst).
     image_shape: tuple[int, ...] = ()
+    # Where `max_episode_steps` came from, in words ("the registration's max_episode_steps", "the env params'
+    # max_steps_in_episode", "rlcheck's default: the env declares none"): the lint says which it used.
+    limit_source: str = ""
 
     @property
     def action_space(self) -> str:
@@ -120,6 +123,7 @@ def spec_from_gymnax(name: str, env: Any, params: Any = None, reward_threshold: 
     (craftax's among them), navix and jumanji (envs/jax_adapters.py). Spaces are read by their fields, so
     another package's copy of gymnax's Box and Discrete classes works too."""
     env, params, limit = adapt(env, params, max_episode_steps)
+    source = "given as max_episode_steps" if max_episode_steps else limit_source(env, params)
     action_space = env.action_space(params)
     obs_shape = tuple(env.observation_space(params).shape)
     if _is_discrete(action_space):
@@ -145,6 +149,7 @@ def spec_from_gymnax(name: str, env: Any, params: Any = None, reward_threshold: 
         action_high=high,
         max_episode_steps=limit,
         reward_threshold=reward_threshold,
+        limit_source=source,
     )
 
 

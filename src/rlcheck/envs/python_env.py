@@ -70,8 +70,8 @@ def make_python_env(name: str, env_kwargs: dict[str, Any] | None = None, check: 
         ) from exc
     if check:
         warnings = preflight(name, make) + warnings
+    attr, declared = _declared_limit(probe)
     if make_eval is None and own_limit is None:
-        attr, declared = _declared_limit(probe)
         if declared:
             warnings.append(f"[time limit] the env has no TimeLimit wrapper but declares {attr}={declared}; rlcheck uses "
                             f"that as its time limit. Choose another with --wrap TimeLimit:max_episode_steps=N.")
@@ -84,6 +84,7 @@ def make_python_env(name: str, env_kwargs: dict[str, Any] | None = None, check: 
     limit = _time_limit(probe) or DEFAULT_TIME_LIMIT
     if make_eval is not None:
         limit = atari.TIME_LIMIT
+    source = _limit_source(spec, own_limit, attr if declared else None, atari=make_eval is not None)
     probe.close()
     if action_kind(action_space, name) == "discrete":
         discrete, num_actions, low, high, action_shape = True, int(action_space.n), None, None, ()
@@ -99,7 +100,7 @@ def make_python_env(name: str, env_kwargs: dict[str, Any] | None = None, check: 
                    num_actions=num_actions, action_low=low, action_high=high, max_episode_steps=int(limit),
                    reward_threshold=threshold, warnings=tuple(warnings),
                    env_kwargs=tuple(sorted(kwargs.items())), wrappers=tuple(w.text for w in wrappers),
-                   action_nvec=factors, image_shape=image_shape_of(probe))
+                   action_nvec=factors, image_shape=image_shape_of(probe), limit_source=source)
 
 
 # Attributes under which envs without a TimeLimit wrapper declare the step at which they truncate themselves
@@ -114,6 +115,18 @@ def _declared_limit(env: Any) -> tuple[str | None, int | None]:
         if isinstance(value, int | np.integer) and not isinstance(value, bool) and value > 0:
             return attr, int(value)
     return None, None
+
+
+def _limit_source(spec: Any, own_limit: int | None, declared_attr: str | None, atari: bool) -> str:
+    """Where the time limit came from, in words (the lint says which it used)."""
+    if atari:
+        return f"rlcheck's Atari limit ({atari.TIME_LIMIT:,} agent steps)"
+    if own_limit is not None:
+        registered = spec is not None and spec.max_episode_steps == own_limit
+        return "the registration's max_episode_steps" if registered else "a TimeLimit wrapper"
+    if declared_attr is not None:
+        return f"the env's own {declared_attr}"
+    return "rlcheck's default: the env declares none"
 
 
 def _time_limit(env: Any) -> int | None:
