@@ -133,7 +133,14 @@ def test_time_limit_reported_as_termination_is_found():
              rollout("constant", "constant action 0", [[1.0] * H] * 4, terminated_at=True)]
     for r in limit:  # every episode "terminates" at exactly the time limit
         r.terminated[:, -1], r.truncated[:, -1] = True, False
-    assert lint.time_limit_as_termination(limit, H).status == "fail"
+    # every probe episode ends at the limit by termination: a fixed-length game looks the same (DeepSea)
+    assert lint.time_limit_as_termination(limit, H).status == "warn"
+    falls = rollout("constant", "constant action 1", [[1.0] * 12] * 4, terminated_at=True)  # a real failure ending
+    limit = limit + [rollout("constant", "constant action 1", [[1.0] * H] * 40, terminated_at=True)]
+    for r in limit:
+        r.terminated[:, -1], r.truncated[:, -1] = True, False
+    mixed = limit + [falls]  # survivors "terminate" at the limit, and a probe that falls ends at step 12
+    assert lint.time_limit_as_termination(mixed, H).status == "fail"
     varied = [rollout("random", "random", [[1.0] * k for k in (5, 9, 14, 20, 31, 40)], terminated_at=True),
               rollout("constant", "constant action 0", [[1.0] * 9] * 4, terminated_at=True)]
     assert lint.time_limit_as_termination(varied, H).status == "pass"
@@ -267,19 +274,49 @@ def test_one_mode_when_seeds_only_differ_by_noise():
     assert m["count"] == 1 and not m["fires"]
 
 
-def test_collapse_to_the_best_constant_action():
+def probe(mean, std=1.0, episodes=24, action=None):
+    return {"mean_return": mean, "return_std": std, "episodes": episodes, "action": action}
+
+
+def test_collapse_means_playing_one_action_and_earning_what_it_earns():
     shares = np.stack([np.full(10, 0.05), np.full(10, 0.05), np.full(10, 0.9)], 1)  # action 2, 90% of the time
     behaviour = {f"action_share/{a}": np.stack([np.full(10, 1 / 3), shares[:, a]], 1) for a in range(3)}
-    returns = np.stack([np.zeros(10), np.linspace(5.0, 7.0, 10)], 1)  # near always-right's 5.6, short of 9
-    constant = {"constant action 0": -8.5, "constant action 1": -9.0, "constant action 2": 5.6}
-    c = audit.collapse(outcome(returns, behaviour), constant, 9.0, discrete=True)
-    assert c["fires"] and c["flagged"] == 10
+    returns = np.stack([np.zeros(10), np.linspace(5.2, 6.0, 10)], 1)  # within noise of always-2's 5.6, short of 9
+    constant = {"constant action 0": probe(-8.5), "constant action 1": probe(-9.0), "constant action 2": probe(5.6)}
+    c = audit.collapse(outcome(returns, behaviour), constant, 9.0, discrete=True, eval_episodes=10)
+    # noise: 2 x 1.0 x sqrt(1/24 + 1/10) = 0.75; every seed is within it
+    assert c["fires"] and c["flagged"] == 10 and "play action 2" in c["text"] and "(5.6)" in c["text"]
     tracking = {f"action_share/{a}": np.full((10, 2), 1 / 3) for a in range(3)}
     assert not audit.collapse(outcome(returns, tracking), constant, 9.0, True)["fires"]  # not near-constant
     # a constant action that solves the task (walk right to the goal) is no collapse
-    assert not audit.collapse(outcome(np.full((10, 2), 9.5), behaviour), {"constant action 2": 9.5}, 9.0, True)["fires"]
+    solved = {"constant action 2": probe(9.5)}
+    assert not audit.collapse(outcome(np.full((10, 2), 9.5), behaviour), solved, 9.0, True)["fires"]
     # nearer success than the constant action: learned more than the constant action earns
     assert not audit.collapse(outcome(np.full((10, 2), 8.5), behaviour), constant, 9.0, True)["fires"]
+
+
+def test_no_collapse_when_the_action_played_earns_something_else():
+    """LunarLander (issue 20): seeds playing action 2 (the main engine) returned -786, -1056 and -152; the best
+    constant action, 0, earns -129.9 and always-2 about -4,700. The old rule said "collapsed to what 'constant
+    action 0' earns"; neither constant earns what these seeds do."""
+    behaviour = {f"action_share/{a}": np.stack([np.full(3, 0.25), np.full(3, share)], 1)
+                 for a, share in enumerate((0.02, 0.03, 0.9, 0.05))}
+    returns = np.stack([np.zeros(3), np.array([-786.0, -1056.0, -152.0])], 1)
+    lander = {"constant action 0": probe(-129.9, 30.0), "constant action 1": probe(-300.0, 40.0),
+              "constant action 2": probe(-4700.0, 200.0), "constant action 3": probe(-320.0, 40.0)}
+    c = audit.collapse(outcome(returns, behaviour), lander, 200.0, True, eval_episodes=10)
+    assert not c["fires"] and all(s["probe"] == "constant action 2" for s in c["seeds"])
+
+
+def test_continuous_collapse_needs_a_probed_corner():
+    behaviour = {"action_std/0": np.full((4, 2), 0.01), "action_mean/0": np.stack([np.zeros(4), np.full(4, 0.99)], 1)}
+    corners = {"constant low": probe(-50.0, 2.0, action=[[-1.0]]), "constant high": probe(-10.0, 2.0, action=[[1.0]])}
+    at_high = outcome(np.stack([np.zeros(4), np.full(4, -10.5)], 1), behaviour)
+    assert audit.collapse(at_high, corners, 0.0, False, [2.0], 10)["flagged"] == 4
+    elsewhere = dict(behaviour, **{"action_mean/0": np.stack([np.zeros(4), np.full(4, 0.3)], 1)})
+    # nearly constant at 0.3: no probe played that action, so nothing says what it earns alone
+    assert not audit.collapse(outcome(np.stack([np.zeros(4), np.full(4, -10.5)], 1), elsewhere), corners, 0.0,
+                              False, [2.0], 10)["fires"]
 
 
 def test_lint_runs_on_a_gymnasium_env_by_name_and_writes_json(tmp_path, capsys):

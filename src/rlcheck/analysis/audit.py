@@ -10,10 +10,13 @@ Thresholds (documented in docs/audit.md):
   median jump (not counting the first interval: leaving the untrained policy always moves);
 - modes: seeds' final behaviour vectors clustered (Ward linkage); k > 1 modes when the best k has a
   mean silhouette >= 0.5; a mode split "fires" when the modes' returns differ (Welch p < 0.05);
-- collapse: a discrete policy that plays one action >= 80% of the time (continuous: every action
-  dimension's spread under 5% of its range) that does not reach the success threshold and whose return
-  is nearer the best constant action's (from the lint's probes) than the threshold: it learned what a
-  constant action earns, not the task. A constant action that solves the task is no collapse.
+- collapse: a policy that plays one action most of the time (discrete: one action >= 80% of its steps;
+  continuous: every action dimension's spread under 5% of its range, at a mean within 5% of the range of a
+  probed corner) and returns, short of the success threshold, within noise of what always playing *that*
+  action returns (the lint's probe of it: twice the standard error of the difference, with the probe's
+  spread for both): it learned what a constant action earns, not the task. A seed that plays one action
+  but earns far more or less than that action alone is no collapse; nor is a constant action that solves
+  the task.
 """
 
 from __future__ import annotations
@@ -196,42 +199,69 @@ def modes(o: Outcome) -> dict[str, Any] | None:
             "return_p_value": p_value, "fires": bool(fires), "text": text}
 
 
-def collapse(o: Outcome, constant_returns: dict[str, float], threshold: float | None, discrete: bool,
-             action_range: Sequence[float] | None = None) -> dict[str, Any] | None:
-    """Seeds whose final policy is (near) one constant action and earns what the best constant action
-    earns, short of success."""
-    if not constant_returns or not o.behaviour:
+def collapse(o: Outcome, constants: dict[str, dict[str, Any]], threshold: float | None, discrete: bool,
+             action_range: Sequence[float] | None = None, eval_episodes: int = 10) -> dict[str, Any] | None:
+    """Seeds whose final policy is (near) one constant action and returns what playing that action alone
+    returns (within noise), short of success. `constants`: the lint's constant-action probes by name, each
+    {mean_return, return_std, episodes, action}."""
+    if not constants or not o.behaviour:
         return None
-    best_probe, best_constant = max(constant_returns.items(), key=lambda kv: kv[1])
     finite = o.final[np.isfinite(o.final)]
     target = threshold if threshold is not None else (float(finite.max()) if finite.size else np.inf)
     seeds = []
     for i, seed in enumerate(o.seeds):
-        if discrete:
-            shares = {k: v[i, -1] for k, v in o.behaviour.items() if k.startswith("action_share/")}
-            if not shares:
-                return None
-            action, share = max(shares.items(), key=lambda kv: kv[1])
-            near_constant = share >= COLLAPSE_SHARE
-            what = f"action {action.split('/')[1]} {share:.0%} of the time"
-            dominant = {"action": int(action.split("/")[1]), "share": _num(share)}
-        else:
-            spreads = [v[i, -1] for k, v in sorted(o.behaviour.items()) if k.startswith("action_std/")]
-            if not spreads:
-                return None
-            ranges = action_range if action_range is not None else [1.0] * len(spreads)
-            near_constant = all(s < COLLAPSE_SPREAD * r for s, r in zip(spreads, ranges, strict=False))
-            what = "every action dimension nearly constant"
-            dominant = {}
-        final = o.final[i]
-        matches = bool(np.isfinite(final) and final < target and abs(final - best_constant) < abs(final - target))
+        played = _played_constant(o, i, constants, discrete, action_range)
+        if played is None:
+            return None
+        near_constant, what, probe, dominant = played
+        final, reference = o.final[i], constants.get(probe) if probe else None
+        matches, noise = False, None
+        if near_constant and reference is not None and np.isfinite(final) and final < target:
+            spread = reference.get("return_std") or 0.0
+            noise = max(2.0 * spread * np.sqrt(1.0 / max(reference["episodes"], 1) + 1.0 / max(eval_episodes, 1)),
+                        1e-6 * (1.0 + abs(reference["mean_return"])))
+            matches = bool(abs(final - reference["mean_return"]) <= noise)
         seeds.append({"seed": int(seed), "collapsed": bool(near_constant and matches), "near_constant": bool(near_constant),
-                      "final_return": _num(o.final[i]), "what": what, **dominant})
+                      "final_return": _num(final), "what": what, "probe": probe,
+                      "probe_return": None if reference is None else _num(reference["mean_return"]),
+                      "noise": _num(noise), **dominant})
     flagged = [s for s in seeds if s["collapsed"]]
-    text = (f"{o.label}: {len(flagged)}/{len(seeds)} seeds collapsed to a near-constant policy that earns what the best "
-            f"constant action ('{best_probe}', {best_constant:.4g}) earns." if flagged else "")
-    return {"method": o.label, "flagged": len(flagged), "seeds_total": len(seeds), "best_constant_probe": best_probe,
-            "best_constant_return": best_constant, "fires": bool(flagged), "seeds": seeds, "text": text}
+    by_probe: dict[str, list[int]] = {}
+    for s in flagged:
+        by_probe.setdefault(s["probe"], []).append(s["seed"])
+    text = " ".join(f"{o.label}: {len(ids)}/{len(seeds)} seeds (seed{'s' if len(ids) > 1 else ''} "
+                    f"{', '.join(map(str, ids))}) collapsed: they play {probe.removeprefix('constant ')} nearly "
+                    f"always and return what always playing it returns ({constants[probe]['mean_return']:.4g})."
+                    for probe, ids in by_probe.items())
+    return {"method": o.label, "flagged": len(flagged), "seeds_total": len(seeds), "fires": bool(flagged),
+            "seeds": seeds, "text": text}
+
+
+def _played_constant(o: Outcome, i: int, constants: dict[str, dict[str, Any]], discrete: bool,
+                     action_range: Sequence[float] | None) -> tuple[bool, str, str | None, dict] | None:
+    """(near constant, in words, the lint probe of the action it plays or None, extra fields) for seed `i`'s final
+    policy; None if its behaviour has no action statistics."""
+    if discrete:
+        shares = {k: v[i, -1] for k, v in o.behaviour.items() if k.startswith("action_share/")}
+        if not shares:
+            return None
+        key, share = max(shares.items(), key=lambda kv: kv[1])
+        action = int(key.split("/")[1])
+        probe = f"constant action {action}"
+        return (share >= COLLAPSE_SHARE, f"action {action} {share:.0%} of the time", probe if probe in constants else None,
+                {"action": action, "share": _num(share)})
+    spreads = [v[i, -1] for k, v in sorted(o.behaviour.items()) if k.startswith("action_std/")]
+    means = np.asarray([v[i, -1] for k, v in sorted(o.behaviour.items()) if k.startswith("action_mean/")])
+    if not spreads:
+        return None
+    ranges = np.asarray(action_range if action_range is not None else [1.0] * len(spreads), float)
+    near_constant = all(s < COLLAPSE_SPREAD * r for s, r in zip(spreads, ranges, strict=False))
+    probe = None
+    for name, c in constants.items():  # a corner the lint probed, if the policy sits on one
+        corner = np.asarray((c.get("action") or [[]])[0], float).reshape(-1)
+        if means.size and corner.shape == means.shape and np.all(np.abs(means - corner) <= COLLAPSE_SPREAD * ranges):
+            probe = name
+    return near_constant, "every action dimension nearly constant", probe, {}
 
 
 def audit(outcomes: Sequence[Outcome], lint: dict[str, Any] | None, eval_episodes: int, discrete: bool,
@@ -240,7 +270,7 @@ def audit(outcomes: Sequence[Outcome], lint: dict[str, Any] | None, eval_episode
     """summary.json's `audit`: {lint, profile, probes, divergence, shifts, modes, collapse, errors}."""
     constant = {}
     if lint:
-        constant = {p["probe"]: p["mean_return"] for p in lint["probes"] if p["probe"].startswith("constant")}
+        constant = {p["probe"]: p for p in lint["probes"] if p["probe"].startswith("constant")}
     learners = [o for o in outcomes if o.eval_returns.shape[1] > 1]  # planners have one checkpoint: nothing learned
     keep = lambda xs: [x for x in xs if x is not None]
     return {
@@ -250,6 +280,6 @@ def audit(outcomes: Sequence[Outcome], lint: dict[str, Any] | None, eval_episode
         "divergence": keep(divergence(o, eval_episodes) for o in outcomes),
         "shifts": keep(shifts(o) for o in learners),
         "modes": keep(modes(o) for o in outcomes),
-        "collapse": keep(collapse(o, constant, threshold, discrete, action_range) for o in learners),
+        "collapse": keep(collapse(o, constant, threshold, discrete, action_range, eval_episodes) for o in learners),
         "errors": list(errors),
     }

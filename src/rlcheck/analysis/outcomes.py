@@ -45,7 +45,7 @@ class Outcome:
         hits = np.nan_to_num(self.eval_returns, nan=-np.inf) >= threshold
         return [int(steps[row.argmax()]) if row.any() else None for row, steps in zip(hits, self.steps, strict=True)]
 
-    def collapsed(self, threshold: float) -> np.ndarray:
+    def fell_back(self, threshold: float) -> np.ndarray:
         """Seeds that reached the threshold at some checkpoint but ended below it."""
         return np.array([f is not None for f in self.first_reached(threshold)]) & ~self.succeeded(threshold)
 

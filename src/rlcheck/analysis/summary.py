@@ -74,7 +74,7 @@ def method_summary(o: Outcome, threshold: float, seed: int = 0, role: str = "rl"
         final_return=returns, cvar25=_interval(stats.bootstrap(finite, stats.cvar25, seed) if n else NO_ESTIMATE,
                                                n < APPROXIMATE_BELOW["cvar25"]),
         diverged_seeds=tuple(int(s) for s in o.seeds[o.diverged]),
-        collapsed_seeds=tuple(int(s) for s in o.seeds[o.collapsed(threshold)]),
+        fell_back_seeds=tuple(int(s) for s in o.seeds[o.fell_back(threshold)]),
         learning_env_steps=int(np.median(o.steps[:, -1])), model_calls=int(np.median(o.model_calls)),
         eval_model_calls_per_episode=None if o.eval_model_calls is None else float(np.median(o.eval_model_calls)),
         verdict_text="", noise_floor=stats.noise_floor(finite, seed), diverged_as=diverged_as, label_level=label_level,

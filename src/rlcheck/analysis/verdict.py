@@ -82,8 +82,8 @@ def method_text(m: MethodSummary, env: str, threshold: float, budget: int) -> st
         text += f"; {_reached(m)}"
     if m.diverged_seeds:
         text += f"; {_diverged(m)}"
-    if m.collapsed_seeds:
-        text += f"; {_seeds(m.collapsed_seeds)} reached it and then fell below"
+    if m.fell_back_seeds:
+        text += f"; {_seeds(m.fell_back_seeds)} reached it and then fell below"
     return text + "."
 
 

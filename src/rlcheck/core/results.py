@@ -81,7 +81,7 @@ class MethodSummary:
     final_return: dict[str, Interval]  # iqm, median, mean with bootstrap intervals
     cvar25: Interval
     diverged_seeds: tuple[int, ...]
-    collapsed_seeds: tuple[int, ...]
+    fell_back_seeds: tuple[int, ...]  # reached the threshold at a checkpoint, then ended below it
     learning_env_steps: int
     model_calls: int
     eval_model_calls_per_episode: float | None
@@ -182,6 +182,8 @@ def _interval(d: dict[str, Any]) -> Interval:
 
 
 def _method(d: dict[str, Any]) -> MethodSummary:
+    if "collapsed_seeds" in d:  # summaries written before the field was renamed (issue 20)
+        d = {**{k: v for k, v in d.items() if k != "collapsed_seeds"}, "fell_back_seeds": d["collapsed_seeds"]}
     return MethodSummary(**{
         **d,
         "seeds": tuple(SeedResult(**s) for s in d["seeds"]),
@@ -190,7 +192,7 @@ def _method(d: dict[str, Any]) -> MethodSummary:
         "final_return": {k: _interval(v) for k, v in d["final_return"].items()},
         "cvar25": _interval(d["cvar25"]),
         "diverged_seeds": tuple(d["diverged_seeds"]),
-        "collapsed_seeds": tuple(d["collapsed_seeds"]),
+        "fell_back_seeds": tuple(d["fell_back_seeds"]),
     })
 
 

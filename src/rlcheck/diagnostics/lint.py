@@ -182,6 +182,8 @@ def run_checks(rollouts: Sequence[Rollout], horizon: int, time_limit: int) -> li
 def _probe_row(r: Rollout) -> dict[str, Any]:
     true = r.true_returns()
     return {"probe": r.probe.name, "episodes": len(r.reward), "mean_return": float(r.returns.mean()),
+            "return_std": float(r.returns.std(ddof=1)) if len(r.reward) > 1 else None,
+            "action": [np.asarray(a).tolist() for a in r.probe.actions] if r.probe.kind == "constant" else None,
             "mean_length": float(r.lengths.mean()), "terminated_share": float(r.ended_by_termination().mean()),
             "success_share": float(r.success().mean()),
             "mean_true_return": None if true is None else float(true.mean())}
@@ -320,8 +322,14 @@ def time_limit_as_termination(rollouts: Sequence[Rollout], time_limit: int) -> F
     values, counts = np.unique(lengths, return_counts=True)
     share, common = counts.max() / lengths.size, int(values[counts.argmax()])
     evidence = f"{share:.0%} of {lengths.size} terminated probe episodes end at step {common} (time limit {time_limit})"
-    if share >= TIME_LIMIT_SAME_LENGTH_SHARE and common >= time_limit:
+    every_episode = all(r.ended_by_termination().all() for r in rollouts)
+    if share >= TIME_LIMIT_SAME_LENGTH_SHARE and common >= time_limit and not (len(values) == 1 and every_episode):
         return Finding(name, "fail", float(share), TIME_LIMIT_SAME_LENGTH_SHARE, evidence, fix)
+    if len(values) == 1 and every_episode and common >= time_limit:  # bsuite's DeepSea, popgym's card games
+        return Finding(name, "warn", float(share), TIME_LIMIT_SAME_LENGTH_SHARE,
+                       evidence + "; every probe episode ends there, by termination: either the game has that fixed "
+                       "length or its time limit is reported as a termination, and the probes cannot tell which",
+                       "if that ending is a time limit, " + fix)
     if len(values) == 1 and probes_ending >= 3:  # every probe ends at one step: a fixed-length game, or a hidden limit
         return Finding(name, "warn", float(share), TIME_LIMIT_SAME_LENGTH_SHARE,
                        evidence + "; every probe ends there, whatever it does", "if that ending is a time limit, " + fix)
