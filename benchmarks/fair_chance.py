@@ -53,6 +53,10 @@ ROWS = [
     Row("catch-dqn", "Catch-bsuite", "dqn", 100_000, 1.0, None, "optimum: +1 for each ball caught", threshold=0.9),
     Row("memory-ppo", "MemoryChain-bsuite", "ppo", 200_000, 1.0, None, "optimum: recall the first observation",
         threshold=0.9),
+    Row("discount-ppo", "DiscountingChain-bsuite", "ppo", 100_000, 1.1, None,
+        "optimum: the first action pays 1.1 at once, the others 1.0 after 3 to 100 steps", threshold=1.05),
+    Row("umbrella-ppo", "UmbrellaChain-bsuite", "ppo", 200_000, 1.0, None,
+        "optimum: +1 at step 10 for the right first choice; other steps pay zero-mean noise", threshold=0.5),
     Row("deepsea-ppo", "DeepSea-bsuite", "ppo", 200_000, 0.99, None, "optimum: the treasure, less 0.01 of moving cost",
         threshold=0.9),
 ]
