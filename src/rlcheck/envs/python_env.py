@@ -84,7 +84,7 @@ def make_python_env(name: str, env_kwargs: dict[str, Any] | None = None, check: 
     limit = _time_limit(probe) or DEFAULT_TIME_LIMIT
     if make_eval is not None:
         limit = atari.TIME_LIMIT
-    source = _limit_source(spec, own_limit, attr if declared else None, atari=make_eval is not None)
+    source = _limit_source(spec, own_limit, attr if declared else None, is_atari=make_eval is not None)
     probe.close()
     if action_kind(action_space, name) == "discrete":
         discrete, num_actions, low, high, action_shape = True, int(action_space.n), None, None, ()
@@ -117,9 +117,9 @@ def _declared_limit(env: Any) -> tuple[str | None, int | None]:
     return None, None
 
 
-def _limit_source(spec: Any, own_limit: int | None, declared_attr: str | None, atari: bool) -> str:
+def _limit_source(spec: Any, own_limit: int | None, declared_attr: str | None, is_atari: bool) -> str:
     """Where the time limit came from, in words (the lint says which it used)."""
-    if atari:
+    if is_atari:
         return f"rlcheck's Atari limit ({atari.TIME_LIMIT:,} agent steps)"
     if own_limit is not None:
         registered = spec is not None and spec.max_episode_steps == own_limit
