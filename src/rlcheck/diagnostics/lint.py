@@ -195,6 +195,15 @@ def _living_reward(rollouts: Sequence[Rollout]) -> float:
     return float(np.median(rewards)) if rewards.size else 0.0
 
 
+def _fixed_length(rollouts: Sequence[Rollout]) -> int | None:
+    """The step at which every probe episode ends by termination, whatever the probe does (a fixed-length game,
+    or a time limit reported as a termination), or None."""
+    lengths = np.concatenate([r.lengths for r in rollouts])
+    if lengths.size > 1 and np.ptp(lengths) == 0 and all(r.ended_by_termination().all() for r in rollouts):
+        return int(lengths[0])
+    return None
+
+
 def _degenerate(rollouts: Sequence[Rollout]) -> list[Rollout]:
     return [r for r in rollouts if r.probe.kind != "random"]
 
@@ -257,9 +266,9 @@ def early_termination(rollouts: Sequence[Rollout], horizon: int) -> Finding:
     living = _living_reward(rollouts)
     if living >= 0:
         return Finding(name, "pass", living, 0.0, f"living reward {living:+.3g} per step is not negative", fix)
-    lengths = np.concatenate([r.lengths for r in rollouts])
-    if lengths.size > 1 and np.ptp(lengths) == 0 and all(r.ended_by_termination().all() for r in rollouts):
-        return Finding(name, "pass", None, 0.0, f"every probe episode ends at step {int(lengths[0])}, whatever the "
+    fixed = _fixed_length(rollouts)
+    if fixed is not None:
+        return Finding(name, "pass", None, 0.0, f"every probe episode ends at step {fixed}, whatever the "
                        "probe does: when an episode ends is not the policy's choice", fix)
     found = endings(rollouts)
     if not found:
@@ -322,10 +331,10 @@ def time_limit_as_termination(rollouts: Sequence[Rollout], time_limit: int) -> F
     values, counts = np.unique(lengths, return_counts=True)
     share, common = counts.max() / lengths.size, int(values[counts.argmax()])
     evidence = f"{share:.0%} of {lengths.size} terminated probe episodes end at step {common} (time limit {time_limit})"
-    every_episode = all(r.ended_by_termination().all() for r in rollouts)
-    if share >= TIME_LIMIT_SAME_LENGTH_SHARE and common >= time_limit and not (len(values) == 1 and every_episode):
+    fixed = _fixed_length(rollouts) is not None
+    if share >= TIME_LIMIT_SAME_LENGTH_SHARE and common >= time_limit and not fixed:
         return Finding(name, "fail", float(share), TIME_LIMIT_SAME_LENGTH_SHARE, evidence, fix)
-    if len(values) == 1 and every_episode and common >= time_limit:  # bsuite's DeepSea, popgym's card games
+    if fixed and common >= time_limit:  # bsuite's DeepSea, popgym's card games
         return Finding(name, "warn", float(share), TIME_LIMIT_SAME_LENGTH_SHARE,
                        evidence + "; every probe episode ends there, by termination: either the game has that fixed "
                        "length or its time limit is reported as a termination, and the probes cannot tell which",
