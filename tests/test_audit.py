@@ -274,6 +274,47 @@ def test_one_mode_when_seeds_only_differ_by_noise():
     assert m["count"] == 1 and not m["fires"]
 
 
+def test_modes_within_evaluation_noise_are_one_mode():
+    """LQR on CartPole (issue 20): every seed returns 500 and the seeds' average pole angles split into tight
+    groups, -0.0002 against 0.04, because each seed drew different start states. With each seed's standard
+    error over its evaluation episodes stored, the split is within noise: one mode. The same values measured
+    far more precisely are a real split, reported in words."""
+    angle = np.repeat([0.0, 0.04], 5) + np.random.default_rng(2).normal(0.0, 0.001, 10)
+    final = np.stack([np.zeros(10), np.full(10, 500.0)], 1)
+
+    def behaviour(se):
+        return {"obs_mean/2": np.stack([np.zeros(10), angle], 1), "obs_std/2": np.full((10, 2), 0.01),
+                "stderr/obs_mean/2": np.full((10, 2), se), "stderr/obs_std/2": np.full((10, 2), 0.01)}
+
+    noisy = audit.modes(outcome(final, behaviour(se=0.03)))
+    assert noisy["count"] == 1 and noisy["text"] == ""
+    # without the standard errors (a study written before they were stored) the old rule splits these seeds
+    old = behaviour(se=0.03)
+    del old["stderr/obs_mean/2"], old["stderr/obs_std/2"]
+    assert audit.modes(outcome(final, old))["count"] > 1
+    precise = audit.modes(outcome(final, behaviour(se=0.001)), CARTPOLE_NAMES)
+    assert precise["count"] == 2 and not precise["fires"]
+    assert "at the same return" in precise["text"] and "the average pole angle is 0.04 rad" in precise["text"]
+    assert "obs_mean" not in precise["text"]
+    assert precise["modes"][0]["distinct"][0]["descriptor"] == "obs_mean/2"  # raw keys stay in the JSON
+
+
+def test_beyond_noise_is_cochrans_q_on_seed_values_and_their_errors():
+    rng = np.random.default_rng(3)
+    names = ["a", "b"]
+    same = rng.normal(0.0, 0.1, 20)  # drawn with exactly their stated error: homogeneous
+    spread = rng.normal(0.0, 1.0, 20)  # ten times wider than stated: real differences
+    x = np.stack([same, spread], 1)
+    b = {"stderr/a": np.full((20, 1), 0.1), "stderr/b": np.full((20, 1), 0.1)}
+    assert audit.beyond_noise(names, x, b).tolist() == [False, True]
+    # identical episodes (standard error 0): equal values are one mode, any difference is real
+    exact = {"stderr/a": np.zeros((20, 1)), "stderr/b": np.zeros((20, 1))}
+    assert audit.beyond_noise(names, np.stack([np.zeros(20), spread], 1), exact).tolist() == [False, True]
+
+
+CARTPOLE_NAMES = (("cart position", "m"), ("cart velocity", "m/s"), ("pole angle", "rad"), ("pole angular velocity", "rad/s"))
+
+
 def probe(mean, std=1.0, episodes=24, action=None):
     return {"mean_return": mean, "return_std": std, "episodes": episodes, "action": action}
 

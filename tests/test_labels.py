@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -21,7 +23,7 @@ from rlcheck.analysis.labels import (
 )
 from rlcheck.analysis.outcomes import Outcome
 from rlcheck.analysis.sequential import to_extend
-from rlcheck.analysis.verdict import baselines_vs_rl, rank_key, study_verdict
+from rlcheck.analysis.verdict import baselines_vs_rl, method_text, rank_key, study_verdict
 from rlcheck.core.results import Interval, MethodSummary, SeedResult, StepsToThreshold
 
 
@@ -161,3 +163,18 @@ def test_only_undecided_methods_get_more_seeds():
     methods = [_outcome("all", [1.0] * 10), _outcome("none", [0.0] * 10), _outcome("half", [1.0] * 5 + [0.0] * 5),
                _outcome("short", [1.0] * 6)]  # a method whose seed block failed has stopped
     assert to_extend(methods, 0.5, plan, 1) == ["half"]
+
+
+def test_a_planner_that_falls_short_is_a_lower_bound_with_what_it_tried():
+    """Issue 20: "MPC does not solve CartPole-v1" read as a fact about planning; it is a fact about one
+    setting. The text names the setting and its cost, and calls the result a lower bound."""
+    short = dataclasses.replace(_summary("mpc", "baseline", 0, 10, None, learning=0), eval_model_calls_per_episode=921_600.0,
+                                config={"variant": "sampling", "num_samples": 64, "horizon": 40, "noise_std": 0.5})
+    text = method_text(short, "CartPole-v1", 475.0, 0)
+    assert "MPC does not solve CartPole-v1" in text
+    assert "variant sampling, num_samples 64, horizon 40; 921,600 model calls per episode" in text
+    assert "a lower bound on what MPC can do here, not a finding that it cannot" in text
+    solved = dataclasses.replace(short, label=RELIABLE, successes=10)
+    assert "lower bound" not in method_text(solved, "CartPole-v1", 475.0, 0)
+    learner = _summary("ppo", "rl", 0, 10, None)  # a learner's shortfall is within its budget, said already
+    assert "lower bound" not in method_text(learner, "CartPole-v1", 475.0, 10_000)

@@ -24,6 +24,7 @@ from rlcheck.analysis.verdict import (
     unjudged_verdict,
 )
 from rlcheck.core.results import Interval, MethodSummary, SeedResult, StepsToThreshold, StudySummary
+from rlcheck.envs.observation_names import observation_names
 
 
 def _num(x: float) -> float | None:
@@ -204,7 +205,7 @@ def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int
     env_info = manifest.get("env_info", {})
     audit_section = audit(outcomes, manifest.get("audit_lint"), int(spec["evaluation"]["episodes"]),
                           bool(env_info.get("discrete", True)), env_info.get("action_range"),
-                          manifest.get("audit_errors", []), threshold)
+                          manifest.get("audit_errors", []), threshold, observation_names(str(spec["env"]), env_info.get("obs_size")))
     if design is not None:
         verdict = dataclasses.replace(verdict, lines=(*verdict.lines, sequential.design_text(plan) + "."))
         verdict = dataclasses.replace(verdict, text=" ".join(verdict.lines))

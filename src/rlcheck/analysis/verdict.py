@@ -77,6 +77,8 @@ def method_text(m: MethodSummary, env: str, threshold: float, budget: int) -> st
         best = "n/a" if iqm is None else f"{iqm:.1f}"
         text = (f"{name} does not solve {env} {within}: {k}/{n} seeds reach {threshold:g}, so the success rate is at "
                 f"most {_pct(bounds.high)} ({level}) (IQM final return {best})")
+    if not learns and m.label != RELIABLE:
+        text += f"; {_tried(m)}"
     median = m.steps_to_threshold.median
     if median is not None and learns and k * 2 >= n:
         text += f"; {_reached(m)}"
@@ -85,6 +87,26 @@ def method_text(m: MethodSummary, env: str, threshold: float, budget: int) -> st
     if m.fell_back_seeds:
         text += f"; {_seeds(m.fell_back_seeds)} reached it and then fell below"
     return text + "."
+
+
+# The settings that say how hard a planner searched (the rest of its config is in the report's table).
+PLANNER_SETTINGS = {
+    "mpc": ("variant", "num_samples", "horizon", "iterations"),
+    "mcts": ("num_simulations", "rollouts", "rollout_steps", "rollout_value"),
+    "uct": ("num_simulations", "rollout_steps", "max_depth", "max_steps"),
+}
+
+
+def _tried(m: MethodSummary) -> str:
+    """What a planner that fell short tried and what it cost: its result is a lower bound on what planning
+    can do here, not a finding that the method cannot (a longer horizon or more simulations may)."""
+    keys = PLANNER_SETTINGS.get(m.name, tuple(sorted(m.config))[:4])
+    settings = ", ".join(f"{key} {m.config[key]}" for key in keys if key in m.config)
+    calls = m.eval_model_calls_per_episode
+    cost = f"{calls:,.0f} model calls per episode" if calls else ""
+    what = "; ".join(x for x in (settings, cost) if x)
+    return (f"this is what one setting of it does ({what}): a lower bound on what {m.name.upper()} can do here, "
+            "not a finding that it cannot")
 
 
 def returns_text(m: MethodSummary, env: str, budget: int) -> str:

@@ -167,6 +167,9 @@ def _checked(fn: Callable, env: EnvSpec, what: str, scalar: bool) -> Callable:
     return fn
 
 
+STDERR = "stderr/"  # prefix of a descriptor's standard error over its evaluation episodes
+
+
 # -- accumulation inside the evaluation loop -------------------------------------------------------
 
 def init_accumulator(env: EnvSpec, spec: BehaviourSpec, episodes: int) -> dict[str, jax.Array]:
@@ -250,7 +253,41 @@ def summarise(acc: dict[str, jax.Array], env: EnvSpec, spec: BehaviourSpec) -> d
     names = [k.removeprefix("descriptor_") for k in spec.descriptor_keys] + list(spec.descriptor_names)
     values = acc["descriptor"].sum(0) / steps
     out.update({f"user/{n}": values[j] for j, n in enumerate(names)})
+    out.update(standard_errors(acc, env, spec, names))
     return {k: jnp.asarray(v, jnp.float32) for k, v in out.items()}
+
+
+def standard_errors(acc: dict[str, jax.Array], env: EnvSpec, spec: BehaviourSpec, user_names: list[str]) -> dict[str, jax.Array]:
+    """`stderr/NAME`: the standard error of each descriptor from its K episodes' own values (their
+    spread over sqrt(K)). How far one seed's descriptor moves from evaluation noise alone, so the mode
+    analysis can tell a real difference between seeds from a different draw of start states."""
+    k = acc["length"].shape[0]
+    length = jnp.maximum(acc["length"], 1.0)
+    per: dict[str, jax.Array] = {"episode_length": acc["length"], "terminated_share": acc["terminated"]}
+    if spec.has_success:
+        per["success_share"] = acc["success"]
+    if env.discrete:
+        shares = acc["action_count"] / length[:, None]
+        per.update({f"action_share/{a}": shares[:, a] for a in range(shares.shape[1])})
+    else:
+        mean = acc["action_sum"] / length[:, None]
+        std = jnp.sqrt(jnp.maximum(acc["action_sq"] / length[:, None] - mean**2, 0.0))
+        for d in range(min(env.num_actions, MAX_ACTION_DESCRIPTORS)):
+            per[f"action_mean/{d}"], per[f"action_std/{d}"] = mean[:, d], std[:, d]
+        per["action_saturation"] = acc["saturated"] / length
+    if "obs_sum" in acc:
+        mean = acc["obs_sum"] / length[:, None]
+        std = jnp.sqrt(jnp.maximum(acc["obs_sq"] / length[:, None] - mean**2, 0.0))
+        for i in range(env.obs_size):
+            per[f"obs_mean/{i}"], per[f"obs_std/{i}"] = mean[:, i], std[:, i]
+    if spec.components:
+        shares = acc["component"] / jnp.maximum(acc["component"].sum(1, keepdims=True), 1e-12)
+        per.update({f"component_share/{c.removeprefix('reward_')}": shares[:, j] for j, c in enumerate(spec.components)})
+    values = acc["descriptor"] / length[:, None]
+    per.update({f"user/{n}": values[:, j] for j, n in enumerate(user_names)})
+    scale = 1.0 / jnp.sqrt(max(k * (k - 1), 1))  # sample std (ddof 1) over sqrt(K)
+    return {f"{STDERR}{name}": jnp.sqrt(jnp.sum((v - v.mean()) ** 2)) * scale if k > 1 else jnp.float32(jnp.nan)
+            for name, v in per.items()}
 
 
 # -- episodes played on the host (planners on Python envs) ------------------------------------------

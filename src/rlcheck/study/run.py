@@ -83,7 +83,7 @@ def prepare(spec: StudySpec, store: StudyStore, resume: bool) -> dict[str, Any]:
         "spec": spec.as_dict(),
         "reward_threshold": env.reward_threshold,
         "env_info": {"backend": env.backend, "preflight_warnings": list(env.warnings), "discrete": env.discrete,
-                     "action_range": None if env.discrete else (np.asarray(env.action_high) - np.asarray(env.action_low)).tolist()},
+                     "obs_size": env.obs_size, "action_range": None if env.discrete else (np.asarray(env.action_high) - np.asarray(env.action_low)).tolist()},
         "methods": {m.name: registry.get(m.name).describe() for m in spec.methods},
         "rlcheck_version": __version__,
         "libraries": versions(),
