@@ -39,6 +39,7 @@ def planner_row(name, planner, config, env_name, seeds, episodes):
             "min_return": float(returns.min()), "frac_500": float((returns >= 500).mean()),
             "learning_env_steps": int(trace.env_steps.max()), "setup_model_calls": int(trace.model_calls.max()),
             "model_calls_per_episode": float(trace.diagnostics["eval_model_calls_per_episode"].mean()),
+            "seed_means": np.round(trace.eval_returns.mean(-1)[:, 0], 1).tolist(),
             "wall_s": time.perf_counter() - start}
 
 
@@ -75,6 +76,10 @@ if __name__ == "__main__":
         partial(planner_row, "swing-up + lqr (1000 episodes)", LQR(), LQRConfig(), "Pendulum-v1", 10, 100),
         partial(planner_row, "mpc (mppi, 128 x 30)", MPC(), MPCConfig(), "Pendulum-v1", 10, 10),
         partial(planner_row, "mpc (mppi, 128 x 30, 1000 episodes)", MPC(), MPCConfig(), "Pendulum-v1", 10, 100),
+        partial(planner_row, "mpc cartpole defaults (sampling, 64 x 80)", MPC(), MPCConfig(**MPC.defaults["CartPole-v1"]), "CartPole-v1", 10, 10),
+        partial(planner_row, "mpc cartpole (sampling, 64 x 40, the old default)", MPC(), MPCConfig(variant="sampling", num_samples=64, horizon=40), "CartPole-v1", 10, 10),
+        partial(planner_row, "mcts cartpole defaults (8 sims, 50-step rollouts)", MCTS(), MCTSConfig(**MCTS.defaults["CartPole-v1"]), "CartPole-v1", 10, 10),
+        partial(planner_row, "mcts cartpole (4 sims, best of 32 100-step rollouts)", MCTS(), MCTSConfig(num_simulations=4, rollout_steps=100, rollouts=32, rollout_value="max", gamma=1.0), "CartPole-v1", 10, 10),
         partial(planner_row, "mcts (gumbel muzero, 16 sims, 100-step rollouts)", MCTS(), MCTSConfig(num_simulations=16, rollout_steps=100, gamma=1.0), "CartPole-v1", 10, 10),
         partial(planner_row, "mcts (gumbel muzero, 64 sims, 40-step rollouts)", MCTS(), MCTSConfig(num_simulations=64, rollout_steps=40), "Breakout-MinAtar", 10, 1),
         partial(planner_row, "mcts (gumbel muzero, 128 sims, 80-step rollouts)", MCTS(), MCTSConfig(num_simulations=128, rollout_steps=80, gamma=0.995), "Breakout-MinAtar", 10, 1),

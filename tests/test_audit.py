@@ -1,5 +1,7 @@
 """The reward lint's checks and the behaviour audit on synthetic data with known answers."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -221,6 +223,23 @@ def test_action_effect_lag_finds_a_known_delay():
 def test_return_levels_groups_close_returns():
     rs = [rollout("random", "random", [[v]] * 2) for v in (0.0, 0.01, 5.0, 10.0)]
     assert return_levels(rs)["count"] == 3
+
+
+def test_success_at_reset_counts_episodes_that_start_on_the_goal():
+    """Issue 20, item 5: a success flag already true after the first step, whatever the probe does, is a
+    success the policy gets for nothing."""
+    def reached(at):  # success from step `at` of each episode on
+        flags = np.zeros((4, H), np.float32)
+        flags[:, at:] = 1.0
+        return {"is_success": flags}
+
+    honest = [rollout("random", "random", [[0.0] * 5] * 4, info=reached(3)),
+              rollout("constant", "constant action 0", [[0.0] * 5] * 4, info=reached(4))]
+    assert lint.success_at_reset(honest).status == "pass"
+    starts_done = honest[:1] + [rollout("constant", "constant action 0", [[0.0] * 5] * 4, info=reached(0))]
+    finding = lint.success_at_reset(starts_done)
+    assert finding.status == "warn" and finding.value == 0.5 and "4 of 8 probe episodes (50%)" in finding.evidence
+    assert lint.success_at_reset([rollout("random", "random", [[0.0] * 5] * 4)]).status == "pass"  # no flag at all
 
 
 # -- training half -------------------------------------------------------------------------------------
@@ -459,3 +478,37 @@ def test_lint_on_users_goal_tasks_and_an_env_that_truncates_itself():
     assert status("user_envs:StepCostCorridor", "early_termination")["status"] != "fail"
     limit = status("user_envs:TruncatesItself", "time_limit")
     assert limit["status"] == "warn" and limit["value"] == 100 and limit["threshold"] == 1000
+
+
+def test_a_mode_of_one_seed_is_tested_against_the_others_spread():
+    """A single seed that behaves differently is tested by a prediction interval from the other seeds, not
+    declared different because one seed has no spread of its own (the main job once said CEM's seed 8
+    "returns differently" at 494.8 against 498.5)."""
+    rng = np.random.default_rng(4)
+    others = 498.5 + rng.normal(0, 3.0, 9)
+    odd = np.zeros(10)
+    odd[8] = 1.0
+    behaviour = {"user/odd": np.stack([np.zeros(10), odd], 1), "stderr/user/odd": np.full((10, 2), 0.01)}
+    close = np.insert(others, 8, 494.8)
+    m = audit.modes(outcome(np.stack([np.zeros(10), close], 1), behaviour))
+    assert m["count"] == 2 and not m["fires"] and m["return_p_value"] > 0.05
+    stuck = np.insert(others, 8, 274.7)  # DQN's seed 2 on CartPole: a different outcome
+    m = audit.modes(outcome(np.stack([np.zeros(10), stuck], 1), behaviour))
+    assert m["fires"] and m["return_p_value"] < 1e-6 and "returning differently" in m["text"]
+
+
+def test_stochastic_gap_needs_an_interval_clear_of_zero_and_a_size():
+    """Issue 20, item 5: the deterministic policy rlcheck evaluates against the policy as it acts in training."""
+    rng = np.random.default_rng(5)
+    final = 480.0 + rng.normal(0, 5.0, 10)
+    o = lambda sampled: dataclasses.replace(outcome(np.stack([np.zeros(10), final], 1), {}), stochastic_final=sampled)
+    greedy_better = audit.stochastic_gap(o(final - 60.0 + rng.normal(0, 5.0, 10)), 475.0)
+    assert greedy_better["fires"] and greedy_better["gap_low"] > 0 and "the deterministic one does better" in greedy_better["text"]
+    assert f"{int((final >= 475).sum())}/10 seeds reach 475 deterministically, 0/10 sampled" in greedy_better["text"]
+    same = audit.stochastic_gap(o(final + rng.normal(0, 5.0, 10)), 475.0)
+    assert not same["fires"] and "the same within noise" in same["text"]
+    tiny = audit.stochastic_gap(o(final - 1.0), 475.0)  # clear of zero (no spread) but 1 of 475: not worth a flag
+    assert tiny["gap_low"] > 0 and not tiny["fires"]
+    sampled_better = audit.stochastic_gap(o(final + 100.0), 475.0)
+    assert sampled_better["fires"] and "the sampled one does better" in sampled_better["text"]
+    assert audit.stochastic_gap(outcome(np.stack([np.zeros(10), final], 1), {}), 475.0) is None  # no such policy

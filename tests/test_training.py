@@ -36,6 +36,9 @@ def test_trace_shapes_and_exact_step_counts(algo):
     assert tr.env_steps[0, -1] > budget.env_steps - per_iter  # every whole iteration of the budget is used
     assert np.all(tr.model_calls == 0)
     assert all(v.shape == (3, 5) for v in tr.diagnostics.values())
+    # the final policy is also evaluated as it acts in training (sampled / epsilon-greedy), for the audit
+    sampled = tr.diagnostics["eval_return_stochastic"]
+    assert np.isnan(sampled[:, :-1]).all() and np.isfinite(sampled[:, -1]).all() and (sampled[:, -1] >= 1).all()
 
 
 @pytest.mark.parametrize("algo", ["ppo", "dqn"])

@@ -389,7 +389,7 @@ def _print_verdict(summary: StudySummary, out: Path) -> None:
 def audit_lines(audit: dict) -> list[str]:
     """The audit's findings that fired, one line each."""
     lines = [f"reward lint {f['status']}: {f['check']}: {f['evidence']}" for f in audit.get("lint", []) if f["status"] != "pass"]
-    for section in ("divergence", "modes", "collapse"):
+    for section in ("divergence", "modes", "collapse", "evaluation"):
         lines += [f"{section}: {item['text']}" for item in audit.get(section, []) if item.get("fires")]
     lines += [f"audit error: {e}" for e in audit.get("errors", [])]
     return lines

@@ -218,14 +218,29 @@ def modes(o: Outcome, observation_names: ObservationNames = None) -> dict[str, A
     if best_k == 2:
         a, b = (final[labels == c] for c in np.unique(labels))
         a, b = a[np.isfinite(a)], b[np.isfinite(b)]
-        if len(a) >= 2 and len(b) >= 2 and (a.std() > 0 or b.std() > 0):
-            p_value = float(scipy_stats.ttest_ind(a, b, equal_var=False).pvalue)
-        elif len(a) and len(b) and a.mean() != b.mean():
-            p_value = 0.0  # identical returns within each mode, different between them
+        p_value = _return_p_value(a, b)
     fires = best_k > 1 and p_value is not None and p_value < MODE_P
     text = _modes_text(o, best_k, groups, fires, p_value, observation_names) if best_k > 1 else ""
     return {"method": o.label, "count": best_k, "silhouette": None if best_k == 1 else best_score, "modes": groups,
             "return_p_value": p_value, "fires": bool(fires), "text": text}
+
+
+def _return_p_value(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Do two modes' final returns differ? Welch's t-test; a mode of one seed against the other mode's
+    prediction interval (is that seed's return outside the spread of the others'?); None when it cannot be
+    tested (a mode with no finite return, or two single seeds)."""
+    if len(a) > len(b):
+        a, b = b, a
+    if len(a) == 0 or len(b) < 2:
+        return None
+    if len(a) == 1:
+        spread = b.std(ddof=1) * np.sqrt(1.0 + 1.0 / len(b))
+        if spread == 0:
+            return 0.0 if a[0] != b[0] else 1.0
+        return float(2 * scipy_stats.t.sf(abs(a[0] - b.mean()) / spread, len(b) - 1))
+    if a.std() > 0 or b.std() > 0:
+        return float(scipy_stats.ttest_ind(a, b, equal_var=False).pvalue)
+    return 0.0 if a.mean() != b.mean() else 1.0  # identical returns within each mode
 
 
 def _modes_text(o: Outcome, k: int, groups: list[dict[str, Any]], fires: bool, p_value: float | None,
@@ -318,10 +333,52 @@ def _played_constant(o: Outcome, i: int, constants: dict[str, dict[str, Any]], d
     return near_constant, "every action dimension nearly constant", probe, {}
 
 
+def stochastic_gap(o: Outcome, threshold: float | None) -> dict[str, Any] | None:
+    """The gap between the deterministic policy rlcheck evaluates and the same policy acting as in training
+    (sampled, epsilon-greedy, noised), at the final checkpoint, over seeds: a 95% t-interval on the mean
+    paired gap. It "fires" when the interval excludes 0 and the gap is at least 5% of the scale of returns
+    (the threshold's size or the range of returns seen, whichever is larger): evaluating the other way
+    (SB3's `deterministic=False`, say) would report a different figure."""
+    if o.stochastic_final is None:
+        return None
+    deterministic, sampled = o.final, o.stochastic_final
+    ok = np.isfinite(deterministic) & np.isfinite(sampled)
+    if not ok.any():
+        return None
+    gaps = deterministic[ok] - sampled[ok]
+    n, gap = int(ok.sum()), float(gaps.mean())
+    low = high = None
+    if n >= 2:
+        half = float(scipy_stats.t.ppf(0.975, n - 1) * gaps.std(ddof=1) / np.sqrt(n))
+        low, high = gap - half, gap + half
+    seen = o.eval_returns[np.isfinite(o.eval_returns)]
+    scale = max(abs(threshold) if threshold is not None else 0.0, float(np.ptp(seen)) if seen.size else 0.0, 1e-9)
+    clear = low is not None and (low > 0 or high < 0)
+    fires = bool(clear and abs(gap) >= EFFECT_SHARE * scale)
+    d_mean, s_mean = float(deterministic[ok].mean()), float(sampled[ok].mean())
+    interval = f" (95% CI {low:.3g} to {high:.3g})" if low is not None else ""
+    rates = ""
+    if threshold is not None:
+        rates = (f"; {int((deterministic[ok] >= threshold).sum())}/{n} seeds reach {threshold:g} deterministically, "
+                 f"{int((sampled[ok] >= threshold).sum())}/{n} sampled")
+    if fires:
+        better = "deterministic" if gap > 0 else "sampled"
+        text = (f"{o.label}: the deterministic policy (what rlcheck evaluates) returns {d_mean:.4g} on average, the "
+                f"policy as it acts in training {s_mean:.4g}: the {better} one does better by {abs(gap):.3g}{interval}"
+                f"{rates}. An evaluation that samples actions reports the sampled figure.")
+    else:
+        text = (f"{o.label}: the deterministic and the sampled policy return the same within noise ({d_mean:.4g} "
+                f"against {s_mean:.4g}, gap{interval or ' ' + format(gap, '.3g')}){rates}.")
+    return {"method": o.label, "deterministic_mean": d_mean, "sampled_mean": s_mean, "gap": gap,
+            "gap_low": low, "gap_high": high, "seeds_total": n, "fires": fires, "text": text,
+            "seeds": [{"seed": int(s), "deterministic": _num(d), "sampled": _num(x)}
+                      for s, d, x in zip(o.seeds, deterministic, sampled, strict=True)]}
+
+
 def audit(outcomes: Sequence[Outcome], lint: dict[str, Any] | None, eval_episodes: int, discrete: bool,
           action_range: Sequence[float] | None = None, errors: Sequence[str] = (),
           threshold: float | None = None, observation_names: ObservationNames = None) -> dict[str, Any]:
-    """summary.json's `audit`: {lint, profile, probes, divergence, shifts, modes, collapse, errors}.
+    """summary.json's `audit`: {lint, profile, probes, divergence, shifts, modes, collapse, evaluation, errors}.
     `observation_names`: (name, unit) per observation entry, for the texts."""
     constant = {}
     if lint:
@@ -336,5 +393,6 @@ def audit(outcomes: Sequence[Outcome], lint: dict[str, Any] | None, eval_episode
         "shifts": keep(shifts(o, observation_names) for o in learners),
         "modes": keep(modes(o, observation_names) for o in outcomes),
         "collapse": keep(collapse(o, constant, threshold, discrete, action_range, eval_episodes) for o in learners),
+        "evaluation": keep(stochastic_gap(o, threshold) for o in learners),
         "errors": list(errors),
     }

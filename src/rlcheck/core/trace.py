@@ -10,6 +10,10 @@ from __future__ import annotations
 import jax
 from flax import struct
 
+# diagnostics key: the final policy's mean return when it acts as in training (sampled, epsilon-greedy,
+# noised), NaN at the other checkpoints; with "_std", its spread over the evaluation episodes
+STOCHASTIC = "eval_return_stochastic"
+
 
 @struct.dataclass
 class Trace:

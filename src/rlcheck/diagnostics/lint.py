@@ -171,12 +171,36 @@ def run_checks(rollouts: Sequence[Rollout], horizon: int, time_limit: int) -> li
         reward_component(rollouts),
         reward_without_progress(rollouts),
         reward_loop(rollouts, horizon),
+        success_at_reset(rollouts),
     ]
     if horizon < time_limit:
         findings.append(Finding("probe_horizon", "warn", float(horizon), float(time_limit),
                                 f"probes ran {horizon} steps of the env's {time_limit}-step episodes",
                                 "checks that depend on late events may miss them; nothing to fix in the env"))
     return findings
+
+
+def success_at_reset(rollouts: Sequence[Rollout]) -> Finding:
+    """Episodes whose `info['is_success']` is already true after their first step, whatever the probe did:
+    the goal was met at reset (or within one step of any action), so a success rate counts them as learned.
+    An evaluation-protocol problem users of goal-conditioned suites keep meeting (Fetch tasks whose object
+    starts on its goal)."""
+    name = "success_at_reset"
+    marked = [r for r in rollouts if "is_success" in r.info]
+    if not marked:
+        return Finding(name, "pass", None, None, "the env reports no info['is_success'], so there is none to check",
+                       "nothing to fix")
+    first = np.concatenate([r.info["is_success"][:, 0].astype(bool) & r.valid[:, 0] for r in marked])
+    share = float(first.mean())
+    if share == 0.0:
+        return Finding(name, "pass", 0.0, 0.0, f"no probe episode succeeds at its first step (of {first.size})",
+                       "nothing to fix")
+    return Finding(name, "warn", share, 0.0,
+                   f"{first.sum()} of {first.size} probe episodes ({share:.0%}) report success after their first "
+                   "step, whatever the probe did: the goal is already met at reset in those episodes, and a success "
+                   "rate counts them as learned",
+                   "resample the goal (or the start) at reset until it is not already met, or compare success rates "
+                   "with this share, which a policy gets for nothing")
 
 
 def _probe_row(r: Rollout) -> dict[str, Any]:

@@ -20,9 +20,10 @@ from rlcheck.core.checkpoint import Progress
 from rlcheck.core.config import stack_configs
 from rlcheck.core.contracts import ProgressFn
 from rlcheck.core.results import RunResult
+from rlcheck.core.trace import STOCHASTIC
 from rlcheck.envs.host import HostEnv
 from rlcheck.envs.jax_env import EnvSpec
-from rlcheck.methods.loop import Method, assemble_trace, initial_checkpoint, run_interval
+from rlcheck.methods.loop import Method, assemble_trace, initial_checkpoint, run_interval, stochastic_returns
 
 
 def healthy(state: Any, eval_returns: jax.Array) -> jax.Array:
@@ -161,6 +162,14 @@ def _run_learner(
         record(state, row, finite, schedule.num_intervals + 1, schedule.total_env_steps)
     stacked = jax.tree.map(lambda *xs: np.stack(xs, axis=1), *done.rows)
     trace = jax.tree.map(np.asarray, assemble_trace(schedule, stacked))
+    if hasattr(method, "sample"):  # the final policy as it acts in training, for the evaluation-protocol audit
+        sampled = np.asarray(compiled(batched(lambda s, c: stochastic_returns(method, env, c, budget, s)),
+                                      state, batch_config)(state, batch_config), np.float64)
+        last = np.full(trace.eval_returns.shape[:2], np.nan)
+        trace.diagnostics[STOCHASTIC] = last.copy()
+        trace.diagnostics[STOCHASTIC][:, -1] = sampled.mean(-1)
+        trace.diagnostics[STOCHASTIC + "_std"] = last
+        trace.diagnostics[STOCHASTIC + "_std"][:, -1] = sampled.std(-1, ddof=1) if sampled.shape[-1] > 1 else np.nan
     return RunResult(
         method=method.name,
         configs=run_configs,

@@ -165,6 +165,16 @@ class DQN(OffPolicy):
         explore = jax.random.uniform(explore_key, greedy.shape) < epsilon
         return jnp.where(explore, random_action, greedy), epsilon
 
+    def sample(self, state: DQNState, env: EnvSpec, config: DQNConfig, budget: Budget, obs: jax.Array,
+               key: jax.Array) -> jax.Array:
+        """The policy as it acts in training: epsilon-greedy at the rate training has reached (noisy nets:
+        greedy under fresh noise)."""
+        explore_key, random_key, noise_key = jax.random.split(key, 3)
+        epsilon = self.epsilon(config, budget, state.env_steps)
+        greedy = jnp.argmax(self.q_values(state.params, env, config, obs, noise_key if config.noisy else None), axis=-1)
+        random_action = jax.random.randint(random_key, greedy.shape, 0, env.num_actions)
+        return jnp.where(jax.random.uniform(explore_key, greedy.shape) < epsilon, random_action, greedy)
+
     def explore_log(self, epsilon: jax.Array) -> dict[str, jax.Array]:
         return dict(epsilon=epsilon)
 

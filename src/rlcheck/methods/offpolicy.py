@@ -224,6 +224,10 @@ class ContinuousOffPolicy(OffPolicy):
     def act(self, state: Any, env: EnvSpec, config: Any, obs: jax.Array) -> jax.Array:
         return to_env_action(env, self.greedy(state, env, config, obs))
 
+    def sample(self, state: Any, env: EnvSpec, config: Any, budget: Budget, obs: jax.Array, key: jax.Array) -> jax.Array:
+        """The policy as it acts in training, after `learning_starts` (`sampled`, in [-1, 1])."""
+        return to_env_action(env, self.sampled(state, env, config, obs, key))
+
     def explore(self, state: Any, env: EnvSpec, config: Any, budget: Budget, keys) -> tuple[jax.Array, Any]:
         act_key, random_key = keys
         policy_action, explored = self.behaviour(state, env, config, act_key)
@@ -238,6 +242,11 @@ class NoisyExploration(ContinuousOffPolicy):
     def behaviour(self, state: Any, env: EnvSpec, config: Any, key: jax.Array) -> tuple[jax.Array, jax.Array]:
         noise = exploration_noise(key, state.noise, config)
         return jnp.clip(self.greedy(state, env, config, state.collector.obs) + noise, -1.0, 1.0), noise
+
+    def sampled(self, state: Any, env: EnvSpec, config: Any, obs: jax.Array, key: jax.Array) -> jax.Array:
+        """The greedy action plus one draw of the exploration noise from rest (Gaussian: its full std)."""
+        noise = exploration_noise(key, jnp.zeros((obs.shape[0], env.num_actions)), config)
+        return jnp.clip(self.greedy(state, env, config, obs) + noise, -1.0, 1.0)
 
     def advance(self, state: Any, config: Any, trained: tuple, collector: Collector, noise: jax.Array, done: jax.Array,
                 key: jax.Array) -> Any:

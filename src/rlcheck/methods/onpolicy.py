@@ -131,6 +131,14 @@ class OnPolicy(KeyedMethod):
         action = nets.deterministic_action(out, log_std, env.action_nvec)
         return action if env.discrete else jnp.clip(action, env.action_low, env.action_high)
 
+    def sample(self, state: OnPolicyState, env: EnvSpec, config: Any, budget: Budget, obs: jax.Array,
+               key: jax.Array) -> jax.Array:
+        """The policy as it acts in training: a sample of its distribution."""
+        network = self.network(env, config)
+        out, log_std, _ = network.apply(state.params, state.obs_norm.normalize(obs, config.normalize_obs))
+        action = nets.sample_action(key, out, log_std, network.factors)
+        return action if env.discrete else jnp.clip(action, env.action_low, env.action_high)
+
     def iterate(self, state: OnPolicyState, env: EnvSpec, config: Any, budget: Budget) -> tuple[OnPolicyState, IterationLog]:
         network = self.network(env, config)
         normalize = lambda obs: state.obs_norm.normalize(obs, config.normalize_obs)

@@ -112,6 +112,10 @@ class SAC(ContinuousOffPolicy):
         mean, log_std = self.networks(env, config)[0].apply(state.actor, state.collector.obs)
         return squashed_sample(key, mean, log_std)[0], None
 
+    def sampled(self, state: SACState, env: EnvSpec, config: SACConfig, obs: jax.Array, key: jax.Array) -> jax.Array:
+        mean, log_std = self.networks(env, config)[0].apply(state.actor, obs)
+        return squashed_sample(key, mean, log_std)[0]
+
     def update(self, state: SACState, col: Collector, env: EnvSpec, config: SACConfig, budget: Budget):
         """One gradient step: critics, actor, temperature, then the target critics."""
         actor_net, critic_net = self.networks(env, config)
