@@ -116,3 +116,46 @@ def test_a_factorised_categorical_is_the_product_of_its_parts():
     other = jax.random.normal(jax.random.PRNGKey(4), (sum(factors),))
     q = np.exp([float(nets.log_prob(other, None, jnp.int32(i), factors)) for i in range(24)])
     np.testing.assert_allclose(float(nets.categorical_kl(logits, other, factors)), (joint * np.log(joint / q)).sum(), rtol=1e-4)
+
+
+@pytest.mark.parametrize("algo", ["ppo", "dqn"])
+@pytest.mark.parametrize("env_name", ["CartPole-v1", "gymnasium:CartPole-v1"])
+def test_evaluation_never_starts_where_training_did(algo, env_name, monkeypatch):
+    """Issue 20, item 5: evaluation episodes that share seeds with training replay the starts the policy
+    trained on. Every start state of training (first resets and auto-resets) and of evaluation is logged
+    as it happens; none is shared. The only repeat allowed is the designed one: the final policy's
+    deterministic and sampled evaluations start from the same states, so their gap is paired."""
+    from rlcheck.envs import vector
+
+    starts: dict[str, list] = {"train": [], "eval": []}
+
+    def log(site):
+        return lambda obs, where: starts[site].extend(tuple(np.round(np.asarray(o, np.float64), 6).tolist())
+                                                      for o, w in zip(np.asarray(obs), np.asarray(where), strict=True) if w)
+
+    reset, step, step_info = vector.reset, vector.step, vector.step_info
+
+    def logged_reset(env, key, num_envs, site="train"):
+        obs, state = reset(env, key, num_envs, site)
+        jax.debug.callback(log(site), obs, jnp.ones(num_envs, bool))
+        return obs, state
+
+    def logged_step(env, key, state, actions):  # the training hot path
+        out = step(env, key, state, actions)
+        jax.debug.callback(log("train"), out[0], out[3] | out[4])
+        return out
+
+    def logged_step_info(env, key, state, actions, info_keys):  # evaluation
+        out = step_info(env, key, state, actions, info_keys)
+        jax.debug.callback(log("eval"), out[0], out[3] | out[4])
+        return out
+
+    monkeypatch.setattr(vector, "reset", logged_reset)
+    monkeypatch.setattr(vector, "step", logged_step)
+    monkeypatch.setattr(vector, "step_info", logged_step_info)
+    overrides = {"num_envs": 4, "num_steps": 32} if algo == "ppo" else {"learning_starts": 100}
+    env, method, config = _setup(algo, env_name, **overrides)
+    run_method(method, env, [config], [0], Budget(2_048 if algo == "ppo" else 1_000, 3, 5))
+    jax.effects_barrier()
+    assert len(starts["train"]) >= 8 and len(starts["eval"]) >= 20
+    assert not set(starts["train"]) & set(starts["eval"])
