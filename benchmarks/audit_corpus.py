@@ -94,7 +94,7 @@ def main() -> None:
             summary = run_study(build(spec_for(env, a.seeds)), a.out / env.replace("/", "_").replace(":", "_"), report=False)
             row = {"finals": {m.label_name: [s.final_return for s in m.seeds] for m in summary.methods},
                    **evidence(summary.audit)}
-        except Exception as exc:  # a row that cannot run is a result too; the others go on
+        except Exception as exc:  # noqa: BLE001 (a row that cannot run is a result too; the others go on)
             row = {"error": f"{type(exc).__name__}: {exc}"}
         row["wall_s"] = round(time.perf_counter() - start, 1)
         rows[env] = row

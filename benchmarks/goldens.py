@@ -38,7 +38,10 @@ STUDIES: dict[str, dict[str, Any]] = {
     "cartpole-search": {"env": "CartPole-v1", "budget": 30000, "methods": {
         "cem": {"population": 8}, "ars": {"num_directions": 4, "top_directions": 2}, "cmaes": {"population": 8}}},
     "cartpole-planners": {"env": "CartPole-v1", "methods": {"lqr": {}, "mpc": {"num_samples": 8, "horizon": 8},
-                                                            "mcts": {"num_simulations": 4, "rollout_steps": 2}},
+                                                            # the random-rollout MCTS the golden was recorded with (CartPole's
+                                                            # default now plans its rollouts)
+                                                            "mcts": {"num_simulations": 4, "rollout_steps": 2, "rollout_policy": "random",
+                                                                     "max_depth": 50}},
                           "budget": 1000},
 }
 
