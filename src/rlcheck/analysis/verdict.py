@@ -92,7 +92,7 @@ def method_text(m: MethodSummary, env: str, threshold: float, budget: int) -> st
 # The settings that say how hard a planner searched (the rest of its config is in the report's table).
 PLANNER_SETTINGS = {
     "mpc": ("variant", "num_samples", "horizon", "iterations"),
-    "mcts": ("num_simulations", "rollouts", "rollout_steps", "rollout_value"),
+    "mcts": ("num_simulations", "rollout_policy", "rollouts", "rollout_steps", "replan_samples"),
     "uct": ("num_simulations", "rollout_steps", "max_depth", "max_steps"),
 }
 

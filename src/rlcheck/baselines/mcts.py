@@ -44,7 +44,8 @@ class MCTSConfig:
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     # Random rollouts never see CartPole's cart drift off the track (every setting tried, up to 4.7M model
-    # calls per episode, stays at 200-300: RESULTS.md); rollouts along a plan kept from step to step do.
+    # calls per episode, stays at 200-300); rollouts along a plan kept from step to step mostly do (mean
+    # 470, 5/10 seeds at 475: RESULTS.md).
     "CartPole-v1": {"num_simulations": 4, "rollout_steps": 80, "max_depth": 10, "rollout_policy": "plan",
                     "rollout_noise": 0.5, "replan_samples": 64, "gamma": 1.0},
     # Breakout is deterministic: the best of 8 rollouts is a return the search can achieve, and held
