@@ -41,10 +41,7 @@ CORPUS: dict[str, tuple[tuple[str, ...], dict]] = {
     "LunarLander-v3": (("ppo", "dqn"), {}),
     "MiniGrid-Empty-5x5-v0": (("ppo", "dqn"), {"imports": ["minigrid"], "wrappers": ["minigrid.wrappers:ImgObsWrapper"]}),
 }
-TRAPS = {  # the trap's own training setting (envs/traps): 10 seeds, as the suite's test
-    "trap/biased-catch": None,
-    "trap/biased-catch-fixed": None,
-}
+TRAPS = ("trap/biased-catch", "trap/biased-catch-fixed")  # at the trap's own setting (envs/traps), 10 seeds
 
 
 def spec_for(env: str, out_seeds: int) -> dict:

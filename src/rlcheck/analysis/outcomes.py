@@ -27,10 +27,9 @@ class Outcome:
     eval_model_calls: np.ndarray | None = None  # [N] planners: model calls per evaluation episode
     eval_return_std: np.ndarray | None = None  # [N, T] spread of the K evaluation episodes' returns
     behaviour: dict[str, np.ndarray] = field(default_factory=dict)  # [N, T] per behaviour scalar (true_return, ...)
-    # [N] the final policy's mean return acting as in training (sampled, epsilon-greedy, noised), and
-    # its spread over the evaluation episodes; None for methods whose policy has no such form
+    # [N] the final policy's mean return acting as in training (sampled, epsilon-greedy, noised); None
+    # for methods whose policy has no such form
     stochastic_final: np.ndarray | None = None
-    stochastic_final_std: np.ndarray | None = None
 
     @property
     def label(self) -> str:
@@ -75,10 +74,10 @@ def outcomes(table: pa.Table) -> list[Outcome]:
         std = _pivot(columns, spread)[2] if spread.any() else None
         names = sorted({m for m in metric[mine] if m.startswith("behaviour/")})
         behaviour = {m.removeprefix("behaviour/"): _pivot(columns, mine & (metric == m))[2] for m in names}
-        sampled = [_pivot(columns, mine & (metric == f"diag/{key}"))[2][:, -1] if (mine & (metric == f"diag/{key}")).any()
-                   else None for key in (STOCHASTIC, STOCHASTIC + "_std")]
+        stochastic = mine & (metric == f"diag/{STOCHASTIC}")
+        sampled = _pivot(columns, stochastic)[2][:, -1] if stochastic.any() else None
         result.append(Outcome(name, int(config_id), seeds, steps, returns, calls[:, -1], flag, per_episode, std, behaviour,
-                              *sampled))
+                              sampled))
     return result
 
 

@@ -165,11 +165,10 @@ def _run_learner(
     if hasattr(method, "sample"):  # the final policy as it acts in training, for the evaluation-protocol audit
         sampled = np.asarray(compiled(batched(lambda s, c: stochastic_returns(method, env, c, budget, s)),
                                       state, batch_config)(state, batch_config), np.float64)
-        last = np.full(trace.eval_returns.shape[:2], np.nan)
-        trace.diagnostics[STOCHASTIC] = last.copy()
-        trace.diagnostics[STOCHASTIC][:, -1] = sampled.mean(-1)
-        trace.diagnostics[STOCHASTIC + "_std"] = last
-        trace.diagnostics[STOCHASTIC + "_std"][:, -1] = sampled.std(-1, ddof=1) if sampled.shape[-1] > 1 else np.nan
+        spread = sampled.std(-1, ddof=1) if sampled.shape[-1] > 1 else np.full(len(sampled), np.nan)
+        for key, final in ((STOCHASTIC, sampled.mean(-1)), (STOCHASTIC + "_std", spread)):
+            trace.diagnostics[key] = np.full(trace.eval_returns.shape[:2], np.nan)  # the last checkpoint only
+            trace.diagnostics[key][:, -1] = final
     return RunResult(
         method=method.name,
         configs=run_configs,

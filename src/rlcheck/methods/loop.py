@@ -46,10 +46,10 @@ def track_episodes(episode_return: jax.Array, reward: jax.Array, done: jax.Array
     return jnp.where(done, 0.0, episode_return), finished_sum, jnp.sum(done).astype(jnp.float32)
 
 
-def evaluate(key: jax.Array, env: EnvSpec, policy, episodes: int, stochastic: bool = False) -> tuple[jax.Array, dict[str, jax.Array]]:
-    """Undiscounted returns of `episodes` episodes of a deterministic policy `policy(obs)` (or, with
-    `stochastic`, `policy(obs, key)`), run in parallel, and the behaviour scalars of those episodes
-    (diagnostics/behaviour.py). Stops as soon as all episodes ended (or at the env's time limit)."""
+def evaluate(key: jax.Array, env: EnvSpec, policy, episodes: int) -> tuple[jax.Array, dict[str, jax.Array]]:
+    """Undiscounted returns of `episodes` episodes of `policy(obs, key)` (a deterministic one ignores the
+    key), run in parallel, and the behaviour scalars of those episodes (diagnostics/behaviour.py). Stops
+    as soon as all episodes ended (or at the env's time limit)."""
     spec = behaviour.behaviour_spec(env)
     obs, env_state = vector.reset(env, key, episodes, site="eval")
 
@@ -60,7 +60,7 @@ def evaluate(key: jax.Array, env: EnvSpec, policy, episodes: int, stochastic: bo
     def body(carry):
         obs, env_state, returns, done, t, key, acc = carry
         key, step_key = jax.random.split(key)
-        action = policy(obs, jax.random.fold_in(step_key, 1)) if stochastic else policy(obs)
+        action = policy(obs, jax.random.fold_in(step_key, 1))  # a key apart from the env step's
         next_obs, env_state, reward, terminated, truncated, final_obs, info = vector.step_info(
             env, step_key, env_state, action, spec.info_keys)
         acc = behaviour.accumulate(acc, env, spec, ~done, obs, action, reward, terminated, final_obs, info)
@@ -94,14 +94,14 @@ def initial_checkpoint(method: Method, env: EnvSpec, config: Any, budget: Budget
 
 
 def _eval(method, env, config, budget, state):
-    return evaluate(method.eval_key(state), env, lambda obs: method.act(state, env, config, obs), budget.eval_episodes)
+    return evaluate(method.eval_key(state), env, lambda obs, _: method.act(state, env, config, obs), budget.eval_episodes)
 
 
 def stochastic_returns(method: Method, env: EnvSpec, config: Any, budget: Budget, state: Any) -> jax.Array:
     """Returns of `budget.eval_episodes` episodes of the policy as it acts in training (`method.sample`),
     from the same start states as the deterministic evaluation (the same evaluation key)."""
     policy = lambda obs, key: method.sample(state, env, config, budget, obs, key)  # type: ignore[attr-defined]
-    return evaluate(method.eval_key(state), env, policy, budget.eval_episodes, stochastic=True)[0]
+    return evaluate(method.eval_key(state), env, policy, budget.eval_episodes)[0]
 
 
 def _checkpoint(method, env, config, budget, state, logs: IterationLog) -> Checkpoint:
