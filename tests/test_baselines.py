@@ -155,8 +155,8 @@ def test_mcts_leaf_value_combines_several_rollouts():
 
 def test_planners_with_the_true_model_at_their_cartpole_defaults():
     """Issue 20, item 6: MPC with the true model holds CartPole to its threshold (475) at rlcheck's
-    CartPole default (10/10 seeds in RESULTS.md). MCTS with plan rollouts does not yet (5/10 seeds there,
-    mean 470), but stays far above random-rollout MCTS (about 200: the cart drifts off the track)."""
+    CartPole default (10/10 seeds in RESULTS.md), and so does MCTS with plan rollouts and a prior on the
+    plan's action (30/30 there; random-rollout MCTS scores about 200: the cart drifts off the track)."""
     from rlcheck.baselines.mcts import MCTS, MCTSConfig
     from rlcheck.baselines.mpc import MPC, MPCConfig
 
@@ -164,7 +164,22 @@ def test_planners_with_the_true_model_at_their_cartpole_defaults():
     mpc = run_planner_batch(MPC(), env, MPCConfig(**MPC.defaults["CartPole-v1"]), [2, 3], Budget(1, 1, 2))
     assert mpc.eval_returns.mean() >= 475
     mcts = run_planner_batch(MCTS(), env, MCTSConfig(**MCTS.defaults["CartPole-v1"]), [2, 3], Budget(1, 1, 2))
-    assert mcts.eval_returns.mean() > 300
+    assert mcts.eval_returns.mean() >= 475
+
+
+def test_mcts_plan_prior_favours_the_plan_action_when_values_tie():
+    """With no rollout (every leaf worth 0) and no Gumbel noise both actions tie on value, so the root's
+    choice follows the prior: the plan's first action, whichever it is."""
+    from rlcheck.baselines.mcts import MCTS, MCTSConfig, plan_length
+
+    env = make_env("CartPole-v1")
+    config = MCTSConfig(num_simulations=4, rollout_steps=0, max_depth=2, rollout_policy="plan", plan_prior=0.9,
+                        gumbel_scale=0.0, replan_samples=2, gamma=1.0)
+    obs, state = env.env.reset(jax.random.PRNGKey(0), env.params)
+    for favoured in (0, 1):
+        plan = jax.numpy.full((plan_length(config),), favoured, jax.numpy.int32)
+        action, _, _ = MCTS().plan({}, env, config, obs, state, plan, jax.random.PRNGKey(1))
+        assert int(action) == favoured
 
 
 def test_policy_search_over_a_small_mlp():
