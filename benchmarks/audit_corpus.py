@@ -39,7 +39,8 @@ CORPUS: dict[str, tuple[tuple[str, ...], dict]] = {
     "FrozenLake-v1": (("ppo", "dqn"), {}),
     "CliffWalking-v1": (("ppo", "dqn"), {"threshold": -20.0}),  # the shortest safe path returns -13
     "LunarLander-v3": (("ppo", "dqn"), {}),
-    "MiniGrid-Empty-5x5-v0": (("ppo", "dqn"), {"imports": ["minigrid"], "wrappers": ["minigrid.wrappers:ImgObsWrapper"]}),
+    "MiniGrid-Empty-5x5-v0": (("ppo", "dqn"), {"imports": ["minigrid"], "wrappers": ["minigrid.wrappers:ImgObsWrapper"],
+                                              "threshold": 0.5}),  # reward 1 - 0.9 t/T at the goal: 0.5 is a path of 55%
 }
 TRAPS = ("trap/biased-catch", "trap/biased-catch-fixed")  # at the trap's own setting (envs/traps), 10 seeds
 
