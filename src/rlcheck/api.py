@@ -28,7 +28,7 @@ from rlcheck.report import write_report
 from rlcheck.reproduce import run as run_reproduction
 from rlcheck.store import StudyStore
 from rlcheck.study.plan import describe_plan
-from rlcheck.study.run import analyse, run_study
+from rlcheck.study.run import analyse, check_complete, run_study
 from rlcheck.study.spec import StudySpec, apply_sets, build, known_threshold, load_yaml
 
 EnvLike = str | EnvSpec | gym.Env  # a name, or an env object (registered under a name of its own)
@@ -117,9 +117,11 @@ def executor_for(executor: Any = "local", address: str | None = None, job_cpus: 
 
 
 def run(spec: StudySpec, out: Path | str, resume: bool = False, progress: ProgressFn | None = None,
-        executor: Any = "local", address: str | None = None) -> StudySummary:
-    """Run (or resume) a study into its store at `out`; write the report; return the summary."""
-    return run_study(spec, Path(out), resume=resume, progress=progress, executor=executor_for(executor, address))
+        executor: Any = "local", address: str | None = None, force: bool = False) -> StudySummary:
+    """Run (or resume) a study into its store at `out`; write the report; return the summary. `force`:
+    write into a non-empty directory that holds no study (refused otherwise)."""
+    return run_study(spec, Path(out), resume=resume, progress=progress, executor=executor_for(executor, address),
+                     force=force)
 
 
 def check(env: EnvLike, out: Path | str, seeds: int | Sequence[int] | None = None, budget: int | None = None,
@@ -130,27 +132,29 @@ def check(env: EnvLike, out: Path | str, seeds: int | Sequence[int] | None = Non
           audit: bool = True, wrappers: Sequence[str] = (), imports: Sequence[str] = (),
           sets: Sequence[tuple[str, str]] = (), until_decided: bool = False,
           max_seeds: int | None = None, tune: int | None = None, tune_seeds: int | None = None,
-          tune_ranges: Sequence[tuple[str, str]] = ()) -> StudySummary:
+          tune_ranges: Sequence[tuple[str, str]] = (), force: bool = False) -> StudySummary:
     """Run every applicable method (or `methods`) on `env` over many seeds; write the store and the
     report to `out`; return the summary (with its verdict). `executor="ray"` runs the jobs as Ray
     tasks (on the cluster at `address`, or a private local Ray). `until_decided`: then give undecided
     methods further blocks of seeds, up to `max_seeds`, until their labels are decided (docs/verdicts.md)."""
     spec = study_spec(env, seeds, budget, threshold, methods, num_evals, eval_episodes, env_kwargs, true_objective,
                       descriptors, audit, wrappers, imports, sets, until_decided, max_seeds, tune, tune_seeds, tune_ranges)
-    return run(spec, out, resume, progress, executor, address)
+    return run(spec, out, resume, progress, executor, address, force)
 
 
 def run_file(path: Path | str, out: Path | str, sets: Sequence[tuple[str, str]] = (), resume: bool = False,
-             progress: ProgressFn | None = None, executor: Any = "local", address: str | None = None) -> StudySummary:
+             progress: ProgressFn | None = None, executor: Any = "local", address: str | None = None,
+             force: bool = False) -> StudySummary:
     """Run the study described by a YAML file (with `--set a.b=c` overrides)."""
-    return run(file_spec(path, sets), out, resume, progress, executor, address)
+    return run(file_spec(path, sets), out, resume, progress, executor, address, force)
 
 
 def train(env: EnvLike, algo: str, seeds: int | Sequence[int], steps: int, out: Path | str,
           overrides: Mapping[str, Any] | None = None, sweep: Mapping[str, Sequence[Any]] | None = None,
           num_evals: int = 20, eval_episodes: int = 10, threshold: float | None = None,
           progress: ProgressFn | None = None, env_kwargs: Mapping[str, Any] | None = None,
-          resume: bool = False, wrappers: Sequence[str] = (), imports: Sequence[str] = ()) -> StudySummary:
+          resume: bool = False, wrappers: Sequence[str] = (), imports: Sequence[str] = (),
+          force: bool = False) -> StudySummary:
     """Train one algorithm on `env` for every seed (and every combination of numeric `sweep` values) in
     one vectorised program, into a one-method study at `out` (the same store as `check`, so `report`,
     `export` and `seeds` read it). Without a success threshold (none given, none known for the env), the
@@ -172,7 +176,7 @@ def train(env: EnvLike, algo: str, seeds: int | Sequence[int], steps: int, out: 
     known = known_threshold(make_env(raw["env"], dict(env_kwargs or {}), wrappers, imports))
     if threshold is not None or known is None:
         raw["threshold"] = threshold  # None: no success threshold, returns only
-    return run(build(raw), out, resume, progress)
+    return run(build(raw), out, resume, progress, force=force)
 
 
 def sweep(env: EnvLike, algo: str, factors: Mapping[str, Sequence[Any]], out: Path | str,
@@ -180,7 +184,7 @@ def sweep(env: EnvLike, algo: str, factors: Mapping[str, Sequence[Any]], out: Pa
           threshold: float | None = None, num_evals: int = 10, with_sb3: bool = False, resume: bool = False,
           progress: ProgressFn | None = None, executor: Any = "local", address: str | None = None,
           dry_run: bool = False, env_kwargs: Mapping[str, Any] | None = None, wrappers: Sequence[str] = (),
-          imports: Sequence[str] = ()) -> StudySummary | str:
+          imports: Sequence[str] = (), force: bool = False) -> StudySummary | str:
     """How fragile is a result? Vary hyper-parameters (the first value of each factor is the reference),
     many seeds per cell; the summary's `sweeps` holds the effect sizes. With `dry_run`, the plan's text."""
     fixed = dict(fixed or {})
@@ -204,7 +208,7 @@ def sweep(env: EnvLike, algo: str, factors: Mapping[str, Sequence[Any]], out: Pa
     spec = build(raw)
     if dry_run:
         return describe_plan(spec)
-    return run(spec, out, resume, progress, executor, address)
+    return run(spec, out, resume, progress, executor, address, force)
 
 
 def env_ids(imports: Sequence[str] = ()) -> list[str]:
@@ -232,11 +236,21 @@ def lint(env: EnvLike, env_kwargs: Mapping[str, Any] | None = None, episodes: in
 
 def report(out: Path | str) -> StudySummary:
     """Rebuild summary.json, report.html and report.md from a study's store."""
-    with StudyStore(out).lock() as store:
-        summary = analyse(store)
+    store = StudyStore(out)
+    store.manifest()  # no study there: say so before the lock would create anything
+    with store.lock():
+        manifest = store.manifest()
+        store.fingerprint = manifest.get("fingerprint")
+        check_complete(store, manifest)
+        summary = analyse(store, manifest)
         store.write_summary(summary)
         write_report(store, summary)
     return summary
+
+
+def set_aside_files(out: Path | str) -> list[str]:
+    """Files the store moved to DIR/set-aside/ (foreign or unreadable job files and checkpoints)."""
+    return StudyStore(out).set_aside_files()
 
 
 def seeds_needed(pilot: Path | str, effect: float, power: float = 0.8, alpha: float = 0.05) -> list[dict[str, Any]]:

@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="success: final eval return >= this (default: the env's; none known: success not judged)")
     train.add_argument("--out", type=Path, required=True, help="study directory (report, export and seeds read it)")
     train.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    train.add_argument("--force", action="store_true", help="write into a non-empty --out that holds no study")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
     check = sub.add_parser("check", help="can RL solve ENV, and how reliably? every applicable method, many seeds, a report")
@@ -201,6 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _study_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, required=True, help="study directory (store, checkpoints, report)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted study in --out")
+    p.add_argument("--force", action="store_true", help="write into a non-empty --out that holds no study")
     p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--export", dest="sinks", type=_sinks, default=[], metavar="SINKS",
@@ -297,6 +299,7 @@ def _train(args: argparse.Namespace) -> int:
             steps=args.steps, out=args.out, overrides=dict(args.overrides), sweep=sweep, num_evals=args.num_evals,
             eval_episodes=args.eval_episodes, threshold=args.threshold, progress=progress,
             env_kwargs=_yaml_values(args.env_kwargs), resume=args.resume, wrappers=args.wrappers, imports=args.imports,
+            force=args.force,
         )
     for method in summary.methods:
         line = f"{method.name} (config {method.config_id}): final eval returns {_fmt([s.final_return for s in method.seeds])}"
@@ -361,7 +364,8 @@ def _execute(spec: StudySpec, args: argparse.Namespace) -> int:
         print(api.plan(spec))
         return 0
     with progress_bar(enabled=not args.quiet) as progress:
-        summary = api.run(spec, args.out, resume=args.resume, progress=progress, executor=_executor(args))
+        summary = api.run(spec, args.out, resume=args.resume, progress=progress, executor=_executor(args),
+                          force=args.force)
     _print_verdict(summary, args.out)
     if args.sinks:
         _export(args, args.out)
@@ -383,6 +387,8 @@ def _print_verdict(summary: StudySummary, out: Path) -> None:
         print(line)
     for f in summary.failed_jobs:
         print(f"failed job {f['job']}: {f['error']}")
+    for path in api.set_aside_files(out):
+        print(f"set aside (not this study's, or unreadable; never adopted): {Path(out) / path}")
     print(f"report: {Path(out) / 'report.html'} (and report.md, summary.json, traces.parquet)")
 
 
@@ -408,7 +414,7 @@ def _sweep(args: argparse.Namespace) -> int:
                            budget=args.budget, threshold=args.threshold, num_evals=args.num_evals,
                            with_sb3=args.with_sb3, resume=args.resume, progress=progress, executor=_executor(args),
                            dry_run=args.dry_run, env_kwargs=_yaml_values(args.env_kwargs), wrappers=args.wrappers,
-                           imports=args.imports)
+                           imports=args.imports, force=args.force)
     if isinstance(result, str):  # --dry-run: the plan
         print(result)
         return 0

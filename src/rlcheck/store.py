@@ -8,6 +8,14 @@ write atomic (temp file + rename, rlcheck.core.atomic), under one writer's lock:
     DIR/summary.json         the analysis (schema: docs/summary.schema.json)
     DIR/report.html, DIR/report.md, DIR/report_files/*.svg
     DIR/exports.json         where `rlcheck export` copied the study
+    DIR/set-aside/           files found in the store that were not this study's, or unreadable (never adopted)
+    DIR/rlcheck.log          tracebacks and library log messages (nothing of that goes to the terminal)
+
+What is its own: every job file, checkpoint and traces.parquet carries the study's fingerprint and
+(job files, checkpoints) the job's id, checked on read. A job file or checkpoint that does not match,
+or cannot be read, is moved to DIR/set-aside/ with a note of why, and its job is run again; a
+traces.parquet that does not match is refused. `--out` into a non-empty directory that holds no study
+is refused unless --force; temp files a kill left behind are removed when the lock is next taken.
 
 traces.parquet columns: method (str), config_id (int), seed (int), env_steps (int), model_calls (int),
 metric (str), value (float). Metrics per checkpoint: `eval_return` (mean of the K deterministic
@@ -31,12 +39,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
-from rlcheck.core.atomic import atomic_write_bytes, unwritable
+from rlcheck.core.atomic import TEMP_GLOB, atomic_write_bytes, set_aside, unwritable
+from rlcheck.core.checkpoint import checkpoint_files
 from rlcheck.core.errors import StoreError
 from rlcheck.core.results import RunResult
 from rlcheck.core.trace import Trace
 
 LOCK_NAME = ".rlcheck.lock"
+LOG_NAME = "rlcheck.log"
+SET_ASIDE = "set-aside"
+FINGERPRINT_KEY = b"rlcheck_fingerprint"
 TRACE_FIELDS = ("env_steps", "model_calls", "eval_returns", "train_returns", "train_episodes")
 TRACE_SCHEMA = pa.schema([
     ("method", pa.string()), ("config_id", pa.int32()), ("seed", pa.int64()), ("env_steps", pa.int64()),
@@ -45,8 +57,9 @@ TRACE_SCHEMA = pa.schema([
 
 
 class StudyStore:
-    def __init__(self, root: Path | str):
+    def __init__(self, root: Path | str, fingerprint: str | None = None):
         self.root = Path(root)
+        self.fingerprint = fingerprint  # the study's, once known: what job files and traces must carry
 
     # -- paths ---------------------------------------------------------------------------------------
     @property
@@ -85,9 +98,31 @@ class StudyStore:
                 shutil.rmtree(self.root, ignore_errors=True)
             raise unwritable(self.root, exc) from exc
         try:
+            self.remove_leftover_temp_files()
             yield self
         finally:
             lock.release()
+
+    def remove_leftover_temp_files(self) -> list[Path]:
+        """Temp files of writes a kill interrupted (`.NAME.*.tmp`): never complete, so never needed."""
+        leftovers = [p for p in self.root.rglob(TEMP_GLOB) if p.is_file()]
+        for path in leftovers:
+            path.unlink(missing_ok=True)
+        return leftovers
+
+    def foreign_entries(self) -> list[str]:
+        """What a directory without a manifest already holds, apart from rlcheck's lock and log."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.name not in (LOCK_NAME, LOG_NAME))
+
+    def set_aside_job(self, job_id: str, reason: str) -> Path:
+        return set_aside(self.job_path(job_id), f"jobs/{job_id}.npz was not adopted: {reason}")
+
+    def set_aside_files(self) -> list[str]:
+        where = self.root / SET_ASIDE
+        return sorted(str(p.relative_to(self.root)) for p in where.rglob("*") if p.is_file() and not p.name.endswith(".why.txt")) \
+            if where.is_dir() else []
 
     def _make_dir(self) -> bool:
         """Create the directory (and parents); True if it did not exist before."""
@@ -138,7 +173,8 @@ class StudyStore:
         arrays |= {f"diag/{k}": np.asarray(v) for k, v in tr.diagnostics.items()}
         arrays |= {f"behaviour/{k}": np.asarray(v) for k, v in tr.behaviour.items()}
         meta = {"config_ids": result.config_ids, "seeds": result.seeds, "diverged_at": result.diverged_at,
-                "wall_seconds": result.wall_seconds, "compile_seconds": result.compile_seconds}
+                "wall_seconds": result.wall_seconds, "compile_seconds": result.compile_seconds,
+                "fingerprint": self.fingerprint, "job_id": job_id}
         buffer = io.BytesIO()
         np.savez(buffer, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
         atomic_write_bytes(self.job_path(job_id), buffer.getvalue())
@@ -146,7 +182,25 @@ class StudyStore:
 
     def drop_checkpoint(self, job_id: str) -> None:
         """A finished job's checkpoint goes (also on resume: a kill may have come between result and cleanup)."""
-        self.checkpoint_path(job_id).unlink(missing_ok=True)
+        for path in checkpoint_files(self.checkpoint_path(job_id)):
+            path.unlink(missing_ok=True)
+
+    def adoptable_job(self, job_id: str, recorded_done: bool) -> str | None:
+        """Why the job file there cannot be this study's result, or None if it can. A file from before job
+        files carried a fingerprint is adopted only where this study's manifest recorded the job done."""
+        try:
+            with np.load(self.job_path(job_id)) as data:
+                meta = json.loads(bytes(data["meta"]).decode())
+        except Exception as exc:  # a torn or foreign file: any failure to read it is a reason to redo the job
+            return f"it cannot be read ({type(exc).__name__}: {exc})"
+        if not isinstance(meta, dict):
+            return "it holds no rlcheck job record"
+        if "fingerprint" not in meta:
+            return None if recorded_done else "it carries no study fingerprint, and this study's manifest did not record it"
+        if meta["fingerprint"] != self.fingerprint or meta.get("job_id") != job_id:
+            return (f"it belongs to another study or job (fingerprint {meta['fingerprint']}, job {meta.get('job_id')}; "
+                    f"this is {self.fingerprint}, job {job_id})")
+        return None
 
     def load_job(self, job_id: str, method: str, config_of: Callable[[int], Any]) -> RunResult:
         """A finished job's result; `config_of(config_id)` gives back the config objects."""
@@ -167,7 +221,10 @@ class StudyStore:
     # -- traces --------------------------------------------------------------------------------------
     def write_traces(self, results: Sequence[RunResult]) -> Path:
         sink = pa.BufferOutputStream()
-        pq.write_table(trace_table(results), sink)
+        table = trace_table(results)
+        if self.fingerprint:
+            table = table.replace_schema_metadata({FINGERPRINT_KEY: self.fingerprint.encode()})
+        pq.write_table(table, sink)
         atomic_write_bytes(self.traces_path, sink.getvalue().to_pybytes())
         return self.traces_path
 
@@ -176,11 +233,17 @@ class StudyStore:
 
     def read_traces(self) -> pa.Table:
         try:
-            return pq.read_table(self.traces_path)
+            table = pq.read_table(self.traces_path)
         except (OSError, pa.ArrowException) as exc:
             raise StoreError(f"{self.traces_path} cannot be read ({type(exc).__name__}: {exc}). rlcheck writes it "
                              "atomically, so it was changed by something else. Rerun the study with --resume: it "
                              "rebuilds the file from the finished jobs.") from exc
+        stamp = (table.schema.metadata or {}).get(FINGERPRINT_KEY)
+        if self.fingerprint and stamp is not None and stamp.decode() != self.fingerprint:
+            raise StoreError(f"{self.traces_path} belongs to another study (fingerprint {stamp.decode()}; this study's "
+                             f"manifest says {self.fingerprint}). Rerun the study with --resume: it rebuilds the file "
+                             "from this study's finished jobs.")
+        return table
 
     # -- summary, reports, other records ---------------------------------------------------------------
     def write_summary(self, summary: Any) -> Path:

@@ -37,6 +37,11 @@ class JobTask:
     sys_path: tuple[str, ...] = ()  # the driver's import path, so a user's `module:Class` env imports on workers
 
     @property
+    def identity(self) -> str:
+        """Whose checkpoint it is: the study's fingerprint and the job's id."""
+        return f"{self.spec.fingerprint()}:{self.job.job_id}"
+
+    @property
     def env_steps(self) -> int:
         return self.job.runs * self.spec.budget
 
@@ -53,7 +58,7 @@ def run_job(task: JobTask, env: Any = None, progress: ProgressFn | None = None) 
     env = env if env is not None else task.spec.make_env()
     job = task.job
     result = run_method(registry.get_method(job.method), env, list(job.configs), list(job.seeds), task.budget, progress,
-                        checkpoint_path=task.checkpoint_path)
+                        checkpoint_path=task.checkpoint_path, checkpoint_identity=task.identity)
     ids = job.global_ids()  # a structural sweep's job holds some of the method's configs
     return dataclasses.replace(result, config_ids=[ids[c] for c in result.config_ids])
 

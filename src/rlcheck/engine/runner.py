@@ -55,7 +55,8 @@ def run_sharding(num_runs: int, host_env: bool = False) -> jax.sharding.Sharding
 
 
 def run_method(method: Any, env: EnvSpec, configs: Sequence[Any], seeds: Sequence[int], budget: Budget,
-               progress: ProgressFn | None = None, checkpoint_path: Path | None = None) -> RunResult:
+               progress: ProgressFn | None = None, checkpoint_path: Path | None = None,
+               checkpoint_identity: str | None = None) -> RunResult:
     """Run every (config, seed) of `method` on `env` the way its registered kind says: the compiled
     training loop (learners, policy search), one planned evaluation (planners: compiled on JAX envs, on
     the host on Python envs), or the other library's own processes (external implementations). An error
@@ -69,7 +70,7 @@ def run_method(method: Any, env: EnvSpec, configs: Sequence[Any], seeds: Sequenc
             if isinstance(env.env, HostEnv):  # a planner over a Python env's saved state
                 return method.run_host(env, list(configs), list(seeds), budget, progress)
             return _run_planner(method, env, configs, seeds, budget, progress)
-        return _run_learner(method, env, configs, seeds, budget, progress, checkpoint_path)
+        return _run_learner(method, env, configs, seeds, budget, progress, checkpoint_path, checkpoint_identity)
     except Exception as exc:
         failure = env.env.take_failure() if isinstance(env.env, HostEnv) else None
         if failure is not None:
@@ -85,6 +86,7 @@ def _run_learner(
     budget: Budget,
     progress: ProgressFn | None = None,
     checkpoint_path: Path | None = None,
+    checkpoint_identity: str | None = None,
 ) -> RunResult:
     """Train every (config, seed) pair in one vmapped program. Seed s uses `PRNGKey(s)` whatever
     else is in the batch, so a run is reproducible alone or in any batch. With several devices the
@@ -132,7 +134,7 @@ def _run_learner(
     state, first, finite = init_exe(keys, batch_config)
     done = Progress(0, [jax.device_get(first)], [None if f else 0 for f in np.asarray(finite)], 0.0, 0.0)
     if checkpoint_path is not None:
-        restored = checkpoint.load(checkpoint_path, jax.device_get(state), done.rows[0])
+        restored = checkpoint.load(checkpoint_path, jax.device_get(state), done.rows[0], checkpoint_identity)
         if restored is not None:
             state, done = restored
     resumed_from_chunk = done.chunks_done
@@ -145,7 +147,7 @@ def _run_learner(
         done.wall_seconds = elapsed_before + time.perf_counter() - start
         done.compile_seconds = compile_before + compile_seconds
         if checkpoint_path is not None:
-            checkpoint.save(checkpoint_path, state, done)
+            checkpoint.save(checkpoint_path, state, done, checkpoint_identity)
         if progress:
             progress(min(env_steps * len(run_seeds), total), total)
 

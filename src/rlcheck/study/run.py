@@ -21,6 +21,7 @@ from typing import Any
 
 import jax
 import numpy as np
+import pyarrow.compute as pc
 
 from rlcheck import __version__, registry
 from rlcheck.analysis.outcomes import read as read_outcomes
@@ -60,10 +61,20 @@ def versions() -> dict[str, str | None]:
     return found
 
 
-def prepare(spec: StudySpec, store: StudyStore, resume: bool) -> dict[str, Any]:
-    """The manifest to run with: a fresh one, or the stored one if resuming the same spec."""
+def prepare(spec: StudySpec, store: StudyStore, resume: bool, force: bool = False) -> dict[str, Any]:
+    """The manifest to run with: a fresh one, or the stored one if resuming the same spec. A directory
+    that holds files but no study is refused unless `force`: they are the user's, not ours to overwrite."""
     out = store.root
     old = store.read_manifest()
+    store.fingerprint = spec.fingerprint()
+    if old is None and not force:
+        foreign = store.foreign_entries()
+        if foreign:
+            shown = ", ".join(foreign[:4]) + (f" and {len(foreign) - 4} more" if len(foreign) > 4 else "")
+            raise StoreError(f"--out {out} is not empty ({shown}) and holds no rlcheck study, so writing there could "
+                             "overwrite your files. Choose a new or empty --out directory, or pass --force to write "
+                             "the study there anyway (files named like the store's are replaced; job files that are "
+                             "not this study's are set aside, never adopted).")
     if old is not None:
         if not resume:
             raise StoreError(
@@ -95,16 +106,17 @@ def prepare(spec: StudySpec, store: StudyStore, resume: bool) -> dict[str, Any]:
 
 
 def run_study(spec: StudySpec, out: Path | str, resume: bool = False, progress: ProgressFn | None = None,
-              report: bool = True, executor: Any = None) -> StudySummary:
+              report: bool = True, executor: Any = None, force: bool = False) -> StudySummary:
     """Run (or resume) the study into `out`, holding its lock: a second process on the same store is
-    refused. `executor` is an `engine.executors` executor (default: local, one job after another)."""
+    refused. `executor` is an `engine.executors` executor (default: local, one job after another).
+    `force`: write into a non-empty directory that holds no study."""
     with StudyStore(out).lock() as store:
-        return _run_locked(spec, store, resume, progress, report, executor or LocalExecutor())
+        return _run_locked(spec, store, resume, progress, report, executor or LocalExecutor(), force)
 
 
 def _run_locked(spec: StudySpec, store: StudyStore, resume: bool, progress: ProgressFn | None, report: bool,
-                executor: Any) -> StudySummary:
-    manifest = prepare(spec, store, resume)
+                executor: Any, force: bool = False) -> StudySummary:
+    manifest = prepare(spec, store, resume, force)
     start, wall_before = time.perf_counter(), manifest.get("wall_seconds", 0.0)
     env = spec.make_env()
     if spec.audit and "audit_lint" not in manifest:
@@ -141,6 +153,7 @@ def _run_locked(spec: StudySpec, store: StudyStore, resume: bool, progress: Prog
     planned = {j.job_id for j in searched + jobs}  # a pending record this run did not plan (another design's) is dropped
     manifest["jobs"] = {k: v for k, v in manifest["jobs"].items() if k in planned or v.get("status") != "pending"}
     manifest["wall_seconds"] = wall_before + time.perf_counter() - start
+    manifest["set_aside"] = store.set_aside_files()
     store.write_manifest(manifest)
     ordered = [results[j.job_id] for j in searched + jobs if j.job_id in results]  # job order, whatever order they ran in
     if ordered:
@@ -191,6 +204,12 @@ class _JobRunner:
         todo = []
         for job in jobs:
             if store.has_job(job.job_id):  # finished, even if a kill came before the manifest said so
+                problem = store.adoptable_job(job.job_id, manifest["jobs"][job.job_id].get("status") == "done")
+                if problem is not None:  # never adopted: moved aside with the reason, and the job runs
+                    store.set_aside_job(job.job_id, problem)
+                    manifest["jobs"][job.job_id].update(status="pending")
+                    todo.append(JobTask(self.spec, job, self.budget, store.checkpoint_path(job.job_id), tuple(sys.path)))
+                    continue
                 store.drop_checkpoint(job.job_id)
                 by_id = dict(zip(job.global_ids(), job.configs, strict=True))
                 self.results[job.job_id] = store.load_job(job.job_id, job.trace_name or job.method, by_id.__getitem__)
@@ -218,7 +237,7 @@ class _JobRunner:
 
 
 def _mark_done(record: dict[str, Any], result: RunResult) -> None:
-    record.update(status="done", wall_seconds=result.wall_seconds, compile_seconds=result.compile_seconds,
+    record.update(status="done", runs=len(result.seeds), wall_seconds=result.wall_seconds, compile_seconds=result.compile_seconds,
                   diverged_seeds=[s for s, d in zip(result.seeds, result.diverged_at, strict=True) if d is not None])
     record.pop("error", None)
     if result.resumed_from_chunk:
@@ -242,7 +261,28 @@ def analyse(store: StudyStore | Path | str, manifest: dict[str, Any] | None = No
     records gets them from the registry."""
     store = store if isinstance(store, StudyStore) else StudyStore(store)
     manifest = dict(manifest or store.manifest())
+    store.fingerprint = store.fingerprint or manifest.get("fingerprint")
     known = manifest.get("methods", {})
     manifest["methods"] = {name: known.get(name) or registry.get(name).describe() for name in manifest["spec"]["methods"]}
     outcomes = read_outcomes(store) if store.has_traces() else []
     return summarize_study(outcomes, manifest)
+
+
+def check_complete(store: StudyStore, manifest: dict[str, Any]) -> None:
+    """Refuse to analyse a store whose traces miss runs its manifest records as done: a report from it
+    would say less than the study found, over a summary that said more."""
+    done = {job_id: r for job_id, r in manifest.get("jobs", {}).items() if r.get("status") == "done"}
+    if not done:
+        return
+    fix = (f"Rerun the study's command with --resume (same --out {store.root}): it rebuilds traces.parquet from the "
+           "finished jobs in jobs/, then writes the report.")
+    if not store.has_traces():
+        raise StoreError(f"{store.traces_path} is missing, but the manifest records {len(done)} finished job(s). "
+                         f"Nothing was rewritten. {fix}")
+    table = store.read_traces()
+    evals = table.filter(pc.equal(table["metric"], "eval_return")).select(["method", "config_id", "seed"])
+    runs = len({tuple(r.values()) for r in evals.to_pylist()})
+    expected = sum(r["runs"] for r in done.values() if "runs" in r)
+    if runs < expected:
+        raise StoreError(f"{store.traces_path} holds {runs} runs, but the manifest records {expected} in finished jobs. "
+                         f"Nothing was rewritten. {fix}")
