@@ -249,3 +249,71 @@ class TruncatesItself(gym.Env):
         self.t += 1
         self.x = float(np.clip(self.x + (0.1 if action == 1 else -0.1), -1, 1))
         return self._obs(), -abs(self.x), False, self.t >= self.limit, {}
+
+
+class _Late(Countdown):
+    """Passes preflight (its first `after` steps, over all copies, are well-behaved), then misbehaves."""
+
+    after = 400
+    steps = 0
+
+    def step(self, action):
+        type(self).steps += 1
+        if type(self).steps > self.after:
+            return self.misbehave(action)
+        return super().step(action)
+
+    def misbehave(self, action):
+        raise NotImplementedError
+
+
+class HangsLate(_Late):
+    """Its step stops returning: sleeps for an hour."""
+
+    steps = 0
+
+    def misbehave(self, action):
+        import time
+
+        time.sleep(3600)
+
+
+class SlowSteps(Countdown):
+    """Every step takes 5 ms: a study on it is long enough to interrupt mid-step."""
+
+    def step(self, action):
+        import time
+
+        time.sleep(0.005)
+        return super().step(action)
+
+
+class InfiniteRewardLate(_Late):
+    steps = 0
+
+    def misbehave(self, action):
+        obs, _, terminated, truncated, info = super(_Late, self).step(action)
+        return obs, float("inf"), terminated, truncated, info
+
+
+class RewardOfShapeOne(Countdown):
+    def step(self, action):
+        obs, reward, *rest = super().step(action)
+        return obs, np.array([reward]), *rest
+
+
+class RewardNone(Countdown):
+    def step(self, action):
+        obs, _, *rest = super().step(action)
+        return obs, None, *rest
+
+
+class RewardString(Countdown):
+    def step(self, action):
+        obs, reward, *rest = super().step(action)
+        return obs, str(reward), *rest
+
+
+class CloseRaises(Countdown):
+    def close(self):
+        raise RuntimeError("the socket was already closed")

@@ -5,22 +5,24 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import yaml
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from rlcheck import api, registry, reproduce
 from rlcheck.core.contracts import ProgressFn
-from rlcheck.core.errors import EXIT_ERROR, EXIT_JOBS, EXIT_OK, RLCheckError
+from rlcheck.core.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_JOBS, EXIT_OK, EXIT_TERMINATED, RLCheckError
+from rlcheck.library_log import LibraryLog, library_log
 from rlcheck.core.results import StudySummary
+from rlcheck.envs.host import DEFAULT_STEP_TIMEOUT
 from rlcheck.export import SINKS
 from rlcheck.store import write_json
-from rlcheck.study.spec import StudySpec
+from rlcheck.study.spec import StudySpec, yaml_value
 
 
 def _positive_int(name: str, least: int = 1):
@@ -89,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, required=True, help="study directory (report, export and seeds read it)")
     train.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     train.add_argument("--force", action="store_true", help="write into a non-empty --out that holds no study")
+    _step_timeout_option(train)
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
     check = sub.add_parser("check", help="can RL solve ENV, and how reliably? every applicable method, many seeds, a report")
@@ -199,10 +202,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _step_timeout_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--step-timeout", type=_seconds, default=None, metavar="SECONDS",
+                   help=f"fail a job whose Python env takes longer than this for one step of its copies or a reset "
+                        f"(default {DEFAULT_STEP_TIMEOUT:g}; 0: no limit); the study goes on with the other jobs")
+
+
+def _seconds(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not (value >= 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"--step-timeout must be a number of seconds, 0 or more, got {raw!r} "
+                                         "(e.g. --step-timeout 120)")
+    return value
+
+
 def _study_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, required=True, help="study directory (store, checkpoints, report)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted study in --out")
     p.add_argument("--force", action="store_true", help="write into a non-empty --out that holds no study")
+    _step_timeout_option(p)
     p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--export", dest="sinks", type=_sinks, default=[], metavar="SINKS",
@@ -262,10 +283,39 @@ def _number(name: str):
     return parse
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the process is, so a study stops as it does on Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     """Exit codes: 0 ok, 1 error (store, internal), 2 usage, 3 environment failed preflight, 4 some jobs
-    failed or diverged (see rlcheck.errors)."""
+    failed or diverged, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM) (see rlcheck.core.errors).
+    Nothing but rlcheck's own paragraphs reaches stderr: library log messages, warnings and any
+    traceback go to a log file (the study's DIR/rlcheck.log), whose path is printed."""
     args = build_parser().parse_args(argv)
+    with _library_log(args) as log:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None
+        timeout = getattr(args, "step_timeout", None)
+        before = os.environ.get("RLCHECK_STEP_TIMEOUT")
+        if timeout is not None:  # read by every Python env made from here on (and by Ray workers)
+            os.environ["RLCHECK_STEP_TIMEOUT"] = repr(timeout)
+        try:
+            return _dispatch(args, log)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+            if timeout is not None:
+                if before is None:
+                    os.environ.pop("RLCHECK_STEP_TIMEOUT", None)
+                else:
+                    os.environ["RLCHECK_STEP_TIMEOUT"] = before
+
+
+def _dispatch(args: argparse.Namespace, log: LibraryLog) -> int:
     try:
         if args.command == "envs":
             print("\n".join(api.env_ids(args.imports)))
@@ -277,17 +327,30 @@ def main(argv: list[str] | None = None) -> int:
     except RLCheckError as exc:
         print(f"rlcheck: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("rlcheck: interrupted. A study continues from its last saved chunk with the same command and --resume.",
-              file=sys.stderr)
-        return 130
-    except Exception as exc:  # a bug or an unforeseen failure: one paragraph, the traceback only on request
+    except KeyboardInterrupt as exc:
+        what, code = ("terminated (SIGTERM)", EXIT_TERMINATED) if isinstance(exc, Terminated) else ("interrupted", EXIT_INTERRUPTED)
+        print(f"rlcheck: {what}. Finished jobs are saved; resume with the same command and --resume.", file=sys.stderr)
+        return code
+    except Exception as exc:  # a bug or an unforeseen failure: one paragraph, the traceback in the log
         if os.environ.get("RLCHECK_DEBUG"):
             raise
-        print(f"rlcheck: error: unexpected {type(exc).__name__}: {exc}. This is not a known input error; rerun with "
-              "RLCHECK_DEBUG=1 for the traceback and report it. A study's finished jobs are kept in its --out directory "
-              "(continue with --resume).", file=sys.stderr)
+        log.logger.error("unexpected error", exc_info=exc)
+        print(f"rlcheck: error: unexpected {type(exc).__name__}: {exc}. This is not a known input error; the traceback "
+              f"is in {log.path} (or rerun with RLCHECK_DEBUG=1); please report it. A study's finished jobs are kept in "
+              "its --out directory (continue with --resume).", file=sys.stderr)
         return EXIT_ERROR
+
+
+def _library_log(args: argparse.Namespace) -> contextlib.AbstractContextManager[LibraryLog]:
+    """The log of this command: the study directory it writes or reads, if any."""
+    where = getattr(args, "out", None) or getattr(args, "dir", None) or getattr(args, "pilot", None)
+    return library_log(Path(where) if where else None)
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -356,7 +419,7 @@ def _check_spec(args: argparse.Namespace) -> StudySpec:
 
 def _yaml_values(pairs: list[tuple[str, str]]) -> dict[str, object]:
     """--env-kwargs values as YAML scalars: 3, 0.5, true, null, [1, 2] or a string."""
-    return {key: yaml.safe_load(value) for key, value in pairs}
+    return {key: yaml_value(f"--env-kwargs {key}", value) for key, value in pairs}
 
 
 def _execute(spec: StudySpec, args: argparse.Namespace) -> int:
@@ -489,7 +552,17 @@ def _run(args: argparse.Namespace) -> int:
 
 def _plan(args: argparse.Namespace) -> int:
     if args.target.endswith((".yaml", ".yml")) or Path(args.target).is_file():
-        spec = api.file_spec(Path(args.target), args.sets)
+        env_only = [flag for flag, value in (("--methods", args.methods), ("--until-decided", args.until_decided),
+                                             ("--max-seeds", args.max_seeds), ("--tune", args.tune),
+                                             ("--tune-seeds", args.tune_seeds), ("--tune-range", args.tune_ranges))
+                    if value]
+        if env_only:
+            raise RLCheckError(f"{', '.join(env_only)} plan{'s' if len(env_only) == 1 else ''} a study of an env; a study "
+                               f"file says that itself. Change {args.target}, or use --set (e.g. --set "
+                               "methods.ppo.learning_rate=1e-3).")
+        flags = [(field, str(value)) for field, value in (("seeds", args.seeds), ("budget", args.budget),
+                                                           ("threshold", args.threshold)) if value is not None]
+        spec = api.file_spec(Path(args.target), [*flags, *args.sets])  # --seeds 100 means seeds: 100, as in `run`
     else:
         args.env = args.target
         spec = _check_spec(args)
@@ -521,5 +594,17 @@ def _fmt(values: list[float | None]) -> str:
     return "[" + ", ".join("nan" if v is None else f"{v:.1f}" for v in values) + "]"
 
 
+def entry() -> None:
+    """The `rlcheck` command. After Ctrl-C or SIGTERM the process ends at once with its code: the store
+    is already consistent, and interpreter shutdown could otherwise meet XLA's threads mid-callback
+    (an abort instead of exit 130)."""
+    code = main()
+    if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -46,7 +46,7 @@ class Outcome:
 
     def first_reached(self, threshold: float) -> list[int | None]:
         """Env steps of the first checkpoint at or above the threshold, per seed (None if never)."""
-        hits = np.nan_to_num(self.eval_returns, nan=-np.inf) >= threshold
+        hits = np.isfinite(self.eval_returns) & (np.nan_to_num(self.eval_returns, nan=-np.inf) >= threshold)
         return [int(steps[row.argmax()]) if row.any() else None for row, steps in zip(hits, self.steps, strict=True)]
 
     def fell_back(self, threshold: float) -> np.ndarray:
@@ -68,6 +68,7 @@ def outcomes(table: pa.Table) -> list[Outcome]:
         diverged = _pivot(columns, mine & (metric == "diverged"))
         seeds, steps, returns, calls = curves
         flag = diverged[2][:, -1] > 0 if diverged[2].size else np.zeros(len(seeds), bool)
+        flag |= ~np.isfinite(returns).all(axis=1)  # a NaN or infinite return is never a result, whatever was recorded
         planning = mine & (metric == "diag/eval_model_calls_per_episode")
         per_episode = _pivot(columns, planning)[2][:, -1] if planning.any() else None
         spread = mine & (metric == "eval_return_std")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -61,12 +62,50 @@ def parse_value(config_cls: type, key: str, raw: str) -> Any:
         ) from None
 
 
+# What a value must be, by field name: a NaN learning rate or `gamma: 5` would otherwise run until it
+# diverged, and `population: 0` fail deep inside with a ZeroDivisionError. (name test, check, wording)
+_UNIT = ("gamma", "gae_lambda", "end_epsilon", "start_epsilon", "exploration_fraction", "priority_weight",
+         "plan_prior")
+_POSITIVE_FLOAT = ("adam_eps", "init_std", "clip_eps", "max_grad_norm", "temperature", "cg_damping", "target_kl",
+                   "init_alpha", "noise_decay_iters", "ou_dt")
+_AT_LEAST_ONE = ("batch_size", "buffer_size", "population", "update_epochs", "critic_epochs", "critic_minibatches",
+                 "cg_iters", "horizon", "iterations", "rollouts", "replan_samples", "n_step", "top_directions",
+                 "policy_delay", "gradient_steps", "line_search_steps", "target_update_interval", "max_depth")
+RULES: tuple[tuple[Any, Any, str], ...] = (
+    (lambda k: "learning_rate" in k, lambda v: v > 0, "a positive learning rate (e.g. 3e-4)"),
+    (lambda k: k in _UNIT, lambda v: 0 <= v <= 1, "a value in [0, 1]"),
+    (lambda k: k in ("tau", "elite_fraction"), lambda v: 0 < v <= 1, "a value in (0, 1]"),
+    (lambda k: k in ("line_search_shrink", "rollout_repeat"), lambda v: 0 <= v < 1, "a value in [0, 1)"),
+    (lambda k: k in _POSITIVE_FLOAT, lambda v: v > 0, "a positive number"),
+    (lambda k: k.startswith("num_") or k in _AT_LEAST_ONE, lambda v: v >= 1, "a whole number of at least 1"),
+    (lambda k: k == "hidden_sizes", lambda v: all(int(w) >= 1 for w in v), "layer widths of at least 1 (e.g. 64,64)"),
+    (lambda k: k == "handover_cos", lambda v: -1 <= v <= 1, "a cosine in [-1, 1]"),
+    (lambda k: k in ("learning_starts", "max_steps", "max_episode_steps", "rollout_steps"), lambda v: v >= 0,
+     "zero or more"),
+)
+
+
+def check_value(cls: type, key: str, value: Any) -> None:
+    """Refuse a value its field cannot take (non-finite numbers always), naming the field and the fix."""
+    if isinstance(value, bool) or isinstance(value, str):
+        return
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RLCheckError(f"Hyper-parameter {key!r} of {cls.__name__} must be a finite number, got {value!r}. Give a "
+                           "finite value, or leave it out for the default.")
+    for applies, ok, wanted in RULES:
+        if applies(key) and not ok(value):
+            raise RLCheckError(f"Hyper-parameter {key!r} of {cls.__name__} must be {wanted}, got {value!r}. Give such "
+                               "a value, or leave it out for the default.")
+
+
 def apply_overrides(config: Any, overrides: Mapping[str, Any]) -> Any:
-    """Return `config` with `overrides` applied; string values are parsed to the field's type."""
+    """Return `config` with `overrides` applied; string values are parsed to the field's type and every
+    value is checked against its field's range (`check_value`)."""
     cls = type(config)
     parsed = {k: parse_value(cls, k, v) if isinstance(v, str) else v for k, v in overrides.items()}
-    for k in parsed:
+    for k, v in parsed.items():
         parse_value(cls, k, str(getattr(config, k)))  # validates the key name
+        check_value(cls, k, v)
     return dataclasses.replace(config, **parsed)
 
 

@@ -2,9 +2,10 @@
 
 Exit codes (documented in the README): 0 ok, 1 error (store, internal), 2 usage (flags, specs,
 hyper-parameters), 3 the environment could not be made or failed preflight, 4 the study ran but some
-jobs failed or diverged."""
+jobs failed or diverged, 130 interrupted by Ctrl-C, 143 terminated by SIGTERM."""
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_ENV, EXIT_JOBS = 0, 1, 2, 3, 4
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143  # Ctrl-C, SIGTERM (128 + the signal's number)
 
 
 class RLCheckError(Exception):

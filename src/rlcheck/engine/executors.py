@@ -174,7 +174,7 @@ def _cause(exc: BaseException) -> BaseException:
 
 def _worker_env() -> dict[str, str]:
     """Environment variables a worker needs to compute what the driver would (XLA flags, JAX platform)."""
-    keep = ("XLA_FLAGS", "JAX_PLATFORMS", "JAX_ENABLE_X64", "PYTHONPATH")
+    keep = ("XLA_FLAGS", "JAX_PLATFORMS", "JAX_ENABLE_X64", "PYTHONPATH", "RLCHECK_STEP_TIMEOUT")
     return {k: os.environ[k] for k in keep if k in os.environ}
 
 

@@ -3,6 +3,7 @@ evaluation interval each, so the host can show progress between chunks."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +33,38 @@ def healthy(state: Any, eval_returns: jax.Array) -> jax.Array:
     leaves = [jnp.any(jnp.isnan(x)) for x in jax.tree.leaves(state) if jnp.issubdtype(x.dtype, jnp.floating)]
     nan = jnp.any(jnp.stack(leaves)) if leaves else jnp.bool_(False)
     return ~nan & jnp.all(jnp.isfinite(eval_returns))
+
+
+def interruptible(host: HostEnv | None, fn: Any, *args: Any) -> Any:
+    """`fn(*args)` (a compiled chunk) on a helper thread while the main thread waits in short slices:
+    a compiled call holds the main thread in C++, where Ctrl-C and SIGTERM are not seen until it
+    returns. On either, a Python env is told to stop (its next step raises, ending the computation
+    within one step); a JAX env's chunk is let finish (seconds); then the interrupt goes on up.
+    Finished jobs are already in the store, and the last chunk's checkpoint with them."""
+    if threading.current_thread() is not threading.main_thread():
+        return fn(*args)
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["out"] = jax.block_until_ready(fn(*args))  # done here, not later in a device_get on the main thread
+        except BaseException as exc:  # re-raised on the main thread below
+            box["error"] = exc
+
+    worker = threading.Thread(target=target, daemon=True, name="rlcheck-chunk")
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:
+        if host is not None:  # its next env call raises, so the chunk ends within one step
+            host.stop_requested = True
+        while worker.is_alive():  # a JAX env's chunk runs to its end (seconds): no thread is left in XLA at exit
+            worker.join(0.1)
+        raise
+    if "error" in box:
+        raise box["error"]
+    return box["out"]
 
 
 def run_devices(num_runs: int, host_env: bool = False) -> list[Any]:
@@ -130,8 +163,9 @@ def _run_learner(
         compile_seconds += time.perf_counter() - t
         return exe
 
+    host = env.env if isinstance(env.env, HostEnv) else None
     init_exe = compiled(batched(init), keys, batch_config)
-    state, first, finite = init_exe(keys, batch_config)
+    state, first, finite = interruptible(host, init_exe, keys, batch_config)
     done = Progress(0, [jax.device_get(first)], [None if f else 0 for f in np.asarray(finite)], 0.0, 0.0)
     if checkpoint_path is not None:
         restored = checkpoint.load(checkpoint_path, jax.device_get(state), done.rows[0], checkpoint_identity)
@@ -143,7 +177,10 @@ def _run_learner(
     def record(state, row, finite, chunks_done, env_steps):
         done.rows.append(jax.device_get(row))
         done.chunks_done = chunks_done
-        done.diverged_at = [d if d is not None or f else env_steps for d, f in zip(done.diverged_at, np.asarray(finite), strict=True)]
+        counted = np.asarray(row.env_steps).reshape(-1)  # the steps the method counted (-1: the schedule's)
+        at = [int(c) if c >= 0 else env_steps for c in counted]  # where the trace puts this checkpoint
+        done.diverged_at = [d if d is not None or f else a
+                            for d, f, a in zip(done.diverged_at, np.asarray(finite), at, strict=True)]
         done.wall_seconds = elapsed_before + time.perf_counter() - start
         done.compile_seconds = compile_before + compile_seconds
         if checkpoint_path is not None:
@@ -157,16 +194,17 @@ def _run_learner(
     for i in range(done.chunks_done, schedule.num_intervals):
         if interval_exe is None:
             interval_exe = compiled(chunk(schedule.iters_per_interval), state, batch_config)
-        state, row, finite = interval_exe(state, batch_config)
+        state, row, finite = interruptible(host, interval_exe, state, batch_config)
         record(state, row, finite, i + 1, (i + 1) * steps_per_chunk)
     if schedule.remainder_iters and done.chunks_done == schedule.num_intervals:
-        state, row, finite = compiled(chunk(schedule.remainder_iters), state, batch_config)(state, batch_config)
+        state, row, finite = interruptible(host, compiled(chunk(schedule.remainder_iters), state, batch_config), state,
+                                           batch_config)
         record(state, row, finite, schedule.num_intervals + 1, schedule.total_env_steps)
     stacked = jax.tree.map(lambda *xs: np.stack(xs, axis=1), *done.rows)
     trace = jax.tree.map(np.asarray, assemble_trace(schedule, stacked))
     if hasattr(method, "sample"):  # the final policy as it acts in training, for the evaluation-protocol audit
-        sampled = np.asarray(compiled(batched(lambda s, c: stochastic_returns(method, env, c, budget, s)),
-                                      state, batch_config)(state, batch_config), np.float64)
+        sampled = np.asarray(interruptible(host, compiled(batched(lambda s, c: stochastic_returns(method, env, c, budget, s)),
+                                                          state, batch_config), state, batch_config), np.float64)
         spread = sampled.std(-1, ddof=1) if sampled.shape[-1] > 1 else np.full(len(sampled), np.nan)
         for key, final in ((STOCHASTIC, sampled.mean(-1)), (STOCHASTIC + "_std", spread)):
             trace.diagnostics[key] = np.full(trace.eval_returns.shape[:2], np.nan)  # the last checkpoint only
@@ -187,7 +225,7 @@ def _run_learner(
 def _run_planner(method: Any, env: EnvSpec, configs: Sequence[Any], seeds: Sequence[int], budget: Budget,
                  progress: ProgressFn | None) -> RunResult:
     start = time.perf_counter()
-    traces = [run_planner_batch(method, env, config, list(seeds), budget) for config in configs]
+    traces = [interruptible(None, run_planner_batch, method, env, config, list(seeds), budget) for config in configs]
     trace = jax.tree.map(lambda *xs: np.concatenate(xs), *traces)
     runs = len(configs) * len(seeds)
     finite = np.all(np.isfinite(trace.eval_returns.reshape(runs, -1)), axis=1)

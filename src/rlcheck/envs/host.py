@@ -14,7 +14,10 @@ with Gymnasium 1.x same-step autoreset semantics: the returned observation is th
 
 from __future__ import annotations
 
+import os
+import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +27,48 @@ import numpy as np
 from flax import struct
 
 from rlcheck.core.errors import EnvError, RLCheckError
+from rlcheck.envs.closing import close_quietly
+
+DEFAULT_STEP_TIMEOUT = 60.0  # seconds; `--step-timeout` (RLCHECK_STEP_TIMEOUT), 0 for none
+
+
+def step_timeout() -> float:
+    """The longest a Python env's batch of steps (one per copy) or resets may take before its job fails."""
+    try:
+        return max(0.0, float(os.environ.get("RLCHECK_STEP_TIMEOUT", DEFAULT_STEP_TIMEOUT)))
+    except ValueError:
+        return DEFAULT_STEP_TIMEOUT
+
+
+class StepTimeout(Exception):
+    """Raised by the alarm inside an env call that ran past the step timeout."""
+
+
+class _Job:
+    __slots__ = ("fn", "result", "error", "done")
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self.fn, self.result, self.error, self.done = fn, None, None, threading.Event()
+
+
+class _Worker:
+    """One daemon thread that makes the env calls, so that the caller can give up on one that never
+    returns (a daemon thread stuck in the user's code does not keep the process alive)."""
+
+    NAME = "rlcheck-env"
+
+    def __init__(self) -> None:
+        self.requests: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        threading.Thread(target=self._loop, daemon=True, name=self.NAME).start()
+
+    def _loop(self) -> None:
+        while True:
+            job = self.requests.get()
+            try:
+                job.result = job.fn()
+            except BaseException as exc:  # handed back to the caller, whatever it is
+                job.error = exc
+            job.done.set()
 
 
 @struct.dataclass
@@ -51,22 +96,73 @@ class HostEnv:
         self._adopted: dict[tuple[int, int], int] = {}  # (owner, slot) from a resumed state -> our slot
         self._pools: dict[tuple[str, tuple[int, ...]], np.ndarray] = {}
         self._lock = threading.Lock()
-        self._failure: RLCheckError | None = None
+        self._failure: BaseException | None = None
+        self.timeout = step_timeout()
+        self._current = ""  # which copy and call is running, for the timeout's message
+        self._worker: _Worker | None = None
+        self.stop_requested = False  # set on Ctrl-C / SIGTERM: the next env call raises, ending the computation
 
-    def take_failure(self) -> RLCheckError | None:
-        """The error the env raised inside a callback (XLA wraps it on its way out), once."""
+    def take_failure(self) -> BaseException | None:
+        """The error the env raised inside a callback (XLA wraps it on its way out), once; a Ctrl-C or
+        SIGTERM that arrived while the env was stepping comes back as itself, to stop the whole study."""
         failure, self._failure = self._failure, None
         return failure
 
-    def _call(self, what: str, fn: Callable[[], Any]) -> Any:
+    def _call(self, what: str, fn: Callable[[], Any], empty: Callable[[], Any] | None = None) -> Any:
+        """`fn()` with the env's errors reported as the env's, bounded by the step timeout. Once a stop
+        is requested (Ctrl-C, SIGTERM), a call with `empty` returns that placeholder at once instead:
+        the chunk then runs to its end in moments without raising through XLA, and is discarded."""
+        if self.stop_requested and empty is not None:
+            return empty()
+        nested = threading.current_thread().name == _Worker.NAME
+        if not nested:
+            self._current = what
         try:
-            return fn()
+            return self._bounded(fn, empty)
         except RLCheckError as exc:
+            self._failure = exc
+            raise
+        except StepTimeout as exc:
+            self._failure = EnvError(
+                f"Environment {self.name!r} did not return from {self._current or what} within the step timeout of "
+                f"{self.timeout:g} s. rlcheck stopped this job; the study goes on with the others. Fix the env (run "
+                "that call by hand), or allow longer steps with --step-timeout SECONDS (0 for no limit).")
+            raise self._failure from exc
+        except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM while the env stepped: XLA would wrap it as an error
             self._failure = exc
             raise
         except Exception as exc:
             self._failure = self._env_error(what, exc)
             raise self._failure from exc
+
+    def _bounded(self, fn: Callable[[], Any], empty: Callable[[], Any] | None = None) -> Any:
+        """`fn()` on the env worker thread, given up on after the step timeout or when a stop is
+        requested. Callbacks run on XLA's threads, where no signal reaches: this is how a hung env
+        fails its job and a Ctrl-C stops a Python env mid-chunk."""
+        if self.stop_requested:
+            raise KeyboardInterrupt
+        if not self.timeout or threading.current_thread().name == _Worker.NAME:  # nested: already bounded
+            return fn()
+        job, worker = _Job(fn), self._worker or _Worker()
+        self._worker = worker
+        worker.requests.put(job)
+        limit = time.monotonic() + self.timeout
+        while not job.done.wait(0.05):
+            if self.stop_requested or time.monotonic() > limit:
+                self._abandon()
+                if self.stop_requested and empty is not None:
+                    return empty()
+                raise KeyboardInterrupt if self.stop_requested else StepTimeout
+        if job.error is not None:
+            raise job.error
+        return job.result
+
+    def _abandon(self) -> None:
+        """The worker is stuck in the user's code: leave it and the copies it may be stepping; later
+        calls get a new worker and fresh copies."""
+        self._worker = None
+        with self._lock:
+            self._copies, self._pools, self._adopted = {}, {}, {}
 
     def _env_error(self, what: str, exc: Exception) -> RLCheckError:
         if isinstance(exc, RLCheckError):
@@ -86,6 +182,16 @@ class HostEnv:
                 self._next_slot = start + size
                 self._pools[(site, shape)] = np.arange(start, start + size, dtype=np.int32).reshape(shape)
             return self._pools[(site, shape)]
+
+    def _reward(self, r: Any, action: Any) -> float:
+        """A reward that is not a plain number: a 0-d array is read as its value; anything else is refused."""
+        if isinstance(r, np.ndarray) and r.shape == () and np.issubdtype(r.dtype, np.number):
+            return float(r)
+        shape = f" of shape {r.shape}" if isinstance(r, np.ndarray) else ""
+        raise EnvError(
+            f"Environment {self.name!r} returned a reward of type {type(r).__name__}{shape} ({r!r:.60}) from "
+            f"step({action!r}); a Gymnasium env returns one number per step. Return a float (e.g. float(reward)), "
+            "or, for a batch of one, reward[0].")
 
     def _obs(self, obs: Any) -> np.ndarray:
         arr = np.asarray(obs, dtype=self.obs_dtype)
@@ -137,6 +243,7 @@ class HostEnv:
                     truncated[i] = True
                     continue
             action = flat_actions[i]
+            self._current = f"step({action!r}) of copy {slot_list[i]}"
             try:
                 out = env.step(action)
             except Exception as exc:  # the user's env: any error is theirs, reported as such
@@ -147,7 +254,10 @@ class HostEnv:
                     "returns 5 (obs, reward, terminated, truncated, info). Port the env to the new API or wrap it "
                     "with gymnasium's compatibility wrapper (shimmy)."
                 )
-            next_obs, reward[i], term, trunc, info = out
+            next_obs, r, term, trunc, info = out
+            if not isinstance(r, int | float | np.number):  # a rare path: checked only when odd
+                r = self._reward(r, action)
+            reward[i] = r
             for j, k in enumerate(info_keys):  # read only for evaluation (behaviour, true objective)
                 infos[i, j] = float(info.get(k, np.nan))
             final[i] = self._obs(next_obs)
@@ -168,7 +278,12 @@ class HostEnv:
         seeds = jax.random.randint(key, (num_envs,), 0, np.iinfo(np.int32).max)
         shapes = (jax.ShapeDtypeStruct((num_envs,) + self.obs_shape, self.obs_dtype),
                   jax.ShapeDtypeStruct((num_envs,), jnp.int32))
-        obs, slots = jax.pure_callback(lambda s: self._call("reset()", lambda: self._host_reset(site, np.asarray(s))), shapes, seeds,
+        def empty_reset(s):
+            lead = np.shape(s)
+            return np.zeros(lead + self.obs_shape, self.obs_dtype), np.zeros(lead, np.int32)
+
+        obs, slots = jax.pure_callback(lambda s: self._call("reset()", lambda: self._host_reset(site, np.asarray(s)),
+                                                            lambda: empty_reset(s)), shapes, seeds,
                                        vmap_method="broadcast_all")
         return obs, HostState(slots, jnp.full((num_envs,), self.owner, jnp.int32), jnp.zeros((num_envs,), jnp.int32))
 
@@ -182,7 +297,8 @@ class HostEnv:
             # One packed float32 output per step (obs | final obs | reward | terminated | truncated): turning
             # callback results into JAX arrays costs per array, and this is the hot path.
             def host_step(ids, a):
-                return self._call("step()", lambda: self._pack(*self._host_step(*np.moveaxis(np.asarray(ids), -1, 0), np.asarray(a), info_keys)))
+                return self._call("step()", lambda: self._pack(*self._host_step(*np.moveaxis(np.asarray(ids), -1, 0), np.asarray(a), info_keys)),
+                                  lambda: np.zeros(np.shape(ids)[:-1] + (2 * size + 3 + extra,), np.float32))
 
             packed = jax.pure_callback(host_step, jax.ShapeDtypeStruct((n, 2 * size + 3 + extra), jnp.float32), ids, actions,
                                        vmap_method="broadcast_all")
@@ -198,7 +314,13 @@ class HostEnv:
             shapes += (jax.ShapeDtypeStruct((n, extra), jnp.float32),) if info_keys else ()
 
             def host_step(ids, a):
-                return self._call("step()", lambda: self._host_step(*np.moveaxis(np.asarray(ids), -1, 0), np.asarray(a), info_keys))
+                def empty_step(lead=np.shape(ids)[:-1]):
+                    out = (np.zeros(lead + self.obs_shape, self.obs_dtype), np.zeros(lead, np.float32), np.zeros(lead, bool),
+                           np.zeros(lead, bool), np.zeros(lead + self.obs_shape, self.obs_dtype))
+                    return out + ((np.zeros(lead + (extra,), np.float32),) if info_keys else ())
+
+                return self._call("step()", lambda: self._host_step(*np.moveaxis(np.asarray(ids), -1, 0), np.asarray(a), info_keys),
+                                  empty_step)
 
             obs, reward, terminated, truncated, final, *infos = jax.pure_callback(host_step, shapes, ids, actions,
                                                                                   vmap_method="broadcast_all")
@@ -214,7 +336,7 @@ class HostEnv:
 
     def close(self) -> None:
         for env in self._copies.values():
-            env.close()
+            close_quietly(env)
         self._copies.clear()
         self._pools.clear()
         self._adopted.clear()

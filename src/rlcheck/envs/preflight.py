@@ -15,6 +15,7 @@ import numpy as np
 from gymnasium.utils.env_checker import check_env
 
 from rlcheck.core.errors import EnvError
+from rlcheck.envs.closing import close_quietly
 from rlcheck.envs.spaces import action_kind
 
 PROBE_STEPS = 200  # random-action steps the preflight takes
@@ -55,7 +56,7 @@ def run_checks(make: Callable[[], Any]) -> list[Finding]:
         findings += _gymnasium_checker(gym, env)
     if not any(f.level == "error" for f in findings):
         findings += _determinism(make)
-    env.close()
+    close_quietly(env)
     return findings
 
 
@@ -138,6 +139,13 @@ def _rollout(gym, env) -> list[Finding]:
             out.append(Finding("error", "observation shape", f"step() returned an observation of shape "
                                f"{np.shape(obs)}, but observation_space says {shape}."))
             return out
+        if not (isinstance(reward, int | float | np.number)
+                or (isinstance(reward, np.ndarray) and reward.shape == () and np.issubdtype(reward.dtype, np.number))):
+            kind = f" of shape {reward.shape}" if isinstance(reward, np.ndarray) else ""
+            out.append(Finding("error", "rewards are numbers", f"step() returned a reward of type "
+                               f"{type(reward).__name__}{kind} ({reward!r:.60}) at step {step}; a Gymnasium env "
+                               "returns one number per step. Return float(reward) (or reward[0] for a batch of one)."))
+            return out
         if not np.isfinite(float(reward)):
             out.append(Finding("error", "finite rewards", f"step() returned reward {reward} at step {step}."))
             return out
@@ -162,7 +170,7 @@ def _determinism(make) -> list[Finding]:
             trail.append(np.append(np.asarray(obs, np.float64).ravel(), float(reward)))
             if terminated or truncated:
                 break
-        env.close()
+        close_quietly(env)
         runs.append(trail)
     same = len(runs[0]) == len(runs[1]) and all(np.allclose(a, b) for a, b in zip(*runs, strict=True))
     if same:

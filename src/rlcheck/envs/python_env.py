@@ -12,6 +12,7 @@ import numpy as np
 
 from rlcheck.core.errors import EnvError
 from rlcheck.envs import atari
+from rlcheck.envs.closing import close_quietly
 from rlcheck.envs.host import HostEnv
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.envs.preflight import preflight
@@ -59,7 +60,7 @@ def make_python_env(name: str, env_kwargs: dict[str, Any] | None = None, check: 
             raw = wrap(base(), wrappers)
             own_limit, (_, notes) = _time_limit(raw), readable_observations(raw, name)
             warnings += notes + readable_actions(raw, name)[1]
-            raw.close()
+            close_quietly(raw)
         probe = make()
     except EnvError:
         raise

@@ -24,6 +24,7 @@ import yaml
 
 from rlcheck.core.errors import EnvError
 from rlcheck.envs import atari
+from rlcheck.envs.closing import close_quietly
 
 # Id prefixes of packages that register their envs on import: named in the error for an unknown id.
 PACKAGE_PREFIXES: dict[str, str] = {
@@ -128,7 +129,7 @@ def checked_factory(name: str, factory: Callable[[], Any]) -> Callable[[], Any]:
     if not isinstance(env, gym.Env):
         raise EnvError(f"Environment {name!r}: the factory returned a {type(env).__name__}, not a gymnasium.Env. "
                        "Return an env object (with reset, step, observation_space and action_space).")
-    env.close()
+    close_quietly(env)
     return factory
 
 

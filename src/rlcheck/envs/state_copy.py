@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from rlcheck.core.errors import NotApplicable
+from rlcheck.envs.closing import close_quietly
 
 CHECK_WARMUP, CHECK_STEPS = 5, 20  # steps before the saved state, and steps compared after it
 
@@ -62,7 +63,7 @@ class _ModelEnv(StateCopy):
         self.model = self.model_env.unwrapped
 
     def close(self) -> None:
-        self.model_env.close()
+        close_quietly(self.model_env)
 
 
 class MujocoState(_ModelEnv):
@@ -153,7 +154,7 @@ def _verify(make, state_copy: StateCopy, action_space: Any) -> str | None:
     except Exception as exc:  # noqa: BLE001 (e.g. EzPickle envs deep-copy to a fresh env that was never reset)
         return f"a copy made with {state_copy.how} cannot be stepped ({type(exc).__name__}: {exc})"
     finally:
-        real.close()
+        close_quietly(real)
     return None
 
 
@@ -185,7 +186,7 @@ def _choose(env_spec: Any) -> type[StateCopy] | str:
     host = env_spec.env
     probe = host.make()
     raw, action_space = probe.unwrapped, probe.action_space
-    probe.close()
+    close_quietly(probe)
     if hasattr(raw, "set_state") and hasattr(getattr(raw, "data", None), "qpos"):
         return MujocoState
     kinds: list[type[StateCopy]] = [DeepCopy]
@@ -195,7 +196,7 @@ def _choose(env_spec: Any) -> type[StateCopy] | str:
     for kind in kinds:
         candidate = kind(host.make)
         reason = _verify(host.make, candidate, action_space)
-        candidate.close()
+        close_quietly(candidate)
         if reason is None:
             return kind
         reasons.append(reason)

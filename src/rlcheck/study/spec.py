@@ -30,7 +30,7 @@ import difflib
 import hashlib
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -139,11 +139,17 @@ def _fail(field: str, problem: str, fix: str) -> RLCheckError:
     return RLCheckError(f"Study field {field!r}: {problem}. {fix}")
 
 
-def _whole(field: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or float(value) != int(value):
+SEED_LIMIT = 2**32  # JAX's PRNGKey takes a uint32 seed
+
+
+def _whole(field: str, value: Any, minimum: int, maximum: int | None = None) -> int:
+    if (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+            or float(value) != int(value)):
         raise _fail(field, f"expected a whole number, got {value!r}", f"Write e.g. {field}: {max(minimum, 10)}.")
     if int(value) < minimum:
         raise _fail(field, f"must be at least {minimum}, got {int(value)}", f"Give a value >= {minimum}.")
+    if maximum is not None and int(value) > maximum:
+        raise _fail(field, f"must be at most {maximum:,}, got {int(value):,}", f"Give a value <= {maximum:,}.")
     return int(value)
 
 
@@ -184,6 +190,9 @@ def _methods(raw: Any, env: Any) -> tuple[tuple[MethodSpec, ...], tuple[tuple[st
             except RLCheckError as exc:
                 skipped.append((str(name), str(exc)))
                 continue
+        if settings is not None and not isinstance(settings, Mapping):
+            raise _fail(f"methods.{name}", f"expected a mapping of hyper-parameters, got {settings!r}",
+                        f"Write e.g. {name}: {{learning_rate: 3e-4}}, or {name}: {{}} for its defaults.")
         settings = dict(settings or {})
         sweep = settings.pop("sweep", {}) or {}
         if not isinstance(sweep, Mapping) or not all(isinstance(v, list) and v for v in sweep.values()):
@@ -230,11 +239,11 @@ def build(raw: Mapping[str, Any]) -> StudySpec:
 
     seeds_raw = raw.get("seeds", DEFAULT_SEEDS)
     if isinstance(seeds_raw, list):
-        seeds = tuple(_whole("seeds", s, 0) for s in seeds_raw)
+        seeds = tuple(_whole("seeds", s, 0, SEED_LIMIT - 1) for s in seeds_raw)
         if not seeds or len(set(seeds)) != len(seeds):
             raise _fail("seeds", f"expected a non-empty list of distinct seeds, got {seeds_raw!r}", "Write e.g. seeds: 10.")
     else:
-        seeds = tuple(range(_whole("seeds", seeds_raw, 1)))
+        seeds = tuple(range(_whole("seeds", seeds_raw, 1, 100_000)))
 
     if raw.get("budget") is None and task not in DEFAULT_BUDGETS:
         raise _fail("budget", f"no default budget is known for {env_name}", "Give env steps per seed, e.g. --budget 100000.")
@@ -262,6 +271,7 @@ def build(raw: Mapping[str, Any]) -> StudySpec:
     block = None if block is None else _whole("seed_block", block, 1)
     methods, skipped = _methods(raw.get("methods"), env)
     methods, too_small = _check_budget(methods, env, budget, named=raw.get("methods") is not None)
+    _check_checkpoints(methods, env, budget, num_evals)
     skipped = tuple(skipped) + tuple(too_small)
     if not methods:
         raise _fail("budget", f"no method can use {budget:,} env steps on {env_name}: "
@@ -399,6 +409,21 @@ def _check_budget(methods: Sequence[MethodSpec], env: Any, budget: int, named: b
     return tuple(kept), skipped
 
 
+def _check_checkpoints(methods: Sequence[MethodSpec], env: Any, budget: int, num_evals: int) -> None:
+    """More checkpoints than a learner has iterations in the budget cannot be honoured: refused with the
+    most it can have, never silently cut."""
+    for m in methods:
+        record = registry.get(m.name)
+        if not record.learns:
+            continue
+        config = registry.default_config(record.implementation, env, {k: _str_if_list(v) for k, v in m.overrides.items()})
+        iterations = budget // record.implementation.steps_per_iteration(config)
+        if num_evals > iterations:
+            raise _fail("evaluation.checkpoints", f"{num_evals:,} checkpoints, but {m.name} has only {iterations:,} "
+                        f"training iterations in {budget:,} env steps, and a checkpoint comes after an iteration",
+                        f"Give at most {iterations:,} (e.g. --num-evals {min(iterations, 20)}), or raise the budget.")
+
+
 def _budget_problem(m: MethodSpec, env: Any, budget: int) -> RLCheckError | None:
     record = registry.get(m.name)
     if not record.learns:
@@ -421,13 +446,31 @@ def _budget_problem(m: MethodSpec, env: Any, budget: int) -> RLCheckError | None
     return None
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (plain YAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, Hashable) and key in seen:
+                mark = key_node.start_mark
+                raise yaml.constructor.ConstructorError(None, None, f"the key {key!r} is given twice (the second "
+                                                        "would silently win); keep one", mark)
+            seen.add(key if isinstance(key, Hashable) else repr(key))
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_yaml(path: Path) -> dict[str, Any]:
     try:
         text = Path(path).read_text()
     except OSError as exc:
         raise RLCheckError(f"Cannot read the study file {path}: {exc.strerror}. Check the path.") from None
+    except UnicodeDecodeError:
+        raise RLCheckError(f"{path} is not a text file (it is not UTF-8), so it cannot be a YAML study file. Point "
+                           "at the study's .yaml file.") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
@@ -447,8 +490,18 @@ def apply_sets(raw: dict[str, Any], sets: Sequence[tuple[str, str]]) -> dict[str
             node = node.setdefault(key, {})
             if not isinstance(node, dict):
                 raise RLCheckError(f"--set {path}: {key!r} is not a mapping in this study, so it has no sub-field. Check the path.")
-        node[keys[-1]] = yaml.safe_load(value)
+        node[keys[-1]] = yaml_value(f"--set {path}", value)
     return raw
+
+
+def yaml_value(flag: str, value: str) -> Any:
+    """A flag's value read as a YAML scalar or list (3e-4, true, null, [1, 2]), or a clear error."""
+    try:
+        return yaml.safe_load(value)
+    except yaml.YAMLError as exc:
+        raise RLCheckError(f"{flag}={value}: the value cannot be read ({getattr(exc, 'problem', None) or exc}). Write "
+                           "a number, true/false, null, a word, or a list like [1, 2]; quote text with special "
+                           "characters.") from None
 
 
 def diff(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "") -> list[str]:
