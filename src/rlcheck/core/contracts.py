@@ -11,7 +11,7 @@ ones static; rlcheck.core.config), per-env `defaults` ({env name or "atari": ove
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import jax
