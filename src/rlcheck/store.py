@@ -39,7 +39,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
-from rlcheck.core.atomic import TEMP_GLOB, atomic_write_bytes, set_aside, unwritable
+from rlcheck.core.atomic import SET_ASIDE, TEMP_GLOB, atomic_write_bytes, set_aside, unwritable
 from rlcheck.core.checkpoint import checkpoint_files
 from rlcheck.core.errors import StoreError
 from rlcheck.core.results import RunResult
@@ -47,7 +47,6 @@ from rlcheck.core.trace import Trace
 
 LOCK_NAME = ".rlcheck.lock"
 LOG_NAME = "rlcheck.log"
-SET_ASIDE = "set-aside"
 FINGERPRINT_KEY = b"rlcheck_fingerprint"
 TRACE_FIELDS = ("env_steps", "model_calls", "eval_returns", "train_returns", "train_episodes")
 TRACE_SCHEMA = pa.schema([

@@ -16,6 +16,7 @@ from pathlib import Path
 from rlcheck.core.errors import StoreError
 
 TEMP_GLOB = ".*.*.tmp"
+SET_ASIDE = "set-aside"  # where files that are not the store's own go (one folder per store subfolder)
 log = logging.getLogger("rlcheck")
 
 
@@ -64,7 +65,7 @@ def unwritable(path: Path, exc: OSError) -> StoreError:
 
 def set_aside(path: Path, reason: str) -> Path:
     """Move `path` to ../set-aside/DIRNAME/ (next to the folder it is in) with a note of why."""
-    where = path.parent.parent / "set-aside" / path.parent.name
+    where = path.parent.parent / SET_ASIDE / path.parent.name
     where.mkdir(parents=True, exist_ok=True)
     stamp, n = time.strftime("%Y%m%dT%H%M%S"), 0
     target = where / f"{path.name}.{stamp}"
