@@ -84,7 +84,7 @@ def study_spec(env: EnvLike, seeds: int | Sequence[int] | None = None, budget: i
                          ("true_objective", true_objective), ("descriptors", descriptors)):
         if value is not None:
             raw[field] = value
-    evaluation = {k: v for k, v in (("checkpoints", num_evals), ("episodes", eval_episodes)) if v is not None}
+    evaluation = _evaluation(num_evals, eval_episodes)
     if evaluation:
         raw["evaluation"] = evaluation
     if not audit:
@@ -149,9 +149,15 @@ def run_file(path: Path | str, out: Path | str, sets: Sequence[tuple[str, str]] 
     return run(file_spec(path, sets), out, resume, progress, executor, address, force)
 
 
+def _evaluation(checkpoints: int | None, episodes: int | None) -> dict[str, int]:
+    """The study's evaluation fields, given ones only: an unset checkpoint count means up to the default, one per
+    iteration at most, while a given one is refused when a learner cannot honour it."""
+    return {k: v for k, v in (("checkpoints", checkpoints), ("episodes", episodes)) if v is not None}
+
+
 def train(env: EnvLike, algo: str, seeds: int | Sequence[int], steps: int, out: Path | str,
           overrides: Mapping[str, Any] | None = None, sweep: Mapping[str, Sequence[Any]] | None = None,
-          num_evals: int = 20, eval_episodes: int = 10, threshold: float | None = None,
+          num_evals: int | None = None, eval_episodes: int = 10, threshold: float | None = None,
           progress: ProgressFn | None = None, env_kwargs: Mapping[str, Any] | None = None,
           resume: bool = False, wrappers: Sequence[str] = (), imports: Sequence[str] = (),
           force: bool = False) -> StudySummary:
@@ -172,7 +178,7 @@ def train(env: EnvLike, algo: str, seeds: int | Sequence[int], steps: int, out: 
         expand_sweep(config, {k: [str(v) for v in values] for k, values in sweep.items()})  # numeric fields only
         settings["sweep"] = {k: list(v) for k, v in sweep.items()}
     raw = {**_env_fields(env, env_kwargs, wrappers, imports), "methods": {algo: settings}, "seeds": seeds,
-           "budget": steps, "evaluation": {"checkpoints": num_evals, "episodes": eval_episodes}, "audit": False}
+           "budget": steps, "evaluation": _evaluation(num_evals, eval_episodes), "audit": False}
     known = known_threshold(make_env(raw["env"], dict(env_kwargs or {}), wrappers, imports))
     if threshold is not None or known is None:
         raw["threshold"] = threshold  # None: no success threshold, returns only
@@ -181,7 +187,7 @@ def train(env: EnvLike, algo: str, seeds: int | Sequence[int], steps: int, out: 
 
 def sweep(env: EnvLike, algo: str, factors: Mapping[str, Sequence[Any]], out: Path | str,
           fixed: Mapping[str, Any] | None = None, seeds: int = 10, budget: int | None = None,
-          threshold: float | None = None, num_evals: int = 10, with_sb3: bool = False, resume: bool = False,
+          threshold: float | None = None, num_evals: int | None = None, with_sb3: bool = False, resume: bool = False,
           progress: ProgressFn | None = None, executor: Any = "local", address: str | None = None,
           dry_run: bool = False, env_kwargs: Mapping[str, Any] | None = None, wrappers: Sequence[str] = (),
           imports: Sequence[str] = (), force: bool = False) -> StudySummary | str:
@@ -201,7 +207,7 @@ def sweep(env: EnvLike, algo: str, factors: Mapping[str, Sequence[Any]], out: Pa
     if with_sb3:
         methods[f"sb3-{algo}"] = {**fixed, **{k: v[0] for k, v in factors.items()}}
     raw: dict[str, Any] = {**_env_fields(env, env_kwargs, wrappers, imports), "methods": methods, "seeds": seeds,
-                           "evaluation": {"checkpoints": num_evals, "episodes": 10}}
+                           "evaluation": _evaluation(num_evals, 10)}
     for field, value in (("budget", budget), ("threshold", threshold)):
         if value is not None:
             raw[field] = value

@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="override a hyper-parameter; repeatable")
     train.add_argument("--sweep", action="append", type=_key_value, default=[], metavar="KEY=V1,V2",
                        help="vectorise over values of a numeric hyper-parameter in the same compiled program")
-    train.add_argument("--num-evals", type=_positive_int("--num-evals"), default=20, help="evaluation checkpoints")
+    train.add_argument("--num-evals", type=_positive_int("--num-evals"), help="evaluation checkpoints (default: up to 20)")
     train.add_argument("--eval-episodes", type=_positive_int("--eval-episodes"), default=10, help="episodes per evaluation")
     train.add_argument("--threshold", type=_number("--threshold"),
                        help="success: final eval return >= this (default: the env's; none known: success not judged)")
@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--threshold", type=_number("--threshold"), help="success: final eval return >= this (default: the env's)")
     check.add_argument("--methods", help=f"comma-separated, from: {', '.join(registry.names())} (default: every "
                        f"method that applies, except the opt-in {', '.join(registry.names(default=False))})")
-    check.add_argument("--num-evals", type=_positive_int("--num-evals"), help="evaluation checkpoints (default 20)")
+    check.add_argument("--num-evals", type=_positive_int("--num-evals"), help="evaluation checkpoints (default: up to 20)")
     check.add_argument("--eval-episodes", type=_positive_int("--eval-episodes"), help="episodes per evaluation (default 10)")
     check.add_argument("--true-objective", help="the task's real goal if not the reward: an info key or module:function")
     check.add_argument("--descriptors", help="module:function(obs, action, reward, next_obs) -> extra behaviour descriptors")
@@ -137,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--seeds", type=_positive_int("--seeds"), default=10, help="seeds per cell (default 10)")
     sweep.add_argument("--budget", type=_positive_int("--budget"), help="env steps per seed (default: per env)")
     sweep.add_argument("--threshold", type=_number("--threshold"), help="success: final eval return >= this")
-    sweep.add_argument("--num-evals", type=_positive_int("--num-evals"), default=10, help="evaluation checkpoints")
+    sweep.add_argument("--num-evals", type=_positive_int("--num-evals"), help="evaluation checkpoints (default: up to 20)")
     sweep.add_argument("--with-sb3", action="store_true", help="also run Stable-Baselines3's implementation at the reference cell")
     _study_options(sweep)
 

@@ -271,7 +271,8 @@ def build(raw: Mapping[str, Any]) -> StudySpec:
     block = None if block is None else _whole("seed_block", block, 1)
     methods, skipped = _methods(raw.get("methods"), env)
     methods, too_small = _check_budget(methods, env, budget, named=raw.get("methods") is not None)
-    _check_checkpoints(methods, env, budget, num_evals)
+    if "checkpoints" in evaluation:  # the default (20) is "up to 20": the schedule gives a learner at most one per iteration
+        _check_checkpoints(methods, env, budget, num_evals)
     skipped = tuple(skipped) + tuple(too_small)
     if not methods:
         raise _fail("budget", f"no method can use {budget:,} env steps on {env_name}: "
