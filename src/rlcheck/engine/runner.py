@@ -35,32 +35,43 @@ def healthy(state: Any, eval_returns: jax.Array) -> jax.Array:
     return ~nan & jnp.all(jnp.isfinite(eval_returns))
 
 
+CHUNK_THREAD = "rlcheck-chunk"
+STOP_GRACE_S = 2.0  # how long a stop waits for a Python env call already in progress
+
+
 def interruptible(host: HostEnv | None, fn: Any, *args: Any) -> Any:
-    """`fn(*args)` (a compiled chunk) on a helper thread while the main thread waits in short slices:
-    a compiled call holds the main thread in C++, where Ctrl-C and SIGTERM are not seen until it
-    returns. On either, a Python env is told to stop (its next step raises, ending the computation
-    within one step); a JAX env's chunk is let finish (seconds); then the interrupt goes on up.
-    Finished jobs are already in the store, and the last chunk's checkpoint with them."""
-    if threading.current_thread() is not threading.main_thread():
+    """`fn(*args)` (a compiled chunk) on a helper thread while this thread waits in short slices: a
+    compiled call holds its thread in C++, where Ctrl-C and SIGTERM are not seen until it returns, and
+    a Python env's call cannot be stopped from inside. Between slices: a Python env call past the step
+    timeout fails the job (the helper is left in it); on Ctrl-C or SIGTERM a Python env is told to stop
+    (its next call returns at once, so the chunk ends within one step), a JAX env's chunk is let finish
+    (seconds), and the interrupt goes on up. Finished jobs are already in the store, the last chunk's
+    checkpoint with them."""
+    if threading.current_thread().name == CHUNK_THREAD:
         return fn(*args)
     box: dict[str, Any] = {}
 
     def target() -> None:
         try:
             box["out"] = jax.block_until_ready(fn(*args))  # done here, not later in a device_get on the main thread
-        except BaseException as exc:  # re-raised on the main thread below
+        except BaseException as exc:  # re-raised on the waiting thread below
             box["error"] = exc
 
-    worker = threading.Thread(target=target, daemon=True, name="rlcheck-chunk")
+    worker = threading.Thread(target=target, daemon=True, name=CHUNK_THREAD)
     worker.start()
     try:
         while worker.is_alive():
             worker.join(0.1)
+            timed_out = host.timed_out() if host is not None else None
+            if timed_out is not None:
+                raise timed_out
     except KeyboardInterrupt:
-        if host is not None:  # its next env call raises, so the chunk ends within one step
+        if host is not None:
             host.stop_requested = True
         while worker.is_alive():  # a JAX env's chunk runs to its end (seconds): no thread is left in XLA at exit
             worker.join(0.1)
+            if host is not None and host.stuck_for() > STOP_GRACE_S:  # a call that does not return: leave it
+                break
         raise
     if "error" in box:
         raise box["error"]
