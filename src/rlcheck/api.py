@@ -97,6 +97,17 @@ def study_spec(env: EnvLike, seeds: int | Sequence[int] | None = None, budget: i
     if "methods" not in raw:  # the default methods, named, so the settings apply to them and none is lost
         chosen = build(raw)
         raw["methods"] = [m.name for m in chosen.methods]
+    named = raw["methods"] if isinstance(raw["methods"], Mapping) else {m: {} for m in raw["methods"]}
+    for path, value in sets:
+        method, dot, _ = path.partition(".")
+        if not dot:
+            raise RLCheckError(f"--set {path}={value}: a study of several methods needs the method in front, METHOD.KEY="
+                               f"VALUE (e.g. --set ppo.{path}={value}).")
+        if method not in named:
+            registry.get(method)  # an unknown name: the error lists the known ones
+            raise RLCheckError(f"--set {path}={value}: {method} is not among this study's methods ({', '.join(named)}), "
+                               f"so the setting would run a method not asked for. Add {method} to --methods, or drop "
+                               "the --set.")
     spec = build(apply_sets(raw, [(f"methods.{path}", value) for path, value in sets]))
     if chosen is None:
         return spec

@@ -17,12 +17,14 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rlcheck import api, registry, reproduce
 from rlcheck.core.contracts import ProgressFn
 from rlcheck.core.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_JOBS, EXIT_OK, EXIT_TERMINATED, RLCheckError
-from rlcheck.library_log import LibraryLog, library_log
 from rlcheck.core.results import StudySummary
 from rlcheck.envs.host import DEFAULT_STEP_TIMEOUT
 from rlcheck.export import SINKS
+from rlcheck.library_log import LibraryLog, library_log
 from rlcheck.store import write_json
 from rlcheck.study.spec import StudySpec, yaml_value
+
+EXAMPLES = {"--budget": "500000", "--steps": "500000", "--seeds": "10", "--max-seeds": "40", "--num-evals": "20"}
 
 
 def _positive_int(name: str, least: int = 1):
@@ -34,7 +36,7 @@ def _positive_int(name: str, least: int = 1):
         except ValueError:
             number = float("nan")
         if not number.is_integer():
-            raise argparse.ArgumentTypeError(f"{name} must be a positive whole number, got {raw!r} (e.g. {name} 500000)")
+            raise argparse.ArgumentTypeError(f"{name} must be a positive whole number, got {raw!r} (e.g. {name} {EXAMPLES.get(name, '10')})")
         if number < least:
             raise argparse.ArgumentTypeError(f"{name} must be {'positive' if least else 'zero or more'}, got {int(number)}")
         return int(number)
@@ -156,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     _env_options(lint)
     lint.add_argument("--episodes", type=_positive_int("--episodes"), default=24, help="episodes per probe policy")
     lint.add_argument("--seed", type=int, default=0)
-    lint.add_argument("--max-seconds", type=_number("--max-seconds"), default=60.0,
+    lint.add_argument("--max-seconds", type=_positive_number("--max-seconds"), default=60.0,
                       help="size the probing of a Python env to about this long at its measured speed (default 60)")
     lint.add_argument("--json", type=Path, help="also write the findings and profile to this JSON file")
 
@@ -265,12 +267,17 @@ def _executor_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--executor", choices=("local", "ray"), default="local",
                    help="where jobs run: here, one after another (default), or as Ray tasks (the ray extra)")
     p.add_argument("--address", help="with --executor ray: a running cluster, HOST:PORT or 'auto' (default: a private local Ray)")
-    p.add_argument("--job-cpus", type=_number("--job-cpus"), default=1.0, help="with --executor ray: CPUs per job (default 1)")
-    p.add_argument("--job-gpus", type=_number("--job-gpus"), default=0.0, help="with --executor ray: GPUs per job (default 0)")
+    p.add_argument("--job-cpus", type=_number("--job-cpus"), help="with --executor ray: CPUs per job (default 1)")
+    p.add_argument("--job-gpus", type=_number("--job-gpus"), help="with --executor ray: GPUs per job (default 0)")
 
 
 def _executor(args: argparse.Namespace):
-    return api.executor_for(args.executor, args.address, args.job_cpus, args.job_gpus)
+    given = [flag for flag, value in (("--job-cpus", args.job_cpus), ("--job-gpus", args.job_gpus)) if value is not None]
+    if given and args.executor != "ray":
+        raise RLCheckError(f"{' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} to --executor ray (the resources of each Ray task); local "
+                           "jobs run one after another in this process. Add --executor ray, or drop them.")
+    return api.executor_for(args.executor, args.address, 1.0 if args.job_cpus is None else args.job_cpus,
+                            0.0 if args.job_gpus is None else args.job_gpus)
 
 
 def _number(name: str):
@@ -279,6 +286,19 @@ def _number(name: str):
             return float(raw)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{name} must be a number, got {raw!r} (e.g. {name} 475)") from None
+
+    return parse
+
+
+def _positive_number(name: str):
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = float("nan")
+        if not (0 < value < float("inf")):
+            raise argparse.ArgumentTypeError(f"{name} must be a positive number, got {raw!r} (e.g. {name} 60)")
+        return value
 
     return parse
 

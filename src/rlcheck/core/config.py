@@ -58,7 +58,8 @@ def parse_value(config_cls: type, key: str, raw: str) -> Any:
         kind = type(default).__name__
         example = {"bool": "true", "int": "128", "float": "3e-4", "tuple": "64,64"}.get(kind, "value")
         raise RLCheckError(
-            f"Hyper-parameter {key!r} expects a {kind}, got {raw!r}. Write it like {key}={example}."
+            f"Hyper-parameter {key!r} expects {'an' if kind[0] in 'aeiou' else 'a'} {kind}, got {raw!r}. "
+            f"Write it like {key}={example}."
         ) from None
 
 

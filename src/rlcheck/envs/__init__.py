@@ -107,7 +107,12 @@ def _jax_time_limited(spec: EnvSpec, wrappers: Sequence[WrapperSpec]) -> EnvSpec
         raise RLCheckError(f"--wrap {', '.join(other)}: {spec.name!r} is a JAX env, which takes only "
                            "TimeLimit:max_episode_steps=N (its time limit); the other wrappers apply to Gymnasium envs. "
                            f"Write 'gymnasium:{spec.name.removeprefix('gymnax:')}' to wrap Gymnasium's version (if it has one).")
-    limit = int(dict(wrappers[-1].kwargs).get("max_episode_steps", 0))
+    kwargs = dict(wrappers[-1].kwargs)
+    limit = kwargs.pop("max_episode_steps", None)
+    if kwargs or isinstance(limit, bool) or not isinstance(limit, int):
+        raise RLCheckError(f"--wrap {wrappers[-1].text}: on the JAX env {spec.name!r}, TimeLimit takes one argument, "
+                           f"max_episode_steps, a whole number (got {', '.join(f'{k}={v!r}' for k, v in wrappers[-1].kwargs) or 'none'}). "
+                           "Write e.g. --wrap TimeLimit:max_episode_steps=200.")
     env, params = with_time_limit(spec.env, spec.params, limit, spec.name)
     return dataclasses.replace(spec, env=env, params=params, max_episode_steps=limit,
                                wrappers=tuple(w.text for w in wrappers), limit_source="a TimeLimit wrapper")

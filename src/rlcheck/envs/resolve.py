@@ -90,6 +90,9 @@ def resolve_id(name: str) -> str:
         return name
     if ":" in name:
         module_name, _, attr = name.partition(":")
+        if not module_name.strip() or not attr.strip():
+            raise EnvError(f"Environment {name!r}: 'package:EnvId' and 'package.module:ClassName' need a name on both "
+                           "sides of the colon (e.g. minigrid:MiniGrid-Empty-5x5-v0, my_envs:Maze).")
         module = _import_module(name, module_name)
         if attr in gym.registry:  # package:EnvId, the import registered it
             return attr

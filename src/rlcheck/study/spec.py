@@ -177,6 +177,10 @@ def _methods(raw: Any, env: Any) -> tuple[tuple[MethodSpec, ...], tuple[tuple[st
     if isinstance(raw, str):
         raw = [m.strip() for m in raw.split(",") if m.strip()]
     if isinstance(raw, Sequence):
+        twice = sorted({str(name) for name in raw if list(raw).count(name) > 1})
+        if twice:
+            raise _fail("methods", f"{', '.join(twice)} named more than once",
+                        "Name each method once; to compare settings of one method, use `rlcheck sweep` or a sweep: field.")
         raw = {name: {} for name in raw}
     if not isinstance(raw, Mapping) or not raw:
         raise _fail("methods", f"expected a list of names or a mapping name -> settings, got {raw!r}",
@@ -229,7 +233,10 @@ def build(raw: Mapping[str, Any]) -> StudySpec:
             raise RLCheckError(f"Unknown study field {key!r}.{hint} Valid fields: {', '.join(FIELDS)}.")
     if "env" not in raw or not raw["env"]:
         raise _fail("env", "missing", "Name the environment, e.g. env: CartPole-v1 (see `rlcheck envs`).")
-    env_name = str(raw["env"])
+    if not isinstance(raw["env"], str):
+        raise _fail("env", f"expected a name, got {raw['env']!r}", "Write e.g. env: CartPole-v1 (quote a name YAML "
+                    "would read as a number or a list).")
+    env_name = raw["env"]
     env_kwargs = raw.get("env_kwargs") or {}
     if not isinstance(env_kwargs, Mapping):
         raise _fail("env_kwargs", f"expected a mapping, got {env_kwargs!r}", "Write e.g. env_kwargs: {render_mode: null}.")
