@@ -39,9 +39,11 @@ PACKAGE_PREFIXES: dict[str, str] = {
 def import_packages(imports: Sequence[str]) -> None:
     """Import each package (they register their env ids as a side effect)."""
     for name in imports:
+        if not name.strip():
+            raise EnvError("--import needs a package name (got an empty one), e.g. --import minigrid.")
         try:
             importlib.import_module(name)
-        except ImportError as exc:
+        except (ImportError, ValueError, TypeError) as exc:  # ValueError, TypeError: ".x", "a..b" and the like
             raise EnvError(f"--import {name}: the package cannot be imported ({exc}). Install it (pip install ...) "
                            "or check the spelling; it is the name you would write after `import`.") from exc
 

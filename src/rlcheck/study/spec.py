@@ -177,6 +177,10 @@ def _methods(raw: Any, env: Any) -> tuple[tuple[MethodSpec, ...], tuple[tuple[st
     if isinstance(raw, str):
         raw = [m.strip() for m in raw.split(",") if m.strip()]
     if isinstance(raw, Sequence):
+        odd = [name for name in raw if not isinstance(name, str)]
+        if odd:
+            raise _fail("methods", f"expected method names, got {odd[0]!r}", "Write e.g. methods: [ppo, dqn], or a "
+                        "mapping name -> settings such as methods: {ppo: {learning_rate: 3e-4}}.")
         twice = sorted({str(name) for name in raw if list(raw).count(name) > 1})
         if twice:
             raise _fail("methods", f"{', '.join(twice)} named more than once",
