@@ -162,7 +162,13 @@ class HostEnv:
             "or, for a batch of one, reward[0].")
 
     def _obs(self, obs: Any) -> np.ndarray:
-        arr = np.asarray(obs, dtype=self.obs_dtype)
+        try:
+            arr = np.asarray(obs, dtype=self.obs_dtype)
+        except (TypeError, ValueError) as exc:
+            raise EnvError(
+                f"Environment {self.name!r} returned an observation that is not an array of numbers ({type(obs).__name__}: "
+                f"{obs!r:.60}; {exc}). Return what its observation_space holds, e.g. a float32 array of shape "
+                f"{self.obs_shape}.") from exc
         if arr.shape != self.obs_shape:  # checked here, not by broadcasting: (1,) would fill a (4,) row
             raise EnvError(
                 f"Environment {self.name!r} returned an observation of shape {arr.shape}, but its observation_space "
