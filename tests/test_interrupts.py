@@ -91,3 +91,30 @@ def test_an_interrupt_stops_the_study_at_once_and_resume_finishes_it(tmp_path, s
     done = _rlcheck(*args, "--resume")
     assert done.returncode == 0, done.stderr
     _no_traceback(done.stderr)
+
+
+@pytest.mark.slow  # 150 s; tests/test_python_env.py checks the same snapshot in-process, benchmarks/chaos.py at scale
+def test_a_python_env_killed_mid_job_resumes_its_episodes_exactly(tmp_path):
+    """SIGKILL after a checkpoint of a host-loop PPO job, then --resume: the copies saved with the checkpoint
+    continue their episodes, so the traces equal an uninterrupted run's (with fresh copies they would not)."""
+    import pandas as pd
+
+    args = ["check", "user_envs:slow_cartpole", "--methods", "ppo", "--threshold", "475", "--seeds", "2", "--budget",
+            "4096", "--num-evals", "4", "--eval-episodes", "2", "--no-audit", "--tune", "0", "--quiet"]
+    whole = _rlcheck(*args, "--out", str(tmp_path / "whole"))
+    assert whole.returncode == 0, whole.stderr
+    out = tmp_path / "cut"
+    env = dict(os.environ, PYTHONPATH=str(TESTS))
+    proc = subprocess.Popen([sys.executable, "-m", "rlcheck.cli", *args, "--out", str(out)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while not list((out / "checkpoints").glob("*.npz")) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    assert not (out / "traces.parquet").exists(), "the job finished before the kill: nothing was resumed"
+    resumed = _rlcheck(*args, "--out", str(out), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    a, b = pd.read_parquet(tmp_path / "whole" / "traces.parquet"), pd.read_parquet(out / "traces.parquet")
+    assert {"eval_return", "train_return"} <= set(a["metric"])  # training returns: the episodes themselves
+    pd.testing.assert_frame_equal(a, b)

@@ -54,6 +54,29 @@ def test_vmapped_seeds_get_their_own_copies_and_a_resumed_state_is_adopted():
     assert np.asarray(out[4]).all() and not np.asarray(out[3]).any()  # fresh copies: the cut episode is truncated
 
 
+def test_saved_copies_continue_their_episodes_in_another_process():
+    """A checkpoint's snapshot of the training copies, restored by a HostEnv of another process, steps on
+    exactly as the original copies do (random starts and all); without it the cut episodes restart."""
+    spec = make_env("gymnasium:CartPole-v1")
+    host = spec.env
+    _, slots = host._host_reset("train", np.arange(4))
+    owners, t = np.full(4, host.owner, np.int32), np.zeros(4, np.int32)
+    for _ in range(7):
+        host._host_step(slots, owners, t, np.array([0, 1, 0, 1]))
+    blob = host.snapshot()
+    later = HostEnv(host.name, host.make, host.obs_shape, host.obs_dtype, host.action_shape, host.discrete)
+    later.restore(blob)  # the resumed process: a new owner id, the saved state's old ids
+    fresh = HostEnv(host.name, host.make, host.obs_shape, host.obs_dtype, host.action_shape, host.discrete)
+    for step in range(30):
+        actions = np.array([step % 2, 1, 0, (step // 3) % 2])
+        want = host._host_step(slots, owners, t, actions)
+        got = later._host_step(slots, owners, t, actions)
+        for a, b in zip(want, got, strict=True):
+            np.testing.assert_array_equal(a, b)
+    restarted = fresh._host_step(slots, owners, t, np.array([0, 1, 0, 1]))
+    assert restarted[3].all()  # no snapshot: the cut episodes count as truncated and start afresh
+
+
 def test_training_on_a_python_env_matches_the_seed_and_learns(tmp_path):
     from rlcheck import api
 

@@ -317,3 +317,17 @@ class RewardString(Countdown):
 class CloseRaises(Countdown):
     def close(self):
         raise RuntimeError("the socket was already closed")
+
+
+class _Slow(gym.Wrapper):
+    def step(self, action):
+        import time
+
+        time.sleep(0.001)
+        return self.env.step(action)
+
+
+def slow_cartpole() -> gym.Env:
+    """Gymnasium's CartPole (random starts from its own np_random), 1 ms a step: a study on it runs long
+    enough to be interrupted mid-job, and its episodes only continue exactly if the copies are saved."""
+    return _Slow(gym.make("CartPole-v1"))

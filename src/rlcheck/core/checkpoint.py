@@ -31,6 +31,7 @@ class Progress:
     diverged_at: list[int | None]  # per run: env steps of the first non-finite checkpoint
     wall_seconds: float
     compile_seconds: float
+    host_envs: bytes | None = None  # a Python env's training copies (HostEnv.snapshot), to resume their episodes
 
 
 def save(path: Path, state: Any, progress: Progress, identity: str | None = None) -> None:
@@ -40,6 +41,8 @@ def save(path: Path, state: Any, progress: Progress, identity: str | None = None
     meta = {"chunks_done": progress.chunks_done, "diverged_at": progress.diverged_at,
             "wall_seconds": progress.wall_seconds, "compile_seconds": progress.compile_seconds,
             "num_rows": len(progress.rows), "identity": identity}
+    if progress.host_envs is not None:
+        arrays["host_envs"] = np.frombuffer(progress.host_envs, np.uint8)
     buffer = io.BytesIO()
     np.savez(buffer, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
     latest, previous = checkpoint_files(path)
@@ -71,9 +74,11 @@ def _read(path: Path, state_like: Any, row_like: Any, identity: str | None) -> t
         state_def, row_def = jax.tree.structure(state_like), jax.tree.structure(row_like)
         state = jax.tree.unflatten(state_def, [data[f"state_{i}"] for i in range(state_def.num_leaves)])
         stacked = jax.tree.unflatten(row_def, [data[f"rows_{i}"] for i in range(row_def.num_leaves)])
+        host_envs = data["host_envs"].tobytes() if "host_envs" in data.files else None
     for saved, like in zip(jax.tree.leaves(state), jax.tree.leaves(state_like), strict=True):
         if np.shape(saved) != np.shape(like) or np.asarray(saved).dtype != np.asarray(like).dtype:
             raise ValueError(f"a saved array has shape {np.shape(saved)} {np.asarray(saved).dtype}, the run's "
                              f"{np.shape(like)} {np.asarray(like).dtype}")
     rows = [jax.tree.map(lambda x, t=t: x[t], stacked) for t in range(meta["num_rows"])]
-    return state, Progress(meta["chunks_done"], rows, meta["diverged_at"], meta["wall_seconds"], meta["compile_seconds"])
+    return state, Progress(meta["chunks_done"], rows, meta["diverged_at"], meta["wall_seconds"], meta["compile_seconds"],
+                           host_envs)

@@ -182,6 +182,8 @@ def _run_learner(
         restored = checkpoint.load(checkpoint_path, jax.device_get(state), done.rows[0], checkpoint_identity)
         if restored is not None:
             state, done = restored
+            if host is not None and done.host_envs is not None:
+                host.restore(done.host_envs)  # their episodes continue where the checkpoint left them
     resumed_from_chunk = done.chunks_done
     elapsed_before, compile_before = done.wall_seconds, done.compile_seconds
 
@@ -195,6 +197,7 @@ def _run_learner(
         done.wall_seconds = elapsed_before + time.perf_counter() - start
         done.compile_seconds = compile_before + compile_seconds
         if checkpoint_path is not None:
+            done.host_envs = host.snapshot() if host is not None else None
             checkpoint.save(checkpoint_path, state, done, checkpoint_identity)
         if progress:
             progress(min(env_steps * len(run_seeds), total), total)

@@ -14,7 +14,9 @@ with Gymnasium 1.x same-step autoreset semantics: the returned observation is th
 
 from __future__ import annotations
 
+import logging
 import os
+import pickle
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +30,8 @@ from flax import struct
 from rlcheck.core.errors import EnvError, RLCheckError
 from rlcheck.envs.closing import close_quietly
 
+log = logging.getLogger("rlcheck")
+SNAPSHOT_LIMIT = 256 * 2**20  # bytes: larger env copies are not saved with a checkpoint
 DEFAULT_STEP_TIMEOUT = 60.0  # seconds; `--step-timeout` (RLCHECK_STEP_TIMEOUT), 0 for none
 
 
@@ -62,6 +66,8 @@ class HostEnv:
         self._next_slot = 0
         self.owner = int(np.random.default_rng().integers(1, np.iinfo(np.int32).max))
         self._adopted: dict[tuple[int, int], int] = {}  # (owner, slot) from a resumed state -> our slot
+        self._saved: dict[tuple[int, int], Any] = {}  # (owner, slot) -> its copy, restored from a checkpoint
+        self._snapshots: bool | None = None  # whether copies survive pickling (checked once), False if too large
         self._pools: dict[tuple[str, tuple[int, ...]], np.ndarray] = {}
         self._lock = threading.Lock()
         self._failure: BaseException | None = None
@@ -186,14 +192,87 @@ class HostEnv:
         return obs, slots
 
     def _adopt(self, owner: int, slot: int) -> Any:
-        """A slot from another process (a resumed run): its Python copy died with that process."""
+        """A slot from another process (a resumed run): its copy as the checkpoint saved it, mid-episode, or
+        (when the copies could not be saved) a fresh one, whose cut-off episode the caller calls truncated."""
         with self._lock:
             if (owner, slot) not in self._adopted:
+                saved = self._saved.pop((owner, slot), None)
                 self._adopted[(owner, slot)] = self._next_slot
-                self._copies[self._next_slot] = self.make()
+                self._copies[self._next_slot] = self.make() if saved is None else saved
                 self._next_slot += 1
-                return self._copies[self._adopted[(owner, slot)]], True
+                return self._copies[self._adopted[(owner, slot)]], saved is None
             return self._copies[self._adopted[(owner, slot)]], False
+
+    def snapshot(self) -> bytes | None:
+        """The training copies, pickled under the (owner, slot) ids a saved JAX state refers to, so that a
+        resumed run continues their episodes exactly (`restore`). None when they cannot be pickled or are
+        too large (then a resumed run starts them afresh, and says so in the log). Evaluation copies are
+        left out: every evaluation resets them from its own seeds."""
+        if self._snapshots is None:
+            self._snapshots = self._pickles_faithfully()
+        if not self._snapshots:
+            return None
+        with self._lock:
+            train = {int(s) for (site, _), slots in self._pools.items() if site == "train" for s in slots.ravel()}
+            copies = {(self.owner, s): self._copies[s] for s in train if s in self._copies}
+            copies |= {key: self._copies[mine] for key, mine in self._adopted.items() if mine in self._copies}
+            try:
+                blob = pickle.dumps(copies, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as exc:  # e.g. a simulator handle: resumed runs restart those episodes
+                self._snapshots = False
+                log.warning("The copies of %s cannot be saved with a checkpoint (%s: %s): a resumed run starts their "
+                            "episodes afresh, counted as truncated.", self.name, type(exc).__name__, exc)
+                return None
+        if len(blob) > SNAPSHOT_LIMIT:
+            self._snapshots = False
+            log.warning("The copies of %s take %d MB pickled, more than a checkpoint holds: a resumed run starts "
+                        "their episodes afresh.", self.name, len(blob) // 2**20)
+            return None
+        return blob
+
+    def _pickles_faithfully(self) -> bool:
+        """Does a pickled copy step on as the original does? Checked on a probe copy taken mid-episode: some
+        envs pickle their constructor's arguments only (gymnasium's EzPickle: Box2D, MuJoCo), so a restored copy
+        would be a fresh env passed off as the old one."""
+        probe = clone = None
+        try:
+            probe = self.make()
+            probe.reset(seed=0)
+            probe.action_space.seed(0)
+            for _ in range(5):
+                if any(probe.step(probe.action_space.sample())[2:4]):
+                    probe.reset()
+            clone = pickle.loads(pickle.dumps(probe, protocol=pickle.HIGHEST_PROTOCOL))  # noqa: S301 - our own bytes
+            for _ in range(20):
+                action = probe.action_space.sample()
+                a, b = probe.step(action), clone.step(action)
+                if not (np.array_equal(np.asarray(a[0]), np.asarray(b[0])) and a[1:4] == b[1:4]):
+                    raise ValueError("a restored copy steps differently from the original")
+                if any(a[2:4]):
+                    probe.reset(), clone.reset()
+            return True
+        except Exception as exc:
+            log.warning("The copies of %s cannot be saved with a checkpoint (%s: %s): a resumed run starts their "
+                        "episodes afresh, counted as truncated, so its results differ from an uninterrupted run's.",
+                        self.name, type(exc).__name__, exc)
+            return False
+        finally:
+            for env in (probe, clone):
+                if env is not None:
+                    close_quietly(env)
+
+    def restore(self, blob: bytes) -> None:
+        """Copies saved by `snapshot`: this process's own ids replace its copies in place; another process's
+        are adopted, mid-episode, when the resumed state first steps them."""
+        copies = pickle.loads(blob)  # noqa: S301 - the study's own checkpoint, checked against its fingerprint
+        with self._lock:
+            for (owner, slot), env in copies.items():
+                if owner == self.owner and slot in self._copies:
+                    self._copies[slot] = env
+                elif (owner, slot) in self._adopted:
+                    self._copies[self._adopted[(owner, slot)]] = env
+                else:
+                    self._saved[(owner, slot)] = env
 
     def _host_step(self, slots: np.ndarray, owners: np.ndarray, t: np.ndarray, actions: np.ndarray,
                    info_keys: tuple[str, ...] = ()):
