@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import cloudpickle  # gymnasium's own dependency: pickles the lambdas its wrappers hold
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -217,7 +218,7 @@ class HostEnv:
             copies = {(self.owner, s): self._copies[s] for s in train if s in self._copies}
             copies |= {key: self._copies[mine] for key, mine in self._adopted.items() if mine in self._copies}
             try:
-                blob = pickle.dumps(copies, protocol=pickle.HIGHEST_PROTOCOL)
+                blob = cloudpickle.dumps(copies, protocol=pickle.HIGHEST_PROTOCOL)
             except Exception as exc:  # e.g. a simulator handle: resumed runs restart those episodes
                 self._snapshots = False
                 log.warning("The copies of %s cannot be saved with a checkpoint (%s: %s): a resumed run starts their "
@@ -242,7 +243,7 @@ class HostEnv:
             for _ in range(5):
                 if any(probe.step(probe.action_space.sample())[2:4]):
                     probe.reset()
-            clone = pickle.loads(pickle.dumps(probe, protocol=pickle.HIGHEST_PROTOCOL))  # noqa: S301 - our own bytes
+            clone = pickle.loads(cloudpickle.dumps(probe, protocol=pickle.HIGHEST_PROTOCOL))  # noqa: S301 - our own bytes
             for _ in range(20):
                 action = probe.action_space.sample()
                 a, b = probe.step(action), clone.step(action)
