@@ -450,6 +450,7 @@ def test_the_intended_lint_check_fails_on_the_trap_and_not_on_its_fixed_twin(bas
     assert trap[intended] == "fail" and "fail" not in fixed.values()
 
 
+@pytest.mark.slow  # 10 seeds of training each, 2-3 minutes; benchmarks/traps.py runs the full trap table
 @pytest.mark.parametrize("base,section", [("biased-catch", "collapse"), ("sensor-tile", "divergence")])
 def test_the_intended_training_check_flags_at_least_8_of_10_seeds(tmp_path, base, section):
     from rlcheck.envs.traps import TRAPS

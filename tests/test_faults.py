@@ -67,6 +67,7 @@ def assert_no_partial_files(out: Path) -> None:
             list(data.items())
 
 
+@pytest.mark.slow  # 3 minutes; benchmarks/chaos.py interrupts at many more random points
 def test_sigkill_at_random_points_then_resume_equals_uninterrupted(tmp_path):
     study = _study_file(tmp_path)
     clean, killed = tmp_path / "clean", tmp_path / "killed"

@@ -9,7 +9,11 @@ from rlcheck import reproduce
 from rlcheck.cli import main
 
 
-@pytest.mark.parametrize("name", reproduce.names())
+# The quick forms that take 1.5-2.5 minutes each on 2 cores run with `python -m pytest -m slow`; CI keeps three.
+SLOW = {"cartpole-baselines", "pendulum-seeds", "local-optima", "atari-median", "mpc-vs-rl"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in reproduce.names()])
 def test_quick_form_runs_and_renders(tmp_path, capsys, name):
     out = tmp_path / name
     assert main(["reproduce", name, "--quick", "--out", str(out), "--quiet"]) == 0

@@ -47,6 +47,7 @@ def _ray_job_pids() -> list[int]:
     return [int(p) for p in out.split()]
 
 
+@pytest.mark.slow  # about 9 minutes on 2 cores: a Ray cluster, 8 jobs twice; `python -m pytest -m slow`
 def test_ray_cluster_study_equals_local_even_with_a_worker_killed(tmp_path, ray_head):
     study = tmp_path / "study.yaml"
     study.write_text(yaml.safe_dump(STUDY))
