@@ -97,7 +97,9 @@ def study_spec(env: EnvLike, seeds: int | Sequence[int] | None = None, budget: i
     if "methods" not in raw:  # the default methods, named, so the settings apply to them and none is lost
         chosen = build(raw)
         raw["methods"] = [m.name for m in chosen.methods]
-    named = raw["methods"] if isinstance(raw["methods"], Mapping) else {m: {} for m in raw["methods"]}
+    named = dict(raw["methods"]) if isinstance(raw["methods"], Mapping) else {m: {} for m in raw["methods"]}
+    if chosen is not None:  # a default method skipped for the budget comes back when a --set fits it
+        named |= {name: {} for name, _ in chosen.skipped}
     for path, value in sets:
         method, dot, _ = path.partition(".")
         if not dot:
