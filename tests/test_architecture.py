@@ -20,9 +20,16 @@ def test_import_contracts_hold():
     assert "0 broken" in done.stdout
 
 
+# The command's entry point imports the CLI late on purpose: its signal handlers must be in place before the
+# seconds of imports (it is the top layer, above cli in the contracts, so the late import hides no cycle).
+DEFERRED_ON_PURPOSE = {"src/rlcheck/entry.py"}
+
+
 def test_no_rlcheck_import_inside_a_function():
     found = []
     for path in sorted((ROOT / "src" / "rlcheck").rglob("*.py")):
+        if str(path.relative_to(ROOT)) in DEFERRED_ON_PURPOSE:
+            continue
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 for inner in ast.walk(node):
