@@ -40,8 +40,10 @@ TIMING = ("seconds", "wall", "time", "created", "duration", "elapsed", "rate", "
 
 
 def _start(spec: Path, out: Path, resume: bool) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "tests"))
-    return subprocess.Popen([sys.executable, "-m", "rlcheck.cli", "run", str(spec), "--out", str(out), "--quiet",
+    # The code next to this script (a worktree can run the chaos while its checkout changes), and user_envs.
+    env = dict(os.environ, PYTHONPATH=f"{ROOT / 'src'}{os.pathsep}{ROOT / 'tests'}")
+    command = Path(sys.executable).with_name("rlcheck")  # the installed command, as a user runs it (rlcheck.entry)
+    return subprocess.Popen([str(command), "run", str(spec), "--out", str(out), "--quiet",
                              *(["--resume"] if resume else [])], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
 
