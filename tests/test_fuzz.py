@@ -117,7 +117,8 @@ def test_random_command_lines_are_accepted_or_refused_in_one_paragraph(data, tmp
     (tmp_path / "study.yaml").write_text("env: CartPole-v1\nmethods: {cem: {}}\nseeds: 2\nbudget: 16000\n")
     (tmp_path / "a file").write_text("not a study")
     argv = data.draw(command_lines(tmp_path))
-    code, text = _invoke(argv)
+    with contextlib.chdir(tmp_path):  # a relative path among the words (`--out 0`) lands here, not in the checkout
+        code, text = _invoke(argv)
     _assert_handled(argv, code, text)
 
 
