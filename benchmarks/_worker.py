@@ -1,11 +1,34 @@
-"""One measured run in its own process (so peak memory is its own). Prints one JSON line."""
+"""One measured run in its own process (so peak memory is its own). Prints one JSON line.
+
+The benchmarks start it with `spawn` (or `measure`, which also waits) and read its line with `collect`."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import resource
+import subprocess
+import sys
 import time
+from pathlib import Path
+
+
+def spawn(*args: str, env: dict | None = None) -> subprocess.Popen:
+    """This script in a process of its own, with `args` (`rlcheck ...` or `sb3 ...`)."""
+    return subprocess.Popen([sys.executable, str(Path(__file__)), *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+
+
+def collect(proc: subprocess.Popen) -> dict:
+    """The run's JSON line, once it has finished (its stderr in the error if it failed)."""
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark worker {proc.args[2:]} failed with exit code {proc.returncode}: {err[-2000:]}")
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def measure(*args: str, env: dict | None = None) -> dict:
+    return collect(spawn(*args, env=env))
 
 
 def rlcheck_run(env: str, algo: str, seeds: int, steps: int, num_evals: int = 20, eval_episodes: int = 10,

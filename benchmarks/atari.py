@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
-from pathlib import Path
 
-HERE = Path(__file__).parent
+from _worker import measure
 
 
 def main() -> None:
@@ -28,11 +25,9 @@ def main() -> None:
     a = p.parse_args()
     rows = []
     for algo in a.algos.split(","):
-        out = subprocess.run([sys.executable, str(HERE / "_worker.py"), "rlcheck", "--env", a.env, "--algo", algo,
-                              "--seeds", str(a.seeds), "--steps", str(a.steps), "--num-evals", "1", "--eval-episodes", "2",
-                              *(["--set", "learning_starts=5000"] if algo in ("dqn", "rainbow") else [])],
-                             check=True, capture_output=True, text=True)
-        row = json.loads(out.stdout.strip().splitlines()[-1])
+        row = measure("rlcheck", "--env", a.env, "--algo", algo, "--seeds", str(a.seeds), "--steps", str(a.steps),
+                      "--num-evals", "1", "--eval-episodes", "2",
+                      *(["--set", "learning_starts=5000"] if algo in ("dqn", "rainbow") else []))
         rows.append(row)
         print(json.dumps(row), flush=True)
     print("\n| algo | seeds | steps/seed | wall s | compile s | env steps/s (aggregate, learning steps) | eval returns at 0 -> end | peak RSS MB |")

@@ -14,19 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
-HERE = Path(__file__).parent
+from _worker import measure
 
 
 def run(timeout: str, seeds: int, steps: int) -> dict:
-    env = {**os.environ, "RLCHECK_STEP_TIMEOUT": timeout}
-    out = subprocess.run([sys.executable, str(HERE / "_worker.py"), "rlcheck", "--env", "gymnasium:CartPole-v1", "--algo", "ppo",
-                          "--seeds", str(seeds), "--steps", str(steps), "--num-evals", "2"],
-                         env=env, capture_output=True, text=True, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    return measure("rlcheck", "--env", "gymnasium:CartPole-v1", "--algo", "ppo", "--seeds", str(seeds), "--steps",
+                   str(steps), "--num-evals", "2", env={**os.environ, "RLCHECK_STEP_TIMEOUT": timeout})
 
 
 def main() -> None:

@@ -15,23 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-HERE = Path(__file__).parent
-
-
-def worker(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(HERE / "_worker.py"), *args], stdout=subprocess.PIPE, text=True)
-
-
-def result(proc: subprocess.Popen) -> dict:
-    out, _ = proc.communicate()
-    if proc.returncode != 0:
-        raise SystemExit(f"worker failed with exit code {proc.returncode}")
-    return json.loads(out.strip().splitlines()[-1])
+from _worker import collect, spawn
 
 
 def main() -> None:
@@ -42,15 +28,15 @@ def main() -> None:
     a = p.parse_args()
 
     start = time.perf_counter()
-    pair = [worker("sb3", "--algo", "ppo", "--steps", str(a.sb3_steps), "--seed", str(s)) for s in (0, 1)]
-    sb3 = [result(proc) for proc in pair]
+    pair = [spawn("sb3", "--algo", "ppo", "--steps", str(a.sb3_steps), "--seed", str(s)) for s in (0, 1)]
+    sb3 = [collect(proc) for proc in pair]
     sb3_wall = time.perf_counter() - start
     # SB3's rate over its learn() calls only (imports and process start left out): the stricter peer.
     sb3_rate = sum(r["steps_per_seed"] for r in sb3) / max(r["run_s"] for r in sb3)
     print(json.dumps({"impl": "sb3 x2 processes", "steps_per_s": sb3_rate, "wall_s": sb3_wall,
                       "steps_per_s_over_pair_wall": sum(r["steps_per_seed"] for r in sb3) / sb3_wall, "runs": sb3}), flush=True)
 
-    ours = result(worker("rlcheck", "--env", "gymnasium:CartPole-v1", "--algo", "ppo", "--seeds", str(a.seeds),
+    ours = collect(spawn("rlcheck", "--env", "gymnasium:CartPole-v1", "--algo", "ppo", "--seeds", str(a.seeds),
                          "--steps", str(a.steps), "--num-evals", "5"))
     ours["speedup_vs_sb3_pair"] = ours["steps_per_s"] / sb3_rate
     ours["speedup_vs_sb3_pair_incl_compile"] = ours["steps_per_seed"] * a.seeds / ours["wall_s"] / sb3_rate

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
-from pathlib import Path
 
-HERE = Path(__file__).parent
+from _worker import measure
 
 
 def main() -> None:
@@ -27,10 +24,8 @@ def main() -> None:
     a = p.parse_args()
     rows = []
     for env in a.envs.split(","):
-        out = subprocess.run([sys.executable, str(HERE / "_worker.py"), "rlcheck", "--env", env, "--algo", "sac",
-                              "--seeds", str(a.seeds), "--steps", str(a.steps), "--num-evals", str(a.num_evals)],
-                             check=True, capture_output=True, text=True)
-        row = json.loads(out.stdout.strip().splitlines()[-1])
+        row = measure("rlcheck", "--env", env, "--algo", "sac", "--seeds", str(a.seeds), "--steps", str(a.steps),
+                      "--num-evals", str(a.num_evals))
         rows.append(row)
         print(json.dumps(row), flush=True)
     print("\n| env | seeds | steps/seed | wall s | compile s | env steps/s (aggregate) | final eval returns | peak RSS MB |")

@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 from pathlib import Path
+
+import _worker
 
 HERE = Path(__file__).parent
 
 
 def measure(seeds: int, steps: int) -> dict:
-    args = [sys.executable, str(HERE / "_worker.py"), "rlcheck", "--algo", "ppo", "--seeds", str(seeds), "--steps", str(steps),
-            "--num-evals", "2", "--eval-episodes", "2"]
-    out = subprocess.run(args, check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return _worker.measure("rlcheck", "--algo", "ppo", "--seeds", str(seeds), "--steps", str(steps),
+                           "--num-evals", "2", "--eval-episodes", "2")
 
 
 def main() -> None:

@@ -13,16 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 from pathlib import Path
 
+from _worker import measure
+
 HERE = Path(__file__).parent
-
-
-def measure(*args: str) -> dict:
-    out = subprocess.run([sys.executable, str(HERE / "_worker.py"), *args], check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:

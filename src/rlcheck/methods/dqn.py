@@ -25,31 +25,30 @@ from rlcheck.core.config import numeric, static
 from rlcheck.core.errors import RLCheckError
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods import networks as nets
-from rlcheck.methods.offpolicy import Collector, OffPolicy
+from rlcheck.methods.offpolicy import Collector, OffPolicy, OffPolicyConfig
 from rlcheck.methods.replay import Replay
 
 
 @struct.dataclass
-class DQNConfig:
+class DQNConfig(OffPolicyConfig):
+    """CleanRL's dqn.py defaults: Adam 2.5e-4, hard target copies every 500 steps, 10 envs, 10k replay,
+    batch 128, 10k steps before learning, 120x84 ReLU; Rainbow's parts off."""
+
     learning_rate: float = numeric(2.5e-4, "Adam step size")
-    gamma: float = numeric(0.99, "discount factor")
-    reward_scale: float = numeric(1.0, "training rewards are multiplied by this (returns are reported unscaled)")
     tau: float = numeric(1.0, "target update rate at each target update (1.0 = hard copy)")
+    num_envs: int = static(10, "parallel envs per seed (env steps per iteration)")
+    buffer_size: int = static(10_000, "replay capacity in transitions (capped at the budget)")
+    batch_size: int = static(128, "minibatch size")
+    learning_starts: int = static(10_000, "env steps collected (acting at random) before learning")
+    hidden_sizes: tuple[int, ...] = static((120, 84), "hidden layer widths")
     start_epsilon: float = numeric(1.0, "initial exploration rate")
     end_epsilon: float = numeric(0.05, "final exploration rate")
     exploration_fraction: float = numeric(0.5, "fraction of the budget over which epsilon decays")
     max_grad_norm: float = numeric(10.0, "global gradient-norm clip")
-    num_envs: int = static(10, "parallel envs per seed (env steps per iteration)")
-    buffer_size: int = static(10_000, "replay capacity in transitions (capped at the budget)")
-    batch_size: int = static(128, "minibatch size")
-    learning_starts: int = static(10_000, "env steps collected before learning")
-    gradient_steps: int = static(1, "gradient updates per iteration")
     target_update_interval: int = static(500, "env steps between target-network updates")
     double_dqn: bool = static(True, "select the next action with the online net, value it with the target net")
     n_step: int = static(1, "n-step returns (1 = one-step TD)")
     huber_loss: bool = static(False, "Huber instead of squared TD error")
-    hidden_sizes: tuple[int, ...] = static((120, 84), "hidden layer widths")
-    activation: str = static("relu", "tanh or relu")
     adam_eps: float = numeric(1e-8, "Adam epsilon (Rainbow: 1.5e-4)")
     # Rainbow's switches
     distributional: bool = static(False, "C51: learn a categorical return distribution")

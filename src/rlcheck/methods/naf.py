@@ -20,26 +20,21 @@ from rlcheck.core.budget import Budget
 from rlcheck.core.config import numeric, static
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods import networks as nets
-from rlcheck.methods.offpolicy import Collector, NoisyExploration, fused_adam, polyak
+from rlcheck.methods.offpolicy import Collector, NoisyConfig, NoisyExploration, fused_adam, polyak
 
 
 @struct.dataclass
-class NAFConfig:
+class NAFConfig(NoisyConfig):
+    """The NAF paper's low-dimensional settings: Adam 1e-3, batch 100, tau 0.001, 200x200 ReLU, OU noise 0.3."""
+
     learning_rate: float = numeric(1e-3, "Adam step size")
-    gamma: float = numeric(0.99, "discount factor")
-    reward_scale: float = numeric(1.0, "training rewards are multiplied by this (returns are reported unscaled)")
-    tau: float = numeric(0.001, "target Polyak rate per update (the paper's 0.001)")
-    exploration_noise: float = numeric(0.3, "noise std (normal) or OU sigma, in [-1, 1] action units")
-    ou_theta: float = numeric(0.15, "Ornstein-Uhlenbeck mean reversion (noise_type=ou)")
-    ou_dt: float = numeric(1.0, "Ornstein-Uhlenbeck time step (noise_type=ou)")
-    num_envs: int = static(1, "parallel envs per seed (env steps per iteration)")
-    buffer_size: int = static(1_000_000, "replay capacity in transitions (capped at the budget)")
+    tau: float = numeric(0.001, "target Polyak rate per update")
     batch_size: int = static(100, "minibatch size")
-    learning_starts: int = static(1_000, "env steps of uniform random actions before learning")
-    gradient_steps: int = static(1, "updates per iteration")
+    learning_starts: int = static(1_000, "env steps of random actions before learning")
+    hidden_sizes: tuple[int, ...] = static((200, 200), "hidden layer widths")
+    exploration_noise: float = numeric(0.3, "OU sigma (or normal std), in [-1, 1] action units")
+    ou_dt: float = numeric(1.0, "Ornstein-Uhlenbeck time step")
     noise_type: str = static("ou", "exploration noise: normal or ou")
-    hidden_sizes: tuple[int, ...] = static((200, 200), "hidden widths (the paper's 200x200)")
-    activation: str = static("relu", "tanh or relu")
 
 
 DEFAULTS: dict[str, dict[str, Any]] = {

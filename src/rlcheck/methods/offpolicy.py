@@ -17,6 +17,7 @@ from flax import struct
 
 from rlcheck.core.actions import to_env_action
 from rlcheck.core.budget import Budget
+from rlcheck.core.config import numeric, static
 from rlcheck.core.contracts import KeyedMethod
 from rlcheck.core.errors import RLCheckError
 from rlcheck.core.trace import IterationLog
@@ -27,6 +28,35 @@ from rlcheck.methods.loop import track_episodes
 from rlcheck.methods.replay import Replay
 
 DEFAULT_MEMORY_CAP_GB = 8.0  # override with RLCHECK_MEMORY_CAP_GB
+
+
+@struct.dataclass
+class OffPolicyConfig:
+    """The settings every off-policy learner has, those the iteration template reads among them (as
+    Stable-Baselines3's OffPolicyAlgorithm); the defaults are SB3's SAC. A learner's config subclasses it,
+    overriding the defaults its own reference sets otherwise, and adds its own."""
+
+    learning_rate: float = numeric(3e-4, "Adam step size of every network it trains")
+    gamma: float = numeric(0.99, "discount factor")
+    reward_scale: float = numeric(1.0, "training rewards are multiplied by this (returns are reported unscaled)")
+    tau: float = numeric(0.005, "target-network Polyak rate at each target update (1.0 = hard copy)")
+    num_envs: int = static(1, "parallel envs per seed (env steps per iteration)")
+    buffer_size: int = static(1_000_000, "replay capacity in transitions (capped at the budget)")
+    batch_size: int = static(256, "minibatch size")
+    learning_starts: int = static(100, "env steps of random actions before learning")
+    gradient_steps: int = static(1, "gradient updates per iteration")
+    hidden_sizes: tuple[int, ...] = static((256, 256), "hidden layer widths")
+    activation: str = static("relu", "tanh or relu")
+
+
+@struct.dataclass
+class NoisyConfig(OffPolicyConfig):
+    """Exploration by noise on a deterministic actor (TD3, DDPG, NAF): see `NoisyExploration`."""
+
+    exploration_noise: float = numeric(0.1, "std of exploration noise (normal) or OU sigma, in [-1, 1] action units")
+    ou_theta: float = numeric(0.15, "Ornstein-Uhlenbeck mean reversion (noise_type=ou)")
+    ou_dt: float = numeric(1e-2, "Ornstein-Uhlenbeck time step (noise_type=ou)")
+    noise_type: str = static("normal", "exploration noise: normal or ou")
 
 
 def check_continuous(env: EnvSpec, algo: str) -> None:
@@ -122,7 +152,7 @@ class Collector:
         return collector, done, finished_sum, finished
 
 
-def init_actor_critic(key: jax.Array, networks: tuple[nn.Module, nn.Module], env: EnvSpec, config: Any, budget: Budget):
+def init_actor_critic(key: jax.Array, networks: tuple[nn.Module, nn.Module], env: EnvSpec, config: OffPolicyConfig, budget: Budget):
     """(key, actor params, critic params, collector): how SAC and TD3/DDPG start."""
     key, actor_key, critic_key, env_key = jax.random.split(key, 4)
     actor_net, critic_net = networks
@@ -138,7 +168,7 @@ def memory_check_for(env: EnvSpec, buffer_size: int, num_envs: int, budget: Budg
     check_memory(runs * replay_bytes(env, slots, num_envs, action_size), runs, f"{algo.upper()} on {env.name}")
 
 
-def exploration_noise(key: jax.Array, previous: jax.Array, config: Any) -> jax.Array:
+def exploration_noise(key: jax.Array, previous: jax.Array, config: NoisyConfig) -> jax.Array:
     """Gaussian noise, or Ornstein-Uhlenbeck noise (dx = -theta x dt + sigma sqrt(dt) dW) if
     `config.noise_type == "ou"`; std/sigma is `config.exploration_noise`, in [-1, 1] action units."""
     white = jax.random.normal(key, previous.shape)
@@ -168,29 +198,29 @@ class OffPolicy(KeyedMethod):
     trains: tuple[str, ...] = ()
     extra_keys: int = 0  # keys beyond (explore, random) that `explore` draws from
 
-    def check_resources(self, env: EnvSpec, config: Any, budget: Budget, runs: int) -> None:
+    def check_resources(self, env: EnvSpec, config: OffPolicyConfig, budget: Budget, runs: int) -> None:
         memory_check_for(env, config.buffer_size, config.num_envs, budget, runs, self.name)
 
-    def steps_per_iteration(self, config: Any) -> int:
+    def steps_per_iteration(self, config: OffPolicyConfig) -> int:
         return config.num_envs
 
     def collector(self, state: Any) -> Collector:
         return state.collector
 
-    def trained(self, state: Any, config: Any, collector: Collector) -> tuple:
+    def trained(self, state: Any, config: OffPolicyConfig, collector: Collector) -> tuple:
         return tuple(getattr(state, name) for name in self.trains)
 
-    def advance(self, state: Any, config: Any, trained: tuple, collector: Collector, explored: Any, done: jax.Array,
+    def advance(self, state: Any, config: OffPolicyConfig, trained: tuple, collector: Collector, explored: Any, done: jax.Array,
                 key: jax.Array) -> Any:
         return state.replace(**dict(zip(self.trains, trained, strict=True)), collector=collector, key=key)
 
-    def learning(self, collector: Collector, config: Any) -> jax.Array:
+    def learning(self, collector: Collector, config: OffPolicyConfig) -> jax.Array:
         return collector.env_steps >= config.learning_starts
 
     def explore_log(self, explored: Any) -> dict[str, jax.Array]:
         return {}
 
-    def iterate(self, state: Any, env: EnvSpec, config: Any, budget: Budget) -> tuple[Any, IterationLog]:
+    def iterate(self, state: Any, env: EnvSpec, config: OffPolicyConfig, budget: Budget) -> tuple[Any, IterationLog]:
         key, explore_key, random_key, step_key, update_key, *extra_keys = jax.random.split(state.key, 5 + self.extra_keys)
 
         # --- act: the algorithm's exploration; store one transition per env --------------------
@@ -239,16 +269,16 @@ class NoisyExploration(ContinuousOffPolicy):
     """TD3/DDPG and NAF: explore with the greedy action plus Gaussian or Ornstein-Uhlenbeck noise
     (`exploration_noise`), whose state (`state.noise`, per env) restarts with each episode."""
 
-    def behaviour(self, state: Any, env: EnvSpec, config: Any, key: jax.Array) -> tuple[jax.Array, jax.Array]:
+    def behaviour(self, state: Any, env: EnvSpec, config: NoisyConfig, key: jax.Array) -> tuple[jax.Array, jax.Array]:
         noise = exploration_noise(key, state.noise, config)
         return jnp.clip(self.greedy(state, env, config, state.collector.obs) + noise, -1.0, 1.0), noise
 
-    def sampled(self, state: Any, env: EnvSpec, config: Any, obs: jax.Array, key: jax.Array) -> jax.Array:
+    def sampled(self, state: Any, env: EnvSpec, config: NoisyConfig, obs: jax.Array, key: jax.Array) -> jax.Array:
         """The greedy action plus one draw of the exploration noise from rest (Gaussian: its full std)."""
         noise = exploration_noise(key, jnp.zeros((obs.shape[0], env.num_actions)), config)
         return jnp.clip(self.greedy(state, env, config, obs) + noise, -1.0, 1.0)
 
-    def advance(self, state: Any, config: Any, trained: tuple, collector: Collector, noise: jax.Array, done: jax.Array,
+    def advance(self, state: Any, config: NoisyConfig, trained: tuple, collector: Collector, noise: jax.Array, done: jax.Array,
                 key: jax.Array) -> Any:
         state = super().advance(state, config, trained, collector, noise, done, key)
         return state.replace(noise=jnp.where(done[:, None], 0.0, noise))

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from rlcheck.core.budget import Budget
+from rlcheck.core.config import numeric, static
 from rlcheck.core.contracts import KeyedMethod
 from rlcheck.core.trace import IterationLog
 from rlcheck.envs import vector
@@ -26,6 +27,22 @@ from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods import networks as nets
 from rlcheck.methods.loop import track_episodes
 from rlcheck.methods.normalization import RunningNorm
+
+
+@struct.dataclass
+class OnPolicyConfig:
+    """The settings of the rollout and the networks that PPO and TRPO share (PureJaxRL / CleanRL
+    classic-control defaults); each learner's config subclasses it and adds those of its update."""
+
+    gamma: float = numeric(0.99, "discount factor")
+    reward_scale: float = numeric(1.0, "training rewards are multiplied by this (returns are reported unscaled)")
+    gae_lambda: float = numeric(0.95, "GAE lambda")
+    num_envs: int = static(4, "parallel envs per seed")
+    num_steps: int = static(128, "steps per env per rollout")
+    hidden_sizes: tuple[int, ...] = static((64, 64), "hidden layer widths of actor and critic")
+    activation: str = static("tanh", "tanh or relu")
+    normalize_obs: bool = static(False, "normalise observations with running statistics")
+    normalize_advantages: bool = static(True, "normalise advantages (PPO per minibatch, TRPO over the rollout)")
 
 
 @struct.dataclass
@@ -104,14 +121,14 @@ class OnPolicy(KeyedMethod):
     def check(self, env: EnvSpec) -> None:
         pass
 
-    def steps_per_iteration(self, config: Any) -> int:
+    def steps_per_iteration(self, config: OnPolicyConfig) -> int:
         return config.num_envs * config.num_steps
 
-    def network(self, env: EnvSpec, config: Any) -> nets.ActorCritic:
+    def network(self, env: EnvSpec, config: OnPolicyConfig) -> nets.ActorCritic:
         return nets.ActorCritic(env.policy_outputs, env.discrete, config.hidden_sizes, config.activation, len(env.obs_shape),
                                 nets.uses_cnn(env), env.action_nvec, nets.image_part(env))
 
-    def init(self, key: jax.Array, env: EnvSpec, config: Any, budget: Budget) -> OnPolicyState:
+    def init(self, key: jax.Array, env: EnvSpec, config: OnPolicyConfig, budget: Budget) -> OnPolicyState:
         self.check(env)
         key, net_key, env_key = jax.random.split(key, 3)
         params = self.network(env, config).init(net_key, jnp.zeros(env.obs_shape))
@@ -126,12 +143,12 @@ class OnPolicy(KeyedMethod):
             key=key,
         )
 
-    def act(self, state: OnPolicyState, env: EnvSpec, config: Any, obs: jax.Array) -> jax.Array:
+    def act(self, state: OnPolicyState, env: EnvSpec, config: OnPolicyConfig, obs: jax.Array) -> jax.Array:
         out, log_std, _ = self.network(env, config).apply(state.params, state.obs_norm.normalize(obs, config.normalize_obs))
         action = nets.deterministic_action(out, log_std, env.action_nvec)
         return action if env.discrete else jnp.clip(action, env.action_low, env.action_high)
 
-    def sample(self, state: OnPolicyState, env: EnvSpec, config: Any, budget: Budget, obs: jax.Array,
+    def sample(self, state: OnPolicyState, env: EnvSpec, config: OnPolicyConfig, budget: Budget, obs: jax.Array,
                key: jax.Array) -> jax.Array:
         """The policy as it acts in training: a sample of its distribution."""
         network = self.network(env, config)
@@ -139,7 +156,7 @@ class OnPolicy(KeyedMethod):
         action = nets.sample_action(key, out, log_std, network.factors)
         return action if env.discrete else jnp.clip(action, env.action_low, env.action_high)
 
-    def iterate(self, state: OnPolicyState, env: EnvSpec, config: Any, budget: Budget) -> tuple[OnPolicyState, IterationLog]:
+    def iterate(self, state: OnPolicyState, env: EnvSpec, config: OnPolicyConfig, budget: Budget) -> tuple[OnPolicyState, IterationLog]:
         network = self.network(env, config)
         normalize = lambda obs: state.obs_norm.normalize(obs, config.normalize_obs)
 

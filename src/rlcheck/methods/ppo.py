@@ -20,28 +20,19 @@ from rlcheck.core.budget import Budget, make_schedule
 from rlcheck.core.config import numeric, static
 from rlcheck.core.errors import RLCheckError
 from rlcheck.methods import networks as nets
-from rlcheck.methods.onpolicy import OnPolicy, OnPolicyState, gae, minibatch_epochs  # noqa: F401 (gae: re-exported)
+from rlcheck.methods.onpolicy import OnPolicy, OnPolicyConfig, OnPolicyState, gae, minibatch_epochs  # noqa: F401 (gae: re-exported)
 
 
 @struct.dataclass
-class PPOConfig:
+class PPOConfig(OnPolicyConfig):
     learning_rate: float = numeric(2.5e-4, "Adam step size (annealed linearly to 0 if anneal_lr)")
-    gamma: float = numeric(0.99, "discount factor")
-    reward_scale: float = numeric(1.0, "training rewards are multiplied by this (returns are reported unscaled)")
-    gae_lambda: float = numeric(0.95, "GAE lambda")
     clip_eps: float = numeric(0.2, "policy ratio clip range (also clips the value update)")
     ent_coef: float = numeric(0.01, "entropy bonus coefficient")
     vf_coef: float = numeric(0.5, "value loss coefficient")
     max_grad_norm: float = numeric(0.5, "global gradient-norm clip")
-    num_envs: int = static(4, "parallel envs per seed")
-    num_steps: int = static(128, "steps per env per rollout")
     update_epochs: int = static(4, "passes over each rollout")
     num_minibatches: int = static(4, "minibatches per pass")
-    hidden_sizes: tuple[int, ...] = static((64, 64), "hidden layer widths of actor and critic")
-    activation: str = static("tanh", "tanh or relu")
     anneal_lr: bool = static(True, "anneal the learning rate linearly to 0 over the budget")
-    normalize_obs: bool = static(False, "normalise observations with running statistics")
-    normalize_advantages: bool = static(True, "normalise advantages per minibatch")
     clip_value_loss: bool = static(True, "clip the value update to clip_eps around the old value")
 
 

@@ -18,27 +18,26 @@ from rlcheck.core.budget import Budget
 from rlcheck.core.config import numeric, static
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods import networks as nets
-from rlcheck.methods.offpolicy import Collector, ContinuousOffPolicy, TwinQ, fused_adam, init_actor_critic, polyak
+from rlcheck.methods.offpolicy import (
+    Collector,
+    ContinuousOffPolicy,
+    OffPolicyConfig,
+    TwinQ,
+    fused_adam,
+    init_actor_critic,
+    polyak,
+)
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
 
 
 @struct.dataclass
-class SACConfig:
-    learning_rate: float = numeric(3e-4, "Adam step size of actor, critics and temperature")
-    gamma: float = numeric(0.99, "discount factor")
-    reward_scale: float = numeric(1.0, "training rewards are multiplied by this (returns are reported unscaled)")
-    tau: float = numeric(0.005, "target-critic Polyak rate per update")
+class SACConfig(OffPolicyConfig):
+    """SB3's SAC defaults (those of OffPolicyConfig), the temperature learned as well."""
+
     init_alpha: float = numeric(1.0, "initial entropy temperature (the fixed one if autotune is off)")
     target_entropy_scale: float = numeric(1.0, "target entropy = -scale * action_dim")
-    num_envs: int = static(1, "parallel envs per seed (env steps per iteration)")
-    buffer_size: int = static(1_000_000, "replay capacity in transitions (capped at the budget)")
-    batch_size: int = static(256, "minibatch size")
-    learning_starts: int = static(100, "env steps of uniform random actions before learning")
-    gradient_steps: int = static(1, "updates per iteration")
     autotune: bool = static(True, "learn the entropy temperature")
-    hidden_sizes: tuple[int, ...] = static((256, 256), "hidden widths of actor and critics")
-    activation: str = static("relu", "tanh or relu")
 
 
 DEFAULTS: dict[str, dict[str, Any]] = {

@@ -18,30 +18,27 @@ from rlcheck.core.budget import Budget
 from rlcheck.core.config import numeric, static
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods import networks as nets
-from rlcheck.methods.offpolicy import Collector, NoisyExploration, TwinQ, fused_adam, init_actor_critic, keep_if, polyak
+from rlcheck.methods.offpolicy import (
+    Collector,
+    NoisyConfig,
+    NoisyExploration,
+    TwinQ,
+    fused_adam,
+    init_actor_critic,
+    keep_if,
+    polyak,
+)
 
 
 @struct.dataclass
-class TD3Config:
+class TD3Config(NoisyConfig):
+    """SB3's TD3 defaults: those of SAC but Adam 1e-3, Gaussian noise 0.1 (gradient_steps counts critic updates)."""
+
     learning_rate: float = numeric(1e-3, "Adam step size of actor and critics")
-    gamma: float = numeric(0.99, "discount factor")
-    reward_scale: float = numeric(1.0, "training rewards are multiplied by this (returns are reported unscaled)")
-    tau: float = numeric(0.005, "target Polyak rate per target update")
-    exploration_noise: float = numeric(0.1, "std of exploration noise, in [-1, 1] action units")
     target_policy_noise: float = numeric(0.2, "std of target policy smoothing noise (0 = none)")
     target_noise_clip: float = numeric(0.5, "clip of the smoothing noise")
-    ou_theta: float = numeric(0.15, "Ornstein-Uhlenbeck mean reversion (noise_type=ou)")
-    ou_dt: float = numeric(1e-2, "Ornstein-Uhlenbeck time step (noise_type=ou)")
-    num_envs: int = static(1, "parallel envs per seed (env steps per iteration)")
-    buffer_size: int = static(1_000_000, "replay capacity in transitions (capped at the budget)")
-    batch_size: int = static(256, "minibatch size")
-    learning_starts: int = static(100, "env steps of uniform random actions before learning")
-    gradient_steps: int = static(1, "critic updates per iteration")
     policy_delay: int = static(2, "critic updates per actor and target update")
     num_critics: int = static(2, "2 = clipped double-Q (TD3); 1 = DDPG")
-    noise_type: str = static("normal", "exploration noise: normal or ou")
-    hidden_sizes: tuple[int, ...] = static((256, 256), "hidden widths of actor and critics")
-    activation: str = static("relu", "tanh or relu")
 
 
 # RL Baselines3 Zoo td3.yml Pendulum-v1: 20k steps, gamma 0.98, buffer 200k, learning_starts 10k,

@@ -23,28 +23,20 @@ from rlcheck.core.config import numeric, static
 from rlcheck.core.errors import RLCheckError
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods import networks as nets
-from rlcheck.methods.onpolicy import OnPolicy, OnPolicyState, minibatch_epochs
+from rlcheck.methods.onpolicy import OnPolicy, OnPolicyConfig, OnPolicyState, minibatch_epochs
 
 
 @struct.dataclass
-class TRPOConfig:
+class TRPOConfig(OnPolicyConfig):
+    num_steps: int = static(512, "steps per env per rollout")
     target_kl: float = numeric(0.01, "trust region: the largest mean KL(old || new) a policy step may take")
     critic_learning_rate: float = numeric(1e-3, "Adam step size of the value function")
-    gamma: float = numeric(0.99, "discount factor")
-    reward_scale: float = numeric(1.0, "training rewards are multiplied by this (returns are reported unscaled)")
-    gae_lambda: float = numeric(0.95, "GAE lambda")
     cg_damping: float = numeric(0.1, "damping added to the Fisher matrix in conjugate gradient")
     line_search_shrink: float = numeric(0.8, "backtracking factor of the line search")
-    num_envs: int = static(4, "parallel envs per seed")
-    num_steps: int = static(512, "steps per env per rollout")
     cg_iters: int = static(15, "conjugate-gradient iterations")
     line_search_steps: int = static(10, "line-search candidates (step x shrink^i)")
     critic_epochs: int = static(10, "passes of value regression per rollout")
     critic_minibatches: int = static(16, "minibatches per value pass")
-    hidden_sizes: tuple[int, ...] = static((64, 64), "hidden layer widths of actor and critic")
-    activation: str = static("tanh", "tanh or relu")
-    normalize_obs: bool = static(False, "normalise observations with running statistics")
-    normalize_advantages: bool = static(True, "normalise advantages over the rollout")
 
 
 DEFAULTS: dict[str, dict[str, Any]] = {
