@@ -22,6 +22,7 @@ from rlcheck.core.config import stack_configs
 from rlcheck.core.contracts import ProgressFn
 from rlcheck.core.results import RunResult
 from rlcheck.core.trace import STOCHASTIC
+from rlcheck.engine import compile_cache
 from rlcheck.envs.host import HostEnv
 from rlcheck.envs.jax_env import EnvSpec
 from rlcheck.methods.loop import Method, assemble_trace, initial_checkpoint, run_interval, stochastic_returns
@@ -107,6 +108,7 @@ def run_method(method: Any, env: EnvSpec, configs: Sequence[Any], seeds: Sequenc
     raised inside a Python env's step is reported as that env's error (it reaches us wrapped in an XLA
     runtime error)."""
     kind = registry.get(method.name).kind
+    compile_cache.enable()  # once per process: a program compiled by an earlier run is loaded, not compiled
     try:
         if kind == "external":
             return method.run(env, list(configs), list(seeds), budget, progress)
