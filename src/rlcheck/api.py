@@ -5,6 +5,7 @@ or an `EnvSpec` object (rlcheck.envs.spec_from_gymnax or a Python env's spec).""
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from rlcheck.core.contracts import ProgressFn
 from rlcheck.core.errors import RLCheckError
 from rlcheck.core.results import StudySummary
 from rlcheck.diagnostics.lint import lint as run_lint
+from rlcheck.engine.calibrate import machine_speed
 from rlcheck.engine.executors import make_executor
 from rlcheck.envs import EnvSpec, make_env, register_spec, registered_env_ids
 from rlcheck.envs.resolve import import_packages
@@ -27,9 +29,10 @@ from rlcheck.export import export as run_export
 from rlcheck.report import write_report
 from rlcheck.reproduce import run as run_reproduction
 from rlcheck.store import StudyStore
-from rlcheck.study.plan import describe_plan
+from rlcheck.study.fit import Fit, fit, method_seconds, parse_duration
+from rlcheck.study.plan import describe_plan, env_speed
 from rlcheck.study.run import analyse, check_complete, run_study
-from rlcheck.study.spec import StudySpec, apply_sets, build, known_threshold, load_yaml
+from rlcheck.study.spec import FIELDS, StudySpec, apply_sets, build, known_threshold, load_yaml
 
 EnvLike = str | EnvSpec | gym.Env  # a name, or an env object (registered under a name of its own)
 
@@ -238,8 +241,27 @@ def env_ids(imports: Sequence[str] = ()) -> list[str]:
 
 
 def plan(spec: StudySpec) -> str:
-    """The job matrix of a study and a rough cost, nothing run."""
-    return describe_plan(spec)
+    """The job matrix of a study and a rough cost on this machine, nothing run."""
+    return describe_plan(spec, machine_speed())
+
+
+def fit_time(spec: StudySpec, limit: float | str) -> Fit:
+    """`--time`: the largest form of `spec` expected to finish within `limit` (seconds, or e.g. "15m") on this
+    machine, with what was cut (study/fit.py); refused if even its smallest form would not."""
+    seconds = parse_duration(limit) if isinstance(limit, str) else float(limit)
+    env_rate, speed = env_speed(spec.make_env()), machine_speed()
+    return fit(spec, seconds, lambda s: method_seconds(s, env_rate, speed))
+
+
+def stored_spec(out: Path | str) -> StudySpec | None:
+    """The spec a study directory was made with (None if it holds none): what `--resume` continues, whatever
+    `--time` would choose today."""
+    manifest = Path(out) / "manifest.json"
+    if not manifest.is_file():
+        return None
+    raw = json.loads(manifest.read_text())["spec"]
+    spec = build({k: v for k, v in raw.items() if k in FIELDS})
+    return dataclasses.replace(spec, skipped=tuple((k, v) for k, v in (raw.get("skipped") or {}).items()))
 
 
 def lint(env: EnvLike, env_kwargs: Mapping[str, Any] | None = None, episodes: int = 24, seed: int = 0,

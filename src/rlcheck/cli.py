@@ -125,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--tune-range", dest="tune_ranges", action="append", type=_key_value, default=[],
                        metavar="METHOD.FIELD=LOW:HIGH[:SCALE]",
                        help="search this numeric field over this range (scale log, linear or horizon; repeatable)")
+    _time_option(check)
     _study_options(check)
 
     sweep = sub.add_parser("sweep", help="how fragile is a result? vary hyper-parameters, many seeds per cell, effect sizes")
@@ -181,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--tune-seeds", type=_positive_int("--tune-seeds"), metavar="S")
     plan.add_argument("--tune-range", dest="tune_ranges", action="append", type=_key_value, default=[],
                       metavar="METHOD.FIELD=LOW:HIGH[:SCALE]")
+    _time_option(plan)
 
     report = sub.add_parser("report", help="rebuild summary.json, report.html and report.md from a study directory")
     report.add_argument("dir", type=Path)
@@ -562,8 +564,35 @@ def profile_lines(profile: dict) -> list[str]:
     return lines
 
 
+def _duration(raw: str) -> str:
+    try:
+        api.parse_duration(raw)
+    except RLCheckError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return raw
+
+
+def _time_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--time", metavar="DURATION", type=_duration, help="fit the study into this wall time on this machine (e.g. 15m, "
+                   "90s, 1.5h): drops the search, then seeds (to 5), then budget, then the dearest methods, and says so")
+
+
+def _fitted(spec: StudySpec, args: argparse.Namespace) -> StudySpec:
+    """With --time, the fitted spec, after saying what was cut; on --resume, the one the store was made with."""
+    if not args.time:
+        return spec
+    stored = api.stored_spec(args.out) if getattr(args, "resume", False) else None
+    if stored is not None:
+        print(f"--time {args.time}: resuming the study as it was fitted ({len(stored.seeds)} seeds x "
+              f"{stored.budget:,} env steps; {', '.join(m.name for m in stored.methods)}).")
+        return stored
+    fitted = api.fit_time(spec, args.time)
+    print(fitted.describe(api.parse_duration(args.time)))
+    return fitted.spec
+
+
 def _check(args: argparse.Namespace) -> int:
-    return _execute(_check_spec(args), args)
+    return _execute(_fitted(_check_spec(args), args), args)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -586,7 +615,7 @@ def _plan(args: argparse.Namespace) -> int:
     else:
         args.env = args.target
         spec = _check_spec(args)
-    print(api.plan(spec))
+    print(api.plan(_fitted(spec, args)))
     return 0
 
 

@@ -129,12 +129,13 @@ def learning_steps(job: Job, budget: int) -> int:
     return job.runs * budget if registry.get(job.method).learns else 0
 
 
-def estimate_seconds(job: Job, budget: int, env_rate: float | None = None) -> float:
-    """From the method's benchmarked speed; on a Python env, never faster than the env itself steps
-    (`env_rate`, measured): every learning step of every run is one step of a Python copy."""
-    seconds = registry.get(job.method).estimate_seconds(job.runs, budget, COMPILE_SECONDS)
+def estimate_seconds(job: Job, budget: int, env_rate: float | None = None, speed: float = 1.0) -> float:
+    """From the method's benchmarked speed, on a machine `speed` times the reference one
+    (engine/calibrate.py); on a Python env, never faster than the env itself steps (`env_rate`, measured
+    here): every learning step of every run is one step of a Python copy."""
+    seconds = registry.get(job.method).estimate_seconds(job.runs, budget, COMPILE_SECONDS) / speed
     if env_rate and registry.get(job.method).learns:
-        seconds = max(seconds, COMPILE_SECONDS + job.runs * budget / env_rate)
+        seconds = max(seconds, COMPILE_SECONDS / speed + job.runs * budget / env_rate)
     return seconds
 
 
@@ -143,7 +144,7 @@ def env_speed(env: Any, seconds: float = 2.0) -> float | None:
     return steps_per_second(env, [], 0, seconds=seconds) if isinstance(env.env, HostEnv) else None
 
 
-def describe_plan(spec: StudySpec) -> str:
+def describe_plan(spec: StudySpec, speed: float = 1.0, env_rate: float | None = None) -> str:
     """A table of the jobs, their env steps, and a rough wall-time estimate."""
     success = "not judged (no threshold)" if spec.threshold is None else f"final eval return >= {spec.threshold:g}"
     rows = [f"Study on {spec.env}: {len(spec.seeds)} seeds x {spec.budget:,} env steps, success = {success} "
@@ -154,21 +155,21 @@ def describe_plan(spec: StudySpec) -> str:
         rows.insert(1, f"Planners ({', '.join(planners)}) use no learning env steps; they plan with the env as a model.")
     total_steps, total_seconds = 0, 0.0
     plan = jobs(spec)
-    env_rate = env_speed(spec.make_env())
+    env_rate = env_rate or env_speed(spec.make_env())
     if env_rate:
         rows.insert(1, f"The env steps {env_rate:,.0f} times a second on this machine (one Python copy, measured over 2 s): "
                        "no learner trains faster than that.")
     plan = tune_jobs(spec) + plan
     for job in plan:
         steps = learning_steps(job, spec.budget)
-        seconds = estimate_seconds(job, spec.budget, env_rate)
+        seconds = estimate_seconds(job, spec.budget, env_rate, speed)
         total_steps += steps
         total_seconds += seconds
         rows.append(f"{job.job_id:<12} {job.method:<6} {len(job.configs):>7} {len(job.seeds):>5} {steps:>14,} {_duration(seconds):>11}")
     rows.append(f"{'total':<12} {'':<6} {'':>7} {'':>5} {total_steps:>14,} {_duration(total_seconds):>11}")
     rows.append("")
-    rows.append("Times are rough: from this project's 2-core CPU benchmarks at 10 seeds with default settings"
-                + (", and the env's measured speed." if env_rate else "."))
+    rows.append("Times are rough: from this project's 2-core CPU benchmarks at 10 seeds with default settings, "
+                f"scaled by this machine's measured speed (x{speed:.2g})" + (", and the env's measured speed." if env_rate else "."))
     if spec.max_seeds and len(spec.looks) > 1:
         rows.append(f"--until-decided: each undecided method may get more seeds, looked at after {', '.join(map(str, spec.looks))} "
                     f"seeds: at most {spec.max_seeds / len(spec.seeds):.1f}x the steps and time above.")

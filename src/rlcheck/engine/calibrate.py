@@ -1,0 +1,70 @@
+"""This machine's speed relative to the one the registry's method speeds were measured on (the project's
+2-core CPU), from one small compiled workload timed here: `plan` and `--time` scale their estimates by it.
+Measured once per machine type and kept next to the compilation cache."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+
+from rlcheck.engine import compile_cache
+
+# The workload's best time of three on the reference machine, nothing else running
+# (`python -c "from rlcheck.engine import calibrate; print(calibrate.workload_seconds())"`).
+REFERENCE_SECONDS = 0.20
+FILE = "machine_speed.json"
+
+
+def _workload(params: jax.Array, batch: jax.Array) -> jax.Array:
+    """A learner's inner loop in miniature: 300 SGD steps of a 64x64 tanh MLP on a 256-row batch."""
+
+    def loss(w, x):
+        h = jnp.tanh(x @ w[0])
+        return jnp.mean((jnp.tanh(h @ w[1]) @ w[2]) ** 2)
+
+    def step(w, _):
+        return w - 1e-3 * jax.grad(loss)(w, batch), None
+
+    return jax.lax.scan(step, params, None, length=300)[0]
+
+
+def workload_seconds() -> float:
+    run = jax.jit(_workload)
+    params, batch = jnp.full((3, 64, 64), 0.01), jnp.ones((256, 64))
+    run(params, batch).block_until_ready()  # compile
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        run(params, batch).block_until_ready()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def machine_speed() -> float:
+    """Reference seconds / this machine's seconds (2.0: twice as fast), cached per machine type."""
+    file = cached_speed_file()
+    if file is not None:
+        try:
+            return float(json.loads(file.read_text())["speed"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    speed = REFERENCE_SECONDS / max(workload_seconds(), 1e-6)
+    if file is not None:
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = file.with_name(f".{FILE}.tmp")
+            tmp.write_text(json.dumps({"speed": speed, "reference_seconds": REFERENCE_SECONDS}))
+            tmp.replace(file)
+        except OSError:
+            pass
+    return speed
+
+
+def cached_speed_file() -> Path | None:
+    """Where this machine type's speed is kept (None where the cache is off: measured every time)."""
+    root = compile_cache.cache_dir()
+    return compile_cache.machine_dir(root) / FILE if root else None
