@@ -3,6 +3,7 @@ that restores it; refused when even its smallest form would not fit; resumed as 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -39,7 +40,8 @@ def test_durations():
 
 def test_a_study_that_fits_is_left_as_asked(spec):
     done = fit(spec, 10_000, estimate)
-    assert done.spec == spec and done.cuts == () and done.seconds == done.asked_seconds
+    assert done.spec == dataclasses.replace(spec, time_limit=10_000.0) and done.cuts == ()
+    assert done.seconds == done.asked_seconds
 
 
 def test_the_search_goes_first_then_seeds_then_budget(spec):
@@ -77,7 +79,9 @@ def test_the_dearest_methods_go_last_and_an_impossible_limit_is_refused(spec):
 def test_a_fitted_study_resumes_as_it_was_stored(spec, tmp_path):
     fitted = fit(spec, 30, estimate).spec
     (tmp_path / "manifest.json").write_text(json.dumps({"spec": fitted.as_dict(), "fingerprint": fitted.fingerprint()}))
-    assert api.stored_spec(tmp_path).fingerprint() == fitted.fingerprint()
+    stored = api.stored_spec(tmp_path)
+    assert stored.fingerprint() == fitted.fingerprint() and stored.time_cuts == fitted.time_cuts != ()
+    assert stored.as_dict()["time"] == {"limit_s": 30.0, "cuts": list(fitted.time_cuts)}
     assert api.stored_spec(tmp_path / "none") is None
 
 

@@ -238,6 +238,7 @@ def summarize_study(outcomes: list[Outcome], manifest: dict[str, Any], seed: int
         env_warnings=tuple(env_info.get("preflight_warnings", [])),
         baselines_vs_rl=tuple(versus["rows"]),
         skipped=tuple({"method": k, "reason": v} for k, v in spec.get("skipped", {}).items()),
+        time_fit=spec.get("time"),
         comparisons=tuple(comparisons),
         audit=audit_section,
         sweeps=tuple(sweeps),

@@ -151,6 +151,8 @@ class StudySummary:
     sequential: dict[str, Any] | None = None
     # --tune: per searched method, the search, its choice, the selection bias and the sensitivity.
     tuning: tuple[dict[str, Any], ...] = ()
+    # --time: the seconds the study was fitted into, and what was cut (each with the flag that restores it).
+    time_fit: dict[str, Any] | None = None
 
     def method(self, name: str, config_id: int = 0) -> MethodSummary | None:
         return next((m for m in self.methods if m.name == name and m.config_id == config_id), None)

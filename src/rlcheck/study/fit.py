@@ -104,6 +104,7 @@ def fit(spec: StudySpec, limit: float, estimate: Estimate) -> Fit:
         raise RLCheckError(f"The study cannot fit in --time {_clock(limit)}: its smallest form ({spec.methods[0].name}, "
                            f"{len(spec.seeds)} seeds x {spec.budget:,} env steps) would take about {_clock(seconds)}. "
                            "Give more time, or a smaller --budget.")
+    spec = dataclasses.replace(spec, time_limit=float(limit), time_cuts=tuple(cuts))
     return Fit(spec, seconds, asked, tuple(cuts))
 
 

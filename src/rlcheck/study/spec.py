@@ -57,7 +57,7 @@ DEFAULT_BUDGETS: dict[str, int] = {
 }
 DEFAULT_SEEDS = 10
 FIELDS = ("env", "env_kwargs", "imports", "wrappers", "methods", "seeds", "budget", "threshold", "evaluation", "seed_block", "true_objective",
-          "descriptors", "audit", "until_decided", "tune")
+          "descriptors", "audit", "until_decided", "tune", "time")
 EVALUATION_FIELDS = ("checkpoints", "episodes")
 
 
@@ -90,6 +90,8 @@ class StudySpec:
     tune_seeds: int = 2  # search seeds per configuration (never the study's own seeds)
     tune_auto: bool = False  # no --tune given: search the learners that have no tuned settings for the env
     tune_ranges: tuple[tuple[str, str, float, float, str], ...] = ()  # --tune-range: (method, field, low, high, scale)
+    time_limit: float | None = None  # --time: the seconds the study was fitted into (study/fit.py)
+    time_cuts: tuple[str, ...] = ()  # what the fit cut, each with the flag that restores it
 
     @property
     def looks(self) -> tuple[int, ...]:
@@ -124,6 +126,7 @@ class StudySpec:
                       **({"ranges": {f"{m}.{f}": [lo, hi, sc] for m, f, lo, hi, sc in self.tune_ranges}}
                          if self.tune_ranges else {})}
                      if self.tune_configs or self.tune_auto else False),
+            **({"time": {"limit_s": self.time_limit, "cuts": list(self.time_cuts)}} if self.time_limit else {}),
         }
 
     def fingerprint(self) -> str:
@@ -304,7 +307,19 @@ def build(raw: Mapping[str, Any]) -> StudySpec:
     tune = _tune(raw.get("tune", "auto"), methods)
     return StudySpec(env_name, methods, seeds, budget, None if threshold is None else float(threshold), num_evals, episodes, block, skipped,
                      tuple(sorted(env_kwargs.items())), user["true_objective"], user["descriptors"], audit, wrappers, imports,
-                     max_seeds, **tune)
+                     max_seeds, **tune, **_time(raw.get("time")))
+
+
+def _time(raw: Any) -> dict[str, Any]:
+    """`time`: written by --time (the limit in seconds and what was cut to fit it); read back on --resume."""
+    if raw is None:
+        return {}
+    limit, cuts = (raw.get("limit_s"), raw.get("cuts", [])) if isinstance(raw, Mapping) else (None, None)
+    if (not isinstance(limit, int | float) or isinstance(limit, bool) or not limit > 0 or not isinstance(cuts, list)
+            or not all(isinstance(c, str) for c in cuts)):
+        raise _fail("time", f"expected {{limit_s: SECONDS, cuts: [...]}}, got {raw!r}",
+                    "Leave this field to --time (e.g. rlcheck check ENV --time 15m), which writes it.")
+    return {"time_limit": float(limit), "time_cuts": tuple(cuts)}
 
 
 def _tune(raw: Any, methods: Sequence[MethodSpec]) -> dict[str, Any]:
