@@ -14,7 +14,7 @@ import re
 import shlex
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,6 +123,14 @@ CASES = [
     Case("tune-range-and-set", 2, "Set a field or search it, not both", lambda t: ["check", "CartPole-v1", "--set", "ppo.ent_coef=0.01", "--tune-range", "ppo.ent_coef=1e-3:1e-1", "--out", out(t)]),
     Case("tune-range-without-search", 2, "--tune 0 turns the search off", lambda t: ["check", "CartPole-v1", "--tune", "0", "--tune-range", "ppo.ent_coef=1e-3:1e-1", "--out", out(t)]),
     Case("tune-negative", 2, "--tune must be zero or more", lambda t: ["check", "CartPole-v1", "--tune", "-2", "--out", out(t)]),
+    Case("time-not-a-duration", 2, "--time 'soon' is not a duration", lambda t: ["check", "CartPole-v1", "--time", "soon", "--out", out(t)]),
+    Case("time-cannot-fit", 2, "The study cannot fit in --time 1 s", lambda t: ["plan", "CartPole-v1", "--methods", "ppo", "--time", "1s"],
+         env=(("RLCHECK_MACHINE_SPEED", "1"),)),
+    Case("machine-speed", 2, "RLCHECK_MACHINE_SPEED is '-1'", lambda t: ["plan", "CartPole-v1", "--methods", "ppo"],
+         env=(("RLCHECK_MACHINE_SPEED", "-1"),)),
+    Case("spec-time-field", 2, "Leave this field to --time", lambda t: ["run", _yaml(t, {**SMALL, "time": 5}), "--out", out(t)]),
+    Case("compile-cache-size", 2, "RLCHECK_COMPILE_CACHE_GB is 'lots'", lambda t: ["train", "--env", "CartPole-v1", "--algo", "ppo", "--steps", "1024", "--out", out(t)],
+         env=(("RLCHECK_COMPILE_CACHE_GB", "lots"),)),
     Case("env-kwargs-on-gymnax-env", 2, "--env-kwargs applies to Gymnasium envs", lambda t: ["check", "gymnax:CartPole-v1", "--env-kwargs", "g=9.8", "--out", out(t)]),
     # -- YAML specs: usage (2) -----------------------------------------------------------------
     Case("spec-file-missing", 2, "No such file", lambda t: ["run", str(t / "nope.yaml"), "--out", out(t)]),
@@ -346,11 +354,15 @@ def test_a_successful_study_exits_zero_and_keeps_results(tmp_path):
     assert json.loads((out / "summary.json").read_text())["failed_jobs"] == []
 
 
-def write_doc() -> None:
+def write_doc(only: Sequence[str] = ()) -> None:
     """docs/bad-input.md from the catalogue: each case run as the test runs it, its command, exit code and
-    the first line it prints."""
+    the first line it prints. `only`: rerun just these cases, keeping the other rows as they are."""
+    kept = {line.split("`")[1]: line for line in DOC.read_text().splitlines() if line.startswith("| `")} if only else {}
     rows = []
     for case in CASES:
+        if only and case.name not in only and case.name in kept:
+            rows.append(kept[case.name])
+            continue
         with tempfile.TemporaryDirectory() as tmp:
             saved = {key: os.environ.get(key) for key, _ in case.env}
             os.environ.update(dict(case.env))
@@ -369,4 +381,4 @@ def write_doc() -> None:
 
 
 if __name__ == "__main__":
-    write_doc()
+    write_doc(sys.argv[1:])  # python tests/test_bad_input.py [CASE ...]

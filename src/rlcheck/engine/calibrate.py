@@ -1,22 +1,25 @@
 """This machine's speed relative to the one the registry's method speeds were measured on (the project's
 2-core CPU), from one small compiled workload timed here: `plan` and `--time` scale their estimates by it.
-Measured once per machine type and kept next to the compilation cache."""
+Measured once per machine type and kept next to the compilation cache; RLCHECK_MACHINE_SPEED=X gives the
+factor instead (a shared machine, or a plan that should read the same everywhere)."""
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 
+from rlcheck.core.errors import RLCheckError
 from rlcheck.engine import compile_cache
 
 # The workload's best time of three on the reference machine, nothing else running
 # (`python -c "from rlcheck.engine import calibrate; print(calibrate.workload_seconds())"`).
 REFERENCE_SECONDS = 0.20
-FILE = "machine_speed.json"
+FILE, ENV = "machine_speed.json", "RLCHECK_MACHINE_SPEED"
 
 
 def _workload(params: jax.Array, batch: jax.Array) -> jax.Array:
@@ -46,6 +49,16 @@ def workload_seconds() -> float:
 
 def machine_speed() -> float:
     """Reference seconds / this machine's seconds (2.0: twice as fast), cached per machine type."""
+    given = os.environ.get(ENV)
+    if given is not None:
+        try:
+            speed = float(given)
+        except ValueError:
+            speed = float("nan")
+        if not 0 < speed < float("inf"):
+            raise RLCheckError(f"{ENV} is {given!r}; it should be this machine's speed relative to the reference "
+                               f"machine (e.g. {ENV}=1, or {ENV}=0.5 for half as fast), or unset to measure it.")
+        return speed
     file = cached_speed_file()
     if file is not None:
         try:

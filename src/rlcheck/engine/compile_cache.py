@@ -136,16 +136,18 @@ def enable() -> Path | None:
     """Turn the cache on for this process (once; later calls return the same directory). None where it is
     off or its directory cannot be made: the study then compiles as before."""
     global _enabled
+    try:  # checked on every call: the setting is the user's, read at each study's start
+        max_gb = float(os.environ.get(ENV_SIZE, DEFAULT_GB))
+    except ValueError:
+        max_gb = float("nan")
+    if not max_gb >= 0:
+        raise RLCheckError(f"{ENV_SIZE} is {os.environ[ENV_SIZE]!r}; it should be the compilation cache's size in "
+                           f"gigabytes, e.g. {ENV_SIZE}=4 (or turn the cache off with {ENV_DIR}=off).")
     if _enabled is not None:
         return _enabled
     path = cache_dir()
     if path is None:
         return None
-    try:
-        max_gb = float(os.environ.get(ENV_SIZE, DEFAULT_GB))
-    except ValueError:
-        raise RLCheckError(f"{ENV_SIZE} is {os.environ[ENV_SIZE]!r}; it should be the compilation cache's size in "
-                           f"gigabytes, e.g. {ENV_SIZE}=4 (or turn the cache off with {ENV_DIR}=off).") from None
     try:
         path.mkdir(parents=True, exist_ok=True)
         tidy(path, max_gb * 1e9)

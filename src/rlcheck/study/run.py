@@ -35,6 +35,7 @@ from rlcheck.core.errors import StoreError
 from rlcheck.core.results import RunResult, StudySummary
 from rlcheck.diagnostics.behaviour import behaviour_spec
 from rlcheck.diagnostics.lint import lint
+from rlcheck.engine import compile_cache
 from rlcheck.engine.executors import JobTask, LocalExecutor
 from rlcheck.report import write_report
 from rlcheck.store import StudyStore
@@ -110,6 +111,7 @@ def run_study(spec: StudySpec, out: Path | str, resume: bool = False, progress: 
     """Run (or resume) the study into `out`, holding its lock: a second process on the same store is
     refused. `executor` is an `engine.executors` executor (default: local, one job after another).
     `force`: write into a non-empty directory that holds no study."""
+    compile_cache.enable()  # before the store: a bad RLCHECK_COMPILE_CACHE_GB is refused with nothing written
     with StudyStore(out).lock() as store:
         return _run_locked(spec, store, resume, progress, report, executor or LocalExecutor(), force)
 
