@@ -85,7 +85,8 @@ def test_a_fitted_study_resumes_as_it_was_stored(spec, tmp_path):
     assert api.stored_spec(tmp_path / "none") is None
 
 
-def test_the_command_line(capsys):
+def test_the_command_line(capsys, monkeypatch):
+    monkeypatch.setenv("RLCHECK_MACHINE_SPEED", "1")  # the reference machine's speed: the same cuts everywhere
     assert main(["plan", "CartPole-v1", "--methods", "ppo,cem", "--time", "25s"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("--time 25 s: the study as asked would take about ") and "restore: --seeds 10" in out
