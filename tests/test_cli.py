@@ -68,3 +68,15 @@ def test_bad_numbers_exit_non_zero(tmp_path, capsys, flag):
 def test_budget_smaller_than_one_iteration(tmp_path, capsys):
     code = main(["train", "--env", "CartPole-v1", "--algo", "ppo", "--steps", "10", "--seeds", "1", "--out", str(tmp_path), "--quiet"])
     assert code == 2 and "less than one ppo iteration" in capsys.readouterr().err
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly():
+    """`rlcheck envs | head -1`: the closed pipe is not an error of rlcheck's (no "unexpected BrokenPipeError")."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "rlcheck.cli", "envs"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()  # gone before rlcheck has written anything (it is still importing)
+    assert proc.wait(timeout=120) == 0
+    assert proc.stderr.read() == ""

@@ -93,3 +93,10 @@ def test_the_command_line(capsys, monkeypatch):
     with pytest.raises(SystemExit) as exit_:
         main(["plan", "CartPole-v1", "--time", "soon"])
     assert exit_.value.code == 2 and "--time 'soon' is not a duration" in capsys.readouterr().err
+
+
+def test_the_last_rl_method_is_never_the_one_cut():
+    spec = api.study_spec("CartPole-v1", seeds=10, budget=100_000, methods="ppo,cem", tune=0)
+    done = fit(spec, 7.01, estimate)  # both cannot fit; PPO is the dearer, but the study asks about deep RL
+    assert [m.name for m in done.spec.methods] == ["ppo"] and done.spec.budget == 40_000
+    assert done.cuts[0].startswith("cem: about ")

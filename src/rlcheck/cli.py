@@ -349,6 +349,9 @@ def _dispatch(args: argparse.Namespace, log: LibraryLog) -> int:
     except RLCheckError as exc:
         print(f"rlcheck: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # the reader of our output has gone (`rlcheck plan ... | head`): nothing more to say
+        _silence()
+        return EXIT_OK
     except KeyboardInterrupt as exc:
         what, code = ("terminated (SIGTERM)", EXIT_TERMINATED) if isinstance(exc, Terminated) else ("interrupted", EXIT_INTERRUPTED)
         print(f"rlcheck: {what}. Finished jobs are saved; resume with the same command and --resume.", file=sys.stderr)
@@ -361,6 +364,13 @@ def _dispatch(args: argparse.Namespace, log: LibraryLog) -> int:
               f"is in {log.path} (or rerun with RLCHECK_DEBUG=1); please report it. A study's finished jobs are kept in "
               "its --out directory (continue with --resume).", file=sys.stderr)
         return EXIT_ERROR
+
+
+def _silence() -> None:
+    """Point stdout and stderr at /dev/null, so that nothing more is written to a pipe whose reader has gone."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
 
 
 def _library_log(args: argparse.Namespace) -> contextlib.AbstractContextManager[LibraryLog]:
@@ -648,6 +658,10 @@ def entry() -> None:
     is already consistent, and interpreter shutdown could otherwise meet XLA's threads mid-callback
     (an abort instead of exit 130)."""
     code = main()
+    try:
+        sys.stdout.flush()  # output to a pipe is written here, at the latest
+    except BrokenPipeError:
+        _silence()
     if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
         sys.stdout.flush()
         sys.stderr.flush()

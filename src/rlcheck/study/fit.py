@@ -9,6 +9,8 @@ Python env's own measured step rate). Cuts come in a fixed order, each said with
      never below what every remaining method needs (one iteration per checkpoint, updates after
      learning_starts), so no method is lost to the budget without being named;
   5. the most expensive methods, one at a time.
+Deep RL is what a study asks about: a cut never takes its last RL method (a study whose RL methods
+cannot fit at all is refused instead).
 A study that cannot fit even so is refused with the cheapest form's estimate.
 """
 
@@ -19,6 +21,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from rlcheck import registry
 from rlcheck.core.errors import RLCheckError
 from rlcheck.study import plan
 from rlcheck.study.spec import StudySpec, _check_budget, _check_checkpoints
@@ -75,7 +78,7 @@ def fit(spec: StudySpec, limit: float, estimate: Estimate) -> Fit:
     floor_budget = _floor(spec, env)
     smallest = _with(spec, env, seeds=min(seeds, MIN_SEEDS), budget=floor_budget, tune=False)
     alone = estimate(smallest)
-    hopeless = [m.name for m in spec.methods if alone.get(m.name, 0.0) > limit]
+    hopeless = _spare([m.name for m in spec.methods if alone.get(m.name, 0.0) > limit], spec, alone)
     if hopeless and len(hopeless) < len(spec.methods):
         spec = _without(spec, hopeless)
         cuts += [f"{name}: about {_clock(alone[name])} even at {min(seeds, MIN_SEEDS)} seeds x {floor_budget:,} steps "
@@ -94,7 +97,10 @@ def fit(spec: StudySpec, limit: float, estimate: Estimate) -> Fit:
             break
         smallest = _with(spec, env, seeds=min(seeds, MIN_SEEDS), budget=_floor(spec, env))
         costs = estimate(smallest)
-        name = max(costs, key=costs.get)
+        candidates = [n for n in costs if n not in _last_rl(spec)]
+        if not candidates:
+            break
+        name = max(candidates, key=costs.get)
         spec = _without(spec, [name])
         dropped.append(f"{name}: about {_clock(costs[name])} even at {len(smallest.seeds)} seeds x {smallest.budget:,} "
                        f"steps, with the others (restore: --methods including {name}, and a longer --time)")
@@ -125,6 +131,21 @@ def _shrink(spec: StudySpec, env: Any, limit: float, total: Callable[[StudySpec]
         spec = _with(spec, env, budget=_round_down(low, floor))
         cuts.append(f"budget {budget:,} -> {spec.budget:,} env steps per seed (restore: --budget {budget})")
     return spec, cuts
+
+
+def _last_rl(spec: StudySpec) -> set[str]:
+    """The study's one RL method, where only one is left (never cut), else nothing."""
+    rl = [m.name for m in spec.methods if registry.get(m.name).role == "rl"]
+    return set(rl) if len(rl) == 1 else set()
+
+
+def _spare(names: list[str], spec: StudySpec, costs: dict[str, float]) -> list[str]:
+    """`names` less the cheapest RL method among them, where they are all of the study's RL methods."""
+    rl = {m.name for m in spec.methods if registry.get(m.name).role == "rl"}
+    if rl and rl <= set(names):
+        keep = min(rl, key=lambda n: costs.get(n, 0.0))
+        return [n for n in names if n != keep]
+    return names
 
 
 def _keeps_all(spec: StudySpec, env: Any, budget: int) -> bool:
