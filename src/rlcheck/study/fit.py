@@ -125,7 +125,7 @@ def _shrink(spec: StudySpec, env: Any, limit: float, total: Callable[[StudySpec]
     floor = _floor(spec, env)
     if total(spec) > limit and budget > floor:
         low, high = floor, budget  # the largest budget that fits, by bisection (cost grows with it)
-        while high - low > max(1, budget // 100):
+        while high - low > 1:
             middle = (low + high) // 2
             low, high = (middle, high) if total(_with(spec, env, budget=middle)) <= limit else (low, middle)
         spec = _with(spec, env, budget=_round_down(low, floor))
