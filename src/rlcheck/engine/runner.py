@@ -3,9 +3,11 @@ evaluation interval each, so the host can show progress between chunks."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -169,16 +171,26 @@ def _run_learner(
 
     compile_seconds = 0.0
 
-    def compiled(fn, *args):
-        nonlocal compile_seconds
-        t = time.perf_counter()
-        exe = fn.lower(*args).compile()
-        compile_seconds += time.perf_counter() - t
-        return exe
+    def stochastic(s, c):
+        return stochastic_returns(method, env, c, budget, s)
+
+    # The job's programs are traced here, one after another, then compiled side by side: XLA compiles
+    # outside the GIL, so on several cores the job waits for its longest compile rather than their sum.
+    t = time.perf_counter()
+    state_shape = jax.eval_shape(batched(init), keys, batch_config)[0]
+    programs = {"init": batched(init).lower(keys, batch_config)}
+    if schedule.num_intervals:
+        programs["interval"] = chunk(schedule.iters_per_interval).lower(state_shape, batch_config)
+    if schedule.remainder_iters:
+        programs["remainder"] = chunk(schedule.remainder_iters).lower(state_shape, batch_config)
+    if hasattr(method, "sample"):
+        programs["stochastic"] = batched(stochastic).lower(state_shape, batch_config)
+    with ThreadPoolExecutor(min(len(programs), os.cpu_count() or 1)) as pool:
+        exes = dict(zip(programs, pool.map(lambda lowered: lowered.compile(), programs.values()), strict=True))
+    compile_seconds += time.perf_counter() - t
 
     host = env.env if isinstance(env.env, HostEnv) else None
-    init_exe = compiled(batched(init), keys, batch_config)
-    state, first, finite = interruptible(host, init_exe, keys, batch_config)
+    state, first, finite = interruptible(host, exes["init"], keys, batch_config)
     done = Progress(0, [jax.device_get(first)], [None if f else 0 for f in np.asarray(finite)], 0.0, 0.0)
     if checkpoint_path is not None:
         restored = checkpoint.load(checkpoint_path, jax.device_get(state), done.rows[0], checkpoint_identity)
@@ -206,21 +218,16 @@ def _run_learner(
 
     if progress:
         progress(done.chunks_done * steps_per_chunk * len(run_seeds), total)
-    interval_exe = None
     for i in range(done.chunks_done, schedule.num_intervals):
-        if interval_exe is None:
-            interval_exe = compiled(chunk(schedule.iters_per_interval), state, batch_config)
-        state, row, finite = interruptible(host, interval_exe, state, batch_config)
+        state, row, finite = interruptible(host, exes["interval"], state, batch_config)
         record(state, row, finite, i + 1, (i + 1) * steps_per_chunk)
     if schedule.remainder_iters and done.chunks_done == schedule.num_intervals:
-        state, row, finite = interruptible(host, compiled(chunk(schedule.remainder_iters), state, batch_config), state,
-                                           batch_config)
+        state, row, finite = interruptible(host, exes["remainder"], state, batch_config)
         record(state, row, finite, schedule.num_intervals + 1, schedule.total_env_steps)
     stacked = jax.tree.map(lambda *xs: np.stack(xs, axis=1), *done.rows)
     trace = jax.tree.map(np.asarray, assemble_trace(schedule, stacked))
     if hasattr(method, "sample"):  # the final policy as it acts in training, for the evaluation-protocol audit
-        sampled = np.asarray(interruptible(host, compiled(batched(lambda s, c: stochastic_returns(method, env, c, budget, s)),
-                                                          state, batch_config), state, batch_config), np.float64)
+        sampled = np.asarray(interruptible(host, exes["stochastic"], state, batch_config), np.float64)
         spread = sampled.std(-1, ddof=1) if sampled.shape[-1] > 1 else np.full(len(sampled), np.nan)
         for key, final in ((STOCHASTIC, sampled.mean(-1)), (STOCHASTIC + "_std", spread)):
             trace.diagnostics[key] = np.full(trace.eval_returns.shape[:2], np.nan)  # the last checkpoint only
