@@ -80,3 +80,15 @@ def test_a_reader_that_stops_early_ends_the_command_quietly():
     proc.stdout.close()  # gone before rlcheck has written anything (it is still importing)
     assert proc.wait(timeout=120) == 0
     assert proc.stderr.read() == ""
+
+
+def test_a_signal_after_the_work_is_done_keeps_the_exit_code():
+    """Found by benchmarks/chaos.py: SIGINT while the finished command was shutting down gave exit -2."""
+    import subprocess
+    import sys
+
+    program = ("import os, signal, sys, time\nimport rlcheck.cli as cli\ncli.main = lambda: 0\nexit_ = sys.exit\n"
+               "def late(code):\n    os.kill(os.getpid(), signal.SIGINT)\n    time.sleep(0.3)\n    exit_(code)\n"
+               "sys.exit = late\ncli.entry()\n")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0 and done.stderr == "", done.stderr

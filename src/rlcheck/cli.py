@@ -658,6 +658,8 @@ def entry() -> None:
     is already consistent, and interpreter shutdown could otherwise meet XLA's threads mid-callback
     (an abort instead of exit 130)."""
     code = main()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # the work is done and saved: a signal now (during the
+        signal.signal(signum, signal.SIG_IGN)  # interpreter's shutdown) could only replace the exit code with -2
     try:
         sys.stdout.flush()  # output to a pipe is written here, at the latest
     except BrokenPipeError:
