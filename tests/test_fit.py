@@ -100,3 +100,20 @@ def test_the_last_rl_method_is_never_the_one_cut():
     done = fit(spec, 7.01, estimate)  # both cannot fit; PPO is the dearer, but the study asks about deep RL
     assert [m.name for m in done.spec.methods] == ["ppo"] and done.spec.budget == 40_000
     assert done.cuts[0].startswith("cem: about ")
+
+
+def test_the_machine_speed_is_measured_once_per_reference_and_can_be_given(monkeypatch, tmp_path):
+    from rlcheck.engine import calibrate
+
+    monkeypatch.setenv("RLCHECK_COMPILE_CACHE", str(tmp_path))
+    monkeypatch.delenv("RLCHECK_MACHINE_SPEED", raising=False)
+    monkeypatch.setattr(calibrate, "workload_seconds", lambda: calibrate.REFERENCE_SECONDS / 2)
+    assert calibrate.machine_speed() == 2.0  # twice the reference machine's speed, measured and kept
+    monkeypatch.setattr(calibrate, "workload_seconds", lambda: 1 / 0)  # not measured again
+    assert calibrate.machine_speed() == 2.0
+    kept = calibrate.cached_speed_file()
+    kept.write_text(json.dumps({"speed": 9.0, "reference_seconds": 123.0}))  # kept against another reference
+    monkeypatch.setattr(calibrate, "workload_seconds", lambda: calibrate.REFERENCE_SECONDS)
+    assert calibrate.machine_speed() == 1.0
+    monkeypatch.setenv("RLCHECK_MACHINE_SPEED", "0.5")
+    assert calibrate.machine_speed() == 0.5
