@@ -47,10 +47,10 @@ class Fit:
     cuts: tuple[str, ...]  # what was changed, each with the flag that restores it
 
     def describe(self, limit: float) -> str:
-        head = (f"--time {_clock(limit)}: the study as asked would take about {_clock(self.asked_seconds)}; "
-                f"fitted to about {_clock(self.seconds)}.")
         if not self.cuts:
-            return f"--time {_clock(limit)}: the study fits as asked (about {_clock(self.seconds)})."
+            return f"--time {plan.clock(limit)}: the study fits as asked (about {plan.clock(self.seconds)})."
+        head = (f"--time {plan.clock(limit)}: the study as asked would take about {plan.clock(self.asked_seconds)}; "
+                f"fitted to about {plan.clock(self.seconds)}.")
         return "\n".join([head, *(f"  cut: {c}" for c in self.cuts)])
 
 
@@ -81,7 +81,7 @@ def fit(spec: StudySpec, limit: float, estimate: Estimate) -> Fit:
     hopeless = _spare([m.name for m in spec.methods if alone.get(m.name, 0.0) > limit], spec, alone)
     if hopeless and len(hopeless) < len(spec.methods):
         spec = _without(spec, hopeless)
-        cuts += [f"{name}: about {_clock(alone[name])} even at {min(seeds, MIN_SEEDS)} seeds x {floor_budget:,} steps "
+        cuts += [f"{name}: about {plan.clock(alone[name])} even at {min(seeds, MIN_SEEDS)} seeds x {floor_budget:,} steps "
                  f"(restore: --methods including {name}, and a longer --time)" for name in hopeless]
         floor_budget = _floor(spec, env)
     # 2. the search
@@ -102,13 +102,13 @@ def fit(spec: StudySpec, limit: float, estimate: Estimate) -> Fit:
             break
         name = max(candidates, key=costs.get)
         spec = _without(spec, [name])
-        dropped.append(f"{name}: about {_clock(costs[name])} even at {len(smallest.seeds)} seeds x {smallest.budget:,} "
+        dropped.append(f"{name}: about {plan.clock(costs[name])} even at {len(smallest.seeds)} seeds x {smallest.budget:,} "
                        f"steps, with the others (restore: --methods including {name}, and a longer --time)")
     spec, cuts = shrunk, cuts + dropped + size_cuts
     seconds = total(spec)
     if seconds > limit:
-        raise RLCheckError(f"The study cannot fit in --time {_clock(limit)}: its smallest form ({spec.methods[0].name}, "
-                           f"{len(spec.seeds)} seeds x {spec.budget:,} env steps) would take about {_clock(seconds)}. "
+        raise RLCheckError(f"The study cannot fit in --time {plan.clock(limit)}: its smallest form ({spec.methods[0].name}, "
+                           f"{len(spec.seeds)} seeds x {spec.budget:,} env steps) would take about {plan.clock(seconds)}. "
                            "Give more time, or a smaller --budget.")
     spec = dataclasses.replace(spec, time_limit=float(limit), time_cuts=tuple(cuts))
     return Fit(spec, seconds, asked, tuple(cuts))
@@ -191,11 +191,3 @@ def _round_down(budget: int, floor: int) -> int:
 
 def _without(spec: StudySpec, names: list[str]) -> StudySpec:
     return dataclasses.replace(spec, methods=tuple(m for m in spec.methods if m.name not in names))
-
-
-def _clock(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"

@@ -165,8 +165,8 @@ def describe_plan(spec: StudySpec, speed: float = 1.0, env_rate: float | None = 
         seconds = estimate_seconds(job, spec.budget, env_rate, speed)
         total_steps += steps
         total_seconds += seconds
-        rows.append(f"{job.job_id:<12} {job.method:<6} {len(job.configs):>7} {len(job.seeds):>5} {steps:>14,} {_duration(seconds):>11}")
-    rows.append(f"{'total':<12} {'':<6} {'':>7} {'':>5} {total_steps:>14,} {_duration(total_seconds):>11}")
+        rows.append(f"{job.job_id:<12} {job.method:<6} {len(job.configs):>7} {len(job.seeds):>5} {steps:>14,} {clock(seconds):>11}")
+    rows.append(f"{'total':<12} {'':<6} {'':>7} {'':>5} {total_steps:>14,} {clock(total_seconds):>11}")
     rows.append("")
     rows.append("Times are rough: from this project's 2-core CPU benchmarks at 10 seeds with default settings, "
                 f"scaled by this machine's measured speed (x{speed:.2g})" + (", and the env's measured speed." if env_rate else "."))
@@ -195,7 +195,8 @@ def describe_plan(spec: StudySpec, speed: float = 1.0, env_rate: float | None = 
     return "\n".join(rows)
 
 
-def _duration(seconds: float) -> str:
+def clock(seconds: float) -> str:
+    """A duration as a person reads it: 45 s, 12 min, 2.3 h."""
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 5400:
