@@ -99,3 +99,46 @@ def test_an_assumed_time_limit_derives_nothing_and_a_partial_set_keeps_the_recip
     env = make_env("user_envs:GoRight", wrappers=("TimeLimit:max_episode_steps=1000",))
     config = registry.default_config(ppo, env, {"num_envs": 4, "num_steps": 64})
     assert config.num_minibatches == 4 and config.gamma == 0.999  # 256 samples in minibatches of 64
+
+
+def test_off_policy_networks_are_cpu_sized_on_low_dimensional_envs_only():
+    low = dataclasses.replace(LANDER, discrete=False, obs_dim=17, action_dim=6)  # HalfCheetah's dimensions
+    for method in ("sac", "td3", "ddpg"):
+        assert _values(derived_settings(method, low)) == {"hidden_sizes": (64, 64)}
+        assert "Baselines" in derived_settings(method, low)["hidden_sizes"][1]
+    assert derived_settings("sac", dataclasses.replace(low, obs_dim=65)) == {}  # past vector-state control
+    assert derived_settings("sac", dataclasses.replace(low, image=True)) == {}
+    assert derived_settings("sac", dataclasses.replace(low, obs_dim=None)) == {}  # not measured: the reference
+    assert "hidden_sizes" not in derived_settings("dqn", low) or derived_settings("dqn", low)["hidden_sizes"][0] == (256, 256)
+
+
+def test_a_user_env_gets_cpu_sized_sac_and_reference_settings_restore_the_published_size():
+    env = make_env("user_envs:PointMass", wrappers=("TimeLimit:max_episode_steps=100",))
+    sac = registry.get_method("sac")
+    assert env_facts(env).obs_dim == 2 and env_facts(env).action_dim == 1
+    assert registry.default_config(sac, env).hidden_sizes == (64, 64)
+    assert registry.reference_overrides(sac, env) == {"hidden_sizes": (256, 256)}
+    assert registry.reference_overrides(sac, make_env("Pendulum-v1")) == {}  # a tuned entry: nothing was sized
+    spec = api.study_spec("user_envs:PointMass", 2, 2000, -50, methods="sac,td3", wrappers=("TimeLimit:max_episode_steps=100",),
+                          tune=0)
+    assert [planning.method_configs(spec, m)[0].hidden_sizes for m in spec.methods] == [(64, 64), (64, 64)]
+    assert planning.derived_settings(spec)["sac"]["hidden_sizes"]["value"] == [64, 64]
+    reference = api.study_spec("user_envs:PointMass", 2, 2000, -50, methods="sac,td3", tune=0, reference_settings=True,
+                               wrappers=("TimeLimit:max_episode_steps=100",), sets=[("td3.hidden_sizes", "32,32")])
+    assert {m.name: planning.method_configs(reference, m)[0].hidden_sizes for m in reference.methods} == {
+        "sac": (256, 256), "td3": (32, 32)}  # the user's own --set wins over the reference
+    assert planning.derived_settings(reference) == {}
+
+
+def test_plan_prices_an_off_policy_config_by_its_networks_and_update_rate():
+    sac = registry.get_method("sac")
+    assert registry.relative_work("sac", sac.Config()) == pytest.approx(1.0)  # the network its rate was measured with
+    small = sac.Config(hidden_sizes=(64, 64))
+    assert registry.relative_work("sac", small) == pytest.approx(0.05 + 0.95 * (64 * 64 + 256) / (256 * 256 + 1024))
+    twice = sac.Config(hidden_sizes=(64, 64), gradient_steps=2)
+    assert registry.relative_work("sac", twice) - 0.05 == pytest.approx(2 * (registry.relative_work("sac", small) - 0.05))
+    assert registry.relative_work("td3", registry.get_method("td3").Config(hidden_sizes=(400, 300))) == pytest.approx(1.0)
+    assert registry.relative_work("ppo", registry.get_method("ppo").Config()) == 1.0  # rated at its own settings
+    record = registry.get("sac")
+    full, cheap = (record.estimate_seconds(10, 10_000, 0.0, c) for c in (sac.Config(), small))
+    assert cheap / full == pytest.approx(registry.relative_work("sac", small))

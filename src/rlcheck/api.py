@@ -58,13 +58,22 @@ def study_spec(env: EnvLike, seeds: int | Sequence[int] | None = None, budget: i
                descriptors: str | None = None, audit: bool = True, wrappers: Sequence[str] = (),
                imports: Sequence[str] = (), sets: Sequence[tuple[str, str]] = (), until_decided: bool = False,
                max_seeds: int | None = None, tune: int | None = None, tune_seeds: int | None = None,
-               tune_ranges: Sequence[tuple[str, str]] = ()) -> StudySpec:
+               tune_ranges: Sequence[tuple[str, str]] = (), reference_settings: bool = False) -> StudySpec:
     """A validated StudySpec from `rlcheck check`-style arguments (None = the default). `sets` are
     ("METHOD.key", "value") overrides of the methods' settings (`--set ppo.learning_rate=1e-3`).
     `until_decided`: add seed blocks to undecided methods, up to `max_seeds` (default 4x the seeds).
     `tune`: search that many configurations per learner on `tune_seeds` other seeds first (docs/tuning.md); 0 for
     no search; None: the default, a search of the learners that have no tuned settings for the env. `tune_ranges`:
-    ("METHOD.FIELD", "LOW:HIGH[:SCALE]") pairs, the search's range for that field (`--tune-range`)."""
+    ("METHOD.FIELD", "LOW:HIGH[:SCALE]") pairs, the search's range for that field (`--tune-range`).
+    `reference_settings`: the methods' published values where rlcheck would size a setting for a CPU
+    (methods/derived.py), as if each were given with --set."""
+    if reference_settings:
+        given = dict(env=env, seeds=seeds, budget=budget, threshold=threshold, methods=methods, num_evals=num_evals,
+                     eval_episodes=eval_episodes, env_kwargs=env_kwargs, true_objective=true_objective,
+                     descriptors=descriptors, audit=audit, wrappers=wrappers, imports=imports, until_decided=until_decided,
+                     max_seeds=max_seeds, tune=tune, tune_seeds=tune_seeds, tune_ranges=tune_ranges)
+        spec = study_spec(**given, sets=sets)
+        return study_spec(**given, sets=[*sets, *_reference_sets(spec)])
     if max_seeds is not None and not until_decided:
         raise RLCheckError(f"--max-seeds {max_seeds} caps the seeds of --until-decided, which was not given. Add "
                            "--until-decided, or drop --max-seeds and set the seeds with --seeds.")
@@ -119,6 +128,16 @@ def study_spec(env: EnvLike, seeds: int | Sequence[int] | None = None, budget: i
     running = {m.name for m in spec.methods}  # a default skipped for the budget is back once a --set fits it
     skipped = {k: v for k, v in (dict(chosen.skipped) | dict(spec.skipped)).items() if k not in running}
     return dataclasses.replace(spec, skipped=tuple(skipped.items()))
+
+
+def _reference_sets(spec: StudySpec) -> list[tuple[str, str]]:
+    """("METHOD.FIELD", value) for every CPU-sized setting of the study's methods that the user did not set."""
+    env, out = spec.make_env(), []
+    for m in spec.methods:
+        for field, value in registry.reference_overrides(registry.get_method(m.name), env).items():
+            if field not in m.overrides and field not in m.sweep:
+                out.append((f"{m.name}.{field}", ",".join(map(str, value)) if isinstance(value, tuple) else str(value)))
+    return out
 
 
 def file_spec(path: Path | str, sets: Sequence[tuple[str, str]] = ()) -> StudySpec:

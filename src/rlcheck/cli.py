@@ -126,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
                        metavar="METHOD.FIELD=LOW:HIGH[:SCALE]",
                        help="search this numeric field over this range (scale log, linear or horizon; repeatable)")
     _time_option(check)
+    _reference_option(check)
     _study_options(check)
 
     sweep = sub.add_parser("sweep", help="how fragile is a result? vary hyper-parameters, many seeds per cell, effect sizes")
@@ -183,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--tune-range", dest="tune_ranges", action="append", type=_key_value, default=[],
                       metavar="METHOD.FIELD=LOW:HIGH[:SCALE]")
     _time_option(plan)
+    _reference_option(plan)
 
     report = sub.add_parser("report", help="rebuild summary.json, report.html and report.md from a study directory")
     report.add_argument("dir", type=Path)
@@ -446,7 +448,8 @@ def _check_spec(args: argparse.Namespace) -> StudySpec:
                           sets=getattr(args, "sets", ()) if args.command == "check" else (),
                           until_decided=getattr(args, "until_decided", False), max_seeds=getattr(args, "max_seeds", None),
                           tune=getattr(args, "tune", None), tune_seeds=getattr(args, "tune_seeds", None),
-                          tune_ranges=getattr(args, "tune_ranges", ()))
+                          tune_ranges=getattr(args, "tune_ranges", ()),
+                          reference_settings=getattr(args, "reference_settings", False))
 
 
 def _yaml_values(pairs: list[tuple[str, str]]) -> dict[str, object]:
@@ -587,6 +590,12 @@ def _time_option(p: argparse.ArgumentParser) -> None:
                    "90s, 1.5h): drops the search, then seeds (to 5), then budget, then the dearest methods, and says so")
 
 
+def _reference_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--reference-settings", action="store_true",
+                   help="on an env with no tuned settings, keep the off-policy learners' published network sizes "
+                        "(SB3's 256x256) instead of the CPU-sized 64x64 (docs/tuning.md)")
+
+
 def _fitted(spec: StudySpec, args: argparse.Namespace) -> StudySpec:
     """With --time, the fitted spec, after saying what was cut; on --resume, the one the store was made with."""
     if not args.time:
@@ -613,7 +622,8 @@ def _plan(args: argparse.Namespace) -> int:
     if args.target.endswith((".yaml", ".yml")) or Path(args.target).is_file():
         env_only = [flag for flag, value in (("--methods", args.methods), ("--until-decided", args.until_decided),
                                              ("--max-seeds", args.max_seeds), ("--tune", args.tune),
-                                             ("--tune-seeds", args.tune_seeds), ("--tune-range", args.tune_ranges))
+                                             ("--tune-seeds", args.tune_seeds), ("--tune-range", args.tune_ranges),
+                                             ("--reference-settings", args.reference_settings))
                     if value]
         if env_only:
             raise RLCheckError(f"{', '.join(env_only)} plan{'s' if len(env_only) == 1 else ''} a study of an env; a study "

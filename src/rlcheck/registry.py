@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -83,10 +84,11 @@ class MethodRecord:
             raise NotApplicable(f"{self.name} handles {' and '.join(a for a in self.actions if a != 'multi_discrete')} "
                                 f"actions, and {env.name} has {what}.")
 
-    def estimate_seconds(self, runs: int, budget: int, compile_seconds: float) -> float:
+    def estimate_seconds(self, runs: int, budget: int, compile_seconds: float, config: Any = None) -> float:
         if not self.learns:
             return PLANNER_SECONDS
-        return compile_seconds + runs * budget / (self.steps_per_second or 1e3)
+        work = 1.0 if config is None else relative_work(self.name, config)
+        return compile_seconds + runs * budget * work / (self.steps_per_second or 1e3)
 
     def describe(self) -> dict[str, Any]:
         """The record as plain JSON (stored in a study's manifest, so analysis needs no registry)."""
@@ -165,6 +167,15 @@ def derived_defaults(method: Any, env: Any) -> dict[str, tuple[Any, str]]:
     return derived.derived_settings(method.name, env_facts(env))
 
 
+def reference_overrides(method: Any, env: Any) -> dict[str, Any]:
+    """`--reference-settings`: the method's own (published) values of the fields rlcheck sized for a CPU on
+    this env, field -> value; empty where nothing was sized."""
+    if reference_defaults(method, env) is not None:
+        return {}
+    reference = method.Config()
+    return {k: getattr(reference, k) for k in derived.cpu_sized_fields(method.name, env_facts(env))}
+
+
 def default_config(method: Any, env: Any, overrides: Mapping[str, Any] | None = None) -> Any:
     """The method's defaults for this env (source named in the method module), then user overrides.
     Raises NotApplicable if the method cannot run on `env`."""
@@ -183,6 +194,28 @@ def default_config(method: Any, env: Any, overrides: Mapping[str, Any] | None = 
         config = derived.adjust(method.name, config, derived_now, dict(overrides or {}))
     method.validate(config)
     return config
+
+
+# The networks the off-policy rates below were measured with (SAC: SB3's on Pendulum-v1; TD3 and DDPG: RL
+# Zoo's on Pendulum-v1), and the share of such a step that is not the networks' (measured: SAC 10 seeds on
+# Pendulum-v1, 64x64 against 256x256, benchmarks/RESULTS.md "CPU-sized networks").
+RATED_NETWORKS = {"sac": (256, 256), "td3": (400, 300), "ddpg": (400, 300)}
+NOT_NETWORK = 0.05
+
+
+def _network_size(widths: tuple[int, ...]) -> int:
+    """Multiply-adds of a hidden stack, roughly (the small input and output layers counted as width one)."""
+    return sum(a * b for a, b in itertools.pairwise(widths)) + 2 * sum(widths)
+
+
+def relative_work(method: str, config: Any) -> float:
+    """An off-policy config's cost per env step against the one its rate was measured with: the network's
+    multiply-adds times the updates per env step, plus the share that does not scale with them."""
+    rated = RATED_NETWORKS.get(method)
+    if rated is None or not hasattr(config, "hidden_sizes"):
+        return 1.0
+    updates = config.gradient_steps / config.num_envs  # the rates' settings make one update per env step
+    return NOT_NETWORK + (1 - NOT_NETWORK) * updates * _network_size(tuple(config.hidden_sizes)) / _network_size(rated)
 
 
 RATES = {"ppo": 2.0e5, "dqn": 6.2e4, "sac": 230.0, "td3": 120.0, "ddpg": 150.0, "naf": 3.4e3,

@@ -33,6 +33,8 @@ class EnvFacts:
     obs_bounded: bool | None = None  # the observation space has finite bounds (None: not a box, or not known)
     family: str | None = None  # a kind of env with published settings: "minatar"
     limit_assumed: bool = False  # the env has no time limit of its own: `horizon` is rlcheck's cap, not the env's
+    obs_dim: int | None = None  # numbers in one observation (flattened)
+    action_dim: int | None = None  # numbers in one continuous action (None for discrete actions)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,11 +73,12 @@ def _measure(env: EnvSpec, seed: int) -> EnvFacts:
     family = "minatar" if env.task.endswith("-MinAtar") else None
     bounded = _bounded(env)
     assumed = any(w.startswith("[time limit]") for w in env.warnings)  # preflight: registered without one
+    dims = dict(obs_dim=int(np.prod(env.obs_shape)), action_dim=None if env.discrete else int(env.num_actions))
     try:
         random = rollouts(env, [Probe("random", "random", ())], EPISODES, jax.random.PRNGKey(seed),
                           horizon=min(env.max_episode_steps, MAX_STEPS), max_seconds=MAX_SECONDS)[0]
     except Exception:  # a user's env failing under a random policy: defaults from its spaces alone
-        return EnvFacts(env.max_episode_steps, env.discrete, image, None, None, None, None, bounded, family, assumed)
+        return EnvFacts(env.max_episode_steps, env.discrete, image, None, None, None, None, bounded, family, assumed, **dims)
     valid = random.valid
     reward = random.reward[valid]
     scale = ratio = None
@@ -92,4 +95,4 @@ def _measure(env: EnvSpec, seed: int) -> EnvFacts:
     horizon = int(lengths[0]) if fixed else env.max_episode_steps
     return EnvFacts(horizon, env.discrete, image, scale, ratio,
                     float(reward.std()) if reward.size else None, float(np.median(random.lengths)), bounded, family,
-                    assumed)
+                    assumed, **dims)

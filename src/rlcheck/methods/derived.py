@@ -19,6 +19,11 @@ Sources:
 - RL Zoo `hyperparams/dqn.yml`, the recipe it shares between Acrobot-v1 and LunarLander-v2: lr 6.3e-4,
   batch 128, 50k replay, no warm-up, target every 250 steps, epsilon to 0.1 over 12% of the budget,
   4 updates every 4 env steps, a 256x256 network.
+- CPU-sized off-policy networks (SAC, TD3, DDPG) for low-dimensional control: 64x64, the size of OpenAI
+  Baselines' default MLP (`baselines/common/models.py`, `mlp(num_layers=2, num_hidden=64)`, the network of
+  its DDPG, PPO2 and TRPO on such tasks) and of RL Zoo's own SAC entry for MountainCarContinuous-v0. SB3's
+  256x256 (TD3 paper: 400x300) cost 13 to 15 times the multiply-adds per update, and an update per env step is
+  where an off-policy learner's time goes on a CPU; `--reference-settings` restores them.
 """
 
 from __future__ import annotations
@@ -92,13 +97,32 @@ def dqn(facts: EnvFacts) -> dict[str, tuple[Any, str]]:
     return {k: (v, reason) for k, v in settings.items()}
 
 
-RULES = {"ppo": ppo, "dqn": dqn}
+LOW_DIMENSIONAL = 64  # observation numbers: vector-state control (classic control, Box2D, MuJoCo locomotion)
+CPU_NETWORK = (64, 64)
+CPU_SIZED = "OpenAI Baselines' MLP (64x64) for low-dimensional control, sized for a CPU (methods/derived.py)"
+
+
+def cpu_sized(facts: EnvFacts) -> dict[str, tuple[Any, str]]:
+    """Off-policy networks sized to the problem: 64x64 for a low-dimensional observation and action."""
+    if facts.image or facts.obs_dim is None or facts.obs_dim > LOW_DIMENSIONAL:
+        return {}
+    why = f"{CPU_SIZED}: {facts.obs_dim} observation numbers (<= {LOW_DIMENSIONAL})"
+    return {"hidden_sizes": (CPU_NETWORK, why)}
+
+
+RULES = {"ppo": ppo, "dqn": dqn, "sac": cpu_sized, "td3": cpu_sized, "ddpg": cpu_sized}
+CPU_RULES = ("sac", "td3", "ddpg")  # the rules that trade the reference's size for time: --reference-settings undoes them
 
 
 def derived_settings(method: str, facts: EnvFacts) -> dict[str, tuple[Any, str]]:
     """field -> (value, why) for `method` on an env with these facts; empty where nothing is derived."""
     rule = RULES.get(method)
     return rule(facts) if rule else {}
+
+
+def cpu_sized_fields(method: str, facts: EnvFacts) -> tuple[str, ...]:
+    """The fields whose derived value is sized for time rather than taken from a published recipe."""
+    return tuple(derived_settings(method, facts)) if method in CPU_RULES else ()
 
 
 MINIBATCH = 64  # the Zoo's batch_size: samples per PPO minibatch in the derived recipes

@@ -130,10 +130,12 @@ def learning_steps(job: Job, budget: int) -> int:
 
 
 def estimate_seconds(job: Job, budget: int, env_rate: float | None = None, speed: float = 1.0) -> float:
-    """From the method's benchmarked speed, on a machine `speed` times the reference one
+    """From the method's benchmarked speed (scaled, for off-policy learners, by their networks' size and
+    updates per step: registry.relative_work), on a machine `speed` times the reference one
     (engine/calibrate.py); on a Python env, never faster than the env itself steps (`env_rate`, measured
     here): every learning step of every run is one step of a Python copy."""
-    seconds = registry.get(job.method).estimate_seconds(job.runs, budget, COMPILE_SECONDS) / speed
+    config = job.configs[0] if job.configs else None  # the networks and update rate set the off-policy cost
+    seconds = registry.get(job.method).estimate_seconds(job.runs, budget, COMPILE_SECONDS, config) / speed
     if env_rate and registry.get(job.method).learns:
         seconds = max(seconds, COMPILE_SECONDS / speed + job.runs * budget / env_rate)
     return seconds
