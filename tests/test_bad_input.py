@@ -214,6 +214,8 @@ CASES = [
     Case("plan-study-with-methods", 2, '--methods plans a study of an env; a study file says that', lambda t: ["plan", _yaml(t, SMALL), "--methods", "ppo"]),
     Case("plan-study-with-reference-settings", 2, '--reference-settings plans a study of an env; a study file says',
          lambda t: ["plan", _yaml(t, SMALL), "--reference-settings"]),
+    Case("plan-study-with-wrap", 2, '--wrap plans a study of an env; a study file says that itself',
+         lambda t: ["plan", _yaml(t, SMALL), "--wrap", "FlattenObservation"]),
     Case("plan-zero-seeds", 2, 'argument --seeds: --seeds must be positive, got 0. Run', lambda t: ["plan", CART, "--seeds", "0"]),
     Case("sweep-set-and-vary-clash", 2, 'learning_rate is both fixed with --set and varied with', lambda t: ["sweep", CART, "--algo", "ppo", "--set", "learning_rate=1e-3", "--vary", "learning_rate=1e-3,1e-4", "--out", out(t)]),
     Case("sweep-vary-twice", 2, '--vary learning_rate=1e-2,1e-5: give each factor once, with', lambda t: ["sweep", CART, "--algo", "ppo", "--vary", "learning_rate=1e-3,1e-4", "--vary", "learning_rate=1e-2,1e-5", "--out", out(t)]),

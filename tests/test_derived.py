@@ -142,3 +142,20 @@ def test_plan_prices_an_off_policy_config_by_its_networks_and_update_rate():
     record = registry.get("sac")
     full, cheap = (record.estimate_seconds(10, 10_000, 0.0, c) for c in (sac.Config(), small))
     assert cheap / full == pytest.approx(registry.relative_work("sac", small))
+
+
+def test_plan_says_what_was_sized_and_reference_settings_on_the_command_line_undo_it(capsys, monkeypatch):
+    from rlcheck.cli import main
+
+    monkeypatch.setenv("RLCHECK_MACHINE_SPEED", "1")
+    common = ["plan", "user_envs:PointMass", "--wrap", "TimeLimit:max_episode_steps=100", "--methods", "sac", "--budget",
+              "20000", "--threshold", "-50", "--tune", "0"]
+    assert main(common) == 0
+    sized = capsys.readouterr().out
+    assert "derived: hidden_sizes=[64, 64] (OpenAI Baselines' MLP" in sized
+    assert main([*common, "--reference-settings"]) == 0
+    reference = capsys.readouterr().out
+    assert "hidden_sizes" not in reference
+    minutes = [float(line.split()[-2]) for text in (sized, reference) for line in text.splitlines()
+               if line.startswith("sac-0") and line.endswith("min")]
+    assert len(minutes) == 2 and minutes[1] > 4 * minutes[0]  # the published networks cost 8x more here (plan's model)

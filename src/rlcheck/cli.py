@@ -172,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     plan = sub.add_parser("plan", help="print a study's job matrix and a rough cost, without running it")
     plan.add_argument("target", help="a study YAML file or an env name")
+    _env_options(plan)
     plan.add_argument("--set", dest="sets", action="append", type=_key_value, default=[], metavar="A.B=VALUE")
     plan.add_argument("--seeds", type=_positive_int("--seeds"))
     plan.add_argument("--budget", type=_positive_int("--budget"))
@@ -623,7 +624,9 @@ def _plan(args: argparse.Namespace) -> int:
         env_only = [flag for flag, value in (("--methods", args.methods), ("--until-decided", args.until_decided),
                                              ("--max-seeds", args.max_seeds), ("--tune", args.tune),
                                              ("--tune-seeds", args.tune_seeds), ("--tune-range", args.tune_ranges),
-                                             ("--reference-settings", args.reference_settings))
+                                             ("--reference-settings", args.reference_settings),
+                                             ("--wrap", args.wrappers), ("--import", args.imports),
+                                             ("--env-kwargs", args.env_kwargs))
                     if value]
         if env_only:
             raise RLCheckError(f"{', '.join(env_only)} plan{'s' if len(env_only) == 1 else ''} a study of an env; a study "
