@@ -75,10 +75,11 @@ def test_an_interrupt_stops_the_study_at_once_and_resume_finishes_it(tmp_path, s
     env = dict(os.environ, PYTHONPATH=str(TESTS))
     proc = subprocess.Popen([sys.executable, "-m", "rlcheck.cli", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
-    deadline = time.monotonic() + 120
-    while not (out / "checkpoints").is_dir() and time.monotonic() < deadline:  # mid-job, Python env stepping
-        time.sleep(0.2)
+    deadline = time.monotonic() + 600  # a loaded CI machine (two test workers) compiles slowly
+    while not (out / "checkpoints").is_dir() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)  # until mid-job, the Python env stepping
     time.sleep(1.0)
+    assert proc.poll() is None, f"the study ended (exit {proc.returncode}) before it could be interrupted"
     sent = time.monotonic()
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
