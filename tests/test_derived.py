@@ -109,7 +109,7 @@ def test_off_policy_networks_are_cpu_sized_on_low_dimensional_envs_only():
     assert derived_settings("sac", dataclasses.replace(low, obs_dim=65)) == {}  # past vector-state control
     assert derived_settings("sac", dataclasses.replace(low, image=True)) == {}
     assert derived_settings("sac", dataclasses.replace(low, obs_dim=None)) == {}  # not measured: the reference
-    assert "hidden_sizes" not in derived_settings("dqn", low) or derived_settings("dqn", low)["hidden_sizes"][0] == (256, 256)
+    assert derived_settings("dqn", low)["hidden_sizes"][0] == (256, 256)  # DQN keeps its Zoo recipe: not sized
 
 
 def test_a_user_env_gets_cpu_sized_sac_and_reference_settings_restore_the_published_size():
